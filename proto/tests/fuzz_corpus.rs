@@ -1,0 +1,16 @@
+//! Replays the `cargo fuzz` corpus (`proto/fuzz/corpus/parse`) through the same entry point
+//! the fuzz target uses, so every CI run re-checks every input the fuzzer ever kept.
+
+#[test]
+fn replay_fuzz_corpus() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/parse");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("corpus directory") {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        meridian_proto::wire::fuzz_parse(&data);
+        n += 1;
+    }
+    assert!(n >= 50, "corpus at {} has only {n} inputs", dir.display());
+    eprintln!("replayed {n} corpus inputs");
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything Meridian's build and tests need on Debian 12. Idempotent: when every
+# package is present it does nothing (no apt-get update), so it costs well under a second.
+set -euo pipefail
+
+# System packages:
+#   build-essential pkg-config  - C toolchain for -sys crates
+#   tshark                      - third-party decoder check of everything we emit
+#   linuxptp ptpd               - real PTP peers for fixtures and interop tests
+#   tcpdump iproute2 ethtool    - capture and namespace/veth plumbing for tests
+PACKAGES=(build-essential pkg-config tshark linuxptp ptpd tcpdump iproute2 ethtool)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    # tshark asks whether non-root users may capture; answer no without a prompt.
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "setup: Rust is not installed. Install it with rustup (https://rustup.rs), then re-run." >&2
+    exit 1
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
