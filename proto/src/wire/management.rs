@@ -893,7 +893,8 @@ impl<'a> ManagementData<'a> {
     }
 
     /// Octets [`write`](Self::write) produces (15.5.3), including the zero pad octet that
-    /// makes an odd-length `dataField` even, as linuxptp pads it.
+    /// makes an odd-length CLOCK_DESCRIPTION or USER_DESCRIPTION even, as linuxptp pads them.
+    /// [`Raw`](Self::Raw) is its own length: it already holds whatever pad was received.
     pub fn wire_len(&self) -> usize {
         use field::*;
         let unpadded = match self {
@@ -920,7 +921,7 @@ impl<'a> ManagementData<'a> {
             | ManagementData::TimescaleProperties { .. } => single::LEN,
             ManagementData::UtcProperties { .. } => utc_properties::LEN,
             ManagementData::Time(_) => time::LEN,
-            ManagementData::Raw(r) => r.len(),
+            ManagementData::Raw(r) => return r.len(),
         };
         padded(unpadded)
     }
@@ -929,7 +930,7 @@ impl<'a> ManagementData<'a> {
     ///
     /// Reserved octets and bits and the pad octet are written as zero. Texts longer than 255
     /// octets and addresses longer than 65535 octets are truncated (consistently with
-    /// [`wire_len`](Self::wire_len)). A [`Raw`](Self::Raw) field of odd length is padded too.
+    /// [`wire_len`](Self::wire_len)). A [`Raw`](Self::Raw) field is written verbatim, unpadded.
     pub fn write(&self, buf: &mut [u8]) {
         use field::*;
         let len = self.wire_len();
@@ -1087,7 +1088,6 @@ impl<'a> ManagementData<'a> {
         match self {
             ManagementData::ClockDescription(cd) => cd.unpadded_len() % 2 == 1,
             ManagementData::UserDescription(t) => text_len(*t) % 2 == 1,
-            ManagementData::Raw(r) => r.len() % 2 == 1,
             _ => false,
         }
     }
@@ -1713,12 +1713,16 @@ mod tests {
         let mut buf = [0xa5u8; 6];
         r.write(&mut buf[..4]);
         assert_eq!(buf, [1, 2, 3, 4, 0xa5, 0xa5]);
-        // An odd Raw field gets a pad octet like everything else.
+        // Raw is verbatim: an odd length stays odd (it round-trips through tlv.rs as is).
         let r = ManagementData::Raw(&raw[..3]);
-        assert_eq!(r.wire_len(), 4);
+        assert_eq!(r.wire_len(), 3);
         let mut buf = [0xa5u8; 6];
-        r.write(&mut buf[..4]);
-        assert_eq!(buf, [1, 2, 3, 0, 0xa5, 0xa5]);
+        r.write(&mut buf[..3]);
+        assert_eq!(buf, [1, 2, 3, 0xa5, 0xa5, 0xa5]);
+        assert_eq!(
+            ManagementData::parse(ManagementId(0x7777), &raw[..3]),
+            Ok(ManagementData::Raw(&raw[..3]))
+        );
     }
 
     #[test]
