@@ -9,13 +9,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::pcap;
-use meridian_proto::wire::{MessageRepr, ParsedFrame, TlvRepr};
+use meridian_proto::wire::{
+    ManagementAction, MessageBody, MessageRepr, ParsedFrame, TlvBlock, TlvRepr,
+};
 
 struct Seen {
     frames: usize,
     message_types: BTreeMap<String, usize>,
     tlv_types: BTreeMap<String, usize>,
     management: BTreeMap<String, usize>,
+    normalised_reserved: usize,
 }
 
 /// Parses and re-emits one frame; returns what it contained.
@@ -51,12 +54,42 @@ fn check_frame(file: &str, i: usize, data: &[u8], seen: &mut Seen) {
         *seen.tlv_types.entry(name).or_default() += 1;
     }
 
-    // Re-emit: message from its Repr, then the encapsulation around it.
+    // Re-emit: every TLV from its Repr, the message from its Repr, then the encapsulation.
+    let tlvs: Vec<TlvRepr<'_>> = m.tlvs.iter().collect();
+    let mut tlv_bytes = vec![0xa5u8; m.tlvs.len()];
+    let written = TlvBlock::write(&mut tlv_bytes, &tlvs).unwrap();
+    assert_eq!(written, m.tlvs.len(), "{ctx}: TLV lengths");
+    if tlv_bytes != m.tlvs.as_bytes() {
+        // The one known difference: pmc sends SET data of single-value IDs with its reserved
+        // octet uninitialised (e.g. `64 a8` for priority1 100); we write it as zero.
+        let diff: Vec<usize> = (0..written)
+            .filter(|&k| tlv_bytes[k] != m.tlvs.as_bytes()[k])
+            .collect();
+        let is_set = matches!(
+            m.body,
+            MessageBody::Management {
+                action: ManagementAction::Set,
+                ..
+            }
+        );
+        assert!(
+            is_set && diff == [written - 1] && tlv_bytes[written - 1] == 0,
+            "{ctx}: TLVs re-emitted differently at {diff:?}:\n ours {tlv_bytes:02x?}\n real {:02x?}",
+            m.tlvs.as_bytes()
+        );
+        seen.normalised_reserved += 1;
+    }
+    let rebuilt = MessageRepr {
+        tlvs: TlvBlock::new_checked(&tlv_bytes, 0).unwrap(),
+        ..m
+    };
     let hl = p.repr.header_len();
     let ml = m.buffer_len();
     let trailer = &p.payload[ml..];
     let mut out = vec![0u8; hl + p.payload.len()];
-    m.emit(&mut out[hl..hl + ml]).unwrap();
+    rebuilt.emit(&mut out[hl..hl + ml]).unwrap();
+    // Compare with the original TLV bytes put back (the normalised octet is checked above).
+    out[hl + m.body.fixed_len()..hl + ml].copy_from_slice(m.tlvs.as_bytes());
     out[hl + ml..].copy_from_slice(trailer);
     p.repr.emit_headers(&mut out, p.payload.len()).unwrap();
     if out[..] != data[..out.len()] {
@@ -84,6 +117,7 @@ fn real_frames_parse_and_reemit_byte_for_byte() {
         message_types: BTreeMap::new(),
         tlv_types: BTreeMap::new(),
         management: BTreeMap::new(),
+        normalised_reserved: 0,
     };
     let mut files = 0;
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
@@ -108,6 +142,8 @@ fn real_frames_parse_and_reemit_byte_for_byte() {
     eprintln!("tlv types: {:?}", all.tlv_types);
     eprintln!("management ids: {:?}", all.management);
     assert!(files >= 5, "expected the fixture pcaps, found {files}");
+    // Exactly the pmc SET frames (one per pmc capture with a SET) needed normalising.
+    assert!(all.normalised_reserved <= 2, "{}", all.normalised_reserved);
     // Every message type a grandmaster meets appears in the real captures.
     for mt in [
         "Sync",

@@ -1,0 +1,540 @@
+//! Engine configuration: the clock, its ports, unicast limits, and profile presets.
+//!
+//! These are plain values. The appliance's TOML configuration maps onto them; the engine
+//! checks them once in [`EngineConfig::check`] and never again.
+
+use super::bmca::{BetterMasterPolicy, BmcaVariant};
+use crate::wire::{ClockIdentity, TimeInterval};
+
+/// Delay mechanism of a port (8.2.15.4.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DelayMechanism {
+    /// End to end: Delay_Req / Delay_Resp (value 1).
+    E2E,
+    /// Peer to peer: Pdelay_Req / Pdelay_Resp (value 2).
+    P2P,
+    /// No delay mechanism (value 0xFE).
+    Disabled,
+}
+
+impl DelayMechanism {
+    /// The wire enumeration (Table 21).
+    pub const fn wire(self) -> u8 {
+        match self {
+            DelayMechanism::E2E => 1,
+            DelayMechanism::P2P => 2,
+            DelayMechanism::Disabled => 0xfe,
+        }
+    }
+}
+
+/// The network protocol of a port, for CLOCK_DESCRIPTION and for nothing else: framing is
+/// the data plane's business.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NetworkProtocol {
+    /// UDP/IPv4 (1).
+    UdpIpv4,
+    /// UDP/IPv6 (2).
+    UdpIpv6,
+    /// IEEE 802.3 (3).
+    Ieee8023,
+}
+
+impl NetworkProtocol {
+    /// The wire enumeration (Table 3).
+    pub const fn wire(self) -> u16 {
+        match self {
+            NetworkProtocol::UdpIpv4 => 1,
+            NetworkProtocol::UdpIpv6 => 2,
+            NetworkProtocol::Ieee8023 => 3,
+        }
+    }
+}
+
+/// Limits on unicast service (16.1), per port. Hitting one is a DENY and a counted event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnicastLimits {
+    /// Most slaves (distinct addresses) served on the port at once.
+    pub max_slaves: u32,
+    /// Longest grant, seconds; longer requests are granted this long.
+    pub max_duration: u32,
+    /// Shortest grant accepted, seconds; shorter requests are denied.
+    pub min_duration: u32,
+    /// Fastest Announce rate granted (log2 seconds).
+    pub min_log_announce_interval: i8,
+    /// Fastest Sync rate granted (log2 seconds).
+    pub min_log_sync_interval: i8,
+    /// Fastest Delay_Resp rate granted (log2 seconds).
+    pub min_log_delay_resp_interval: i8,
+    /// Most messages per second summed over every grant on the port (Announce, Sync with its
+    /// Follow_Up counted once, Delay_Resp).
+    pub max_total_rate: u32,
+}
+
+impl Default for UnicastLimits {
+    fn default() -> Self {
+        UnicastLimits {
+            max_slaves: 4096,
+            max_duration: 300,
+            min_duration: 10,
+            min_log_announce_interval: -3,
+            min_log_sync_interval: -7,
+            min_log_delay_resp_interval: -7,
+            max_total_rate: 2_000_000,
+        }
+    }
+}
+
+/// One port's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortConfig {
+    /// The port's MAC: its physical address in CLOCK_DESCRIPTION.
+    pub mac: [u8; 6],
+    /// Network protocol, for CLOCK_DESCRIPTION.
+    pub network_protocol: NetworkProtocol,
+    /// The port's protocol address (IPv4, IPv6 or MAC octets), for CLOCK_DESCRIPTION.
+    pub protocol_address: Vec<u8>,
+    /// E2E, P2P or none.
+    pub delay_mechanism: DelayMechanism,
+    /// logAnnounceInterval.
+    pub log_announce_interval: i8,
+    /// logSyncInterval.
+    pub log_sync_interval: i8,
+    /// logMinDelayReqInterval (told to slaves in Delay_Resp).
+    pub log_min_delay_req_interval: i8,
+    /// logMinPdelayReqInterval.
+    pub log_min_pdelay_req_interval: i8,
+    /// announceReceiptTimeout, in announce intervals.
+    pub announce_receipt_timeout: u8,
+    /// Serve multicast (Announce, Sync, Delay_Resp on the multicast groups).
+    pub multicast: bool,
+    /// Serve unicast negotiation (16.1).
+    pub unicast: bool,
+    /// Unicast limits.
+    pub unicast_limits: UnicastLimits,
+    /// One-step Sync (the data plane writes the launch time); two-step otherwise.
+    pub one_step: bool,
+    /// Known delay asymmetry of the link (16.8): master-to-slave delay minus the mean path
+    /// delay. Added to Sync/Follow_Up correctionField and subtracted from Delay_Resp's, so
+    /// unmodified slaves compute the right offset.
+    pub delay_asymmetry: TimeInterval,
+    /// Egress latency (16.7): added to transmit timestamps.
+    pub egress_latency: TimeInterval,
+    /// Ingress latency (16.7): subtracted from receive timestamps.
+    pub ingress_latency: TimeInterval,
+    /// G.8275.x localPriority of the port.
+    pub local_priority: u8,
+    /// Never leave MASTER for a better master (masterOnly / serverOnly).
+    pub master_only: bool,
+}
+
+impl PortConfig {
+    /// A port with the default profile's E2E settings.
+    pub fn new(mac: [u8; 6]) -> Self {
+        PortConfig {
+            mac,
+            network_protocol: NetworkProtocol::UdpIpv4,
+            protocol_address: Vec::new(),
+            delay_mechanism: DelayMechanism::E2E,
+            log_announce_interval: 1,
+            log_sync_interval: 0,
+            log_min_delay_req_interval: 0,
+            log_min_pdelay_req_interval: 0,
+            announce_receipt_timeout: 3,
+            multicast: true,
+            unicast: false,
+            unicast_limits: UnicastLimits::default(),
+            one_step: false,
+            delay_asymmetry: TimeInterval::ZERO,
+            egress_latency: TimeInterval::ZERO,
+            ingress_latency: TimeInterval::ZERO,
+            local_priority: 128,
+            master_only: false,
+        }
+    }
+}
+
+/// The clock's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockConfig {
+    /// clockIdentity (usually [`ClockIdentity::from_mac`] of the first port).
+    pub clock_identity: ClockIdentity,
+    /// priority1.
+    pub priority1: u8,
+    /// priority2.
+    pub priority2: u8,
+    /// domainNumber.
+    pub domain_number: u8,
+    /// majorSdoId (4 bits) — 0 for 1588 profiles, 1 for 802.1AS.
+    pub major_sdo_id: u8,
+    /// minorSdoId.
+    pub minor_sdo_id: u8,
+    /// Which BMCA compares datasets.
+    pub bmca: BmcaVariant,
+    /// What a port does when a better master appears.
+    pub better_master_policy: BetterMasterPolicy,
+    /// Whether management SET of priority1/priority2/domain/intervals is honoured.
+    pub management_set: bool,
+    /// userDescription (management USER_DESCRIPTION, CLOCK_DESCRIPTION).
+    pub user_description: String,
+    /// profileIdentity for CLOCK_DESCRIPTION.
+    pub profile_identity: [u8; 6],
+    /// Most TX timestamps awaited at once (two-step); beyond it a Sync is skipped and counted.
+    pub max_pending_tx_timestamps: u32,
+    /// How long to wait for a TX timestamp before giving up on its Follow_Up.
+    pub tx_timestamp_timeout_ns: u64,
+    /// Most requests (Delay_Req, Pdelay_Req, Signaling, Management) handled per millisecond;
+    /// the excess is dropped and counted so a flood cannot starve scheduled Syncs.
+    pub max_requests_per_ms: u32,
+    /// SMPTE ST 2059-2 synchronization metadata to append to every Announce, if any.
+    pub smpte: Option<SmpteMetadata>,
+}
+
+/// The constant parts of the SMPTE ST 2059-2 synchronization-metadata TLV (organization
+/// 68-97-E8, subtype 1). masterLockingStatus follows the clock's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmpteMetadata {
+    /// defaultSystemFrameRate numerator (e.g. 30000).
+    pub frame_rate_numerator: u32,
+    /// defaultSystemFrameRate denominator (e.g. 1001).
+    pub frame_rate_denominator: u32,
+    /// timeAddressFlags: bit 0 drop frame, bit 1 color frame identification.
+    pub time_address_flags: u8,
+    /// currentLocalOffset, seconds.
+    pub current_local_offset: i32,
+    /// jumpSeconds, seconds.
+    pub jump_seconds: i32,
+    /// timeOfNextJump, seconds on the PTP timescale (48 bits).
+    pub time_of_next_jump: u64,
+    /// timeOfNextJam, seconds (48 bits).
+    pub time_of_next_jam: u64,
+    /// timeOfPreviousJam, seconds (48 bits).
+    pub time_of_previous_jam: u64,
+    /// previousJamLocalOffset, seconds.
+    pub previous_jam_local_offset: i32,
+    /// daylightSaving flags.
+    pub daylight_saving: u8,
+    /// leapSecondJump flags.
+    pub leap_second_jump: u8,
+}
+
+impl Default for SmpteMetadata {
+    fn default() -> Self {
+        SmpteMetadata {
+            frame_rate_numerator: 30_000,
+            frame_rate_denominator: 1001,
+            time_address_flags: 0,
+            current_local_offset: 0,
+            jump_seconds: 0,
+            time_of_next_jump: 0,
+            time_of_next_jam: 0,
+            time_of_previous_jam: 0,
+            previous_jam_local_offset: 0,
+            daylight_saving: 0,
+            leap_second_jump: 0,
+        }
+    }
+}
+
+/// SMPTE's organizationId (OUI 68-97-E8).
+pub const SMPTE_OUI: [u8; 3] = [0x68, 0x97, 0xe8];
+/// Subtype of the synchronization-metadata TLV.
+pub const SMPTE_SUBTYPE_SYNC_METADATA: [u8; 3] = [0, 0, 1];
+
+impl ClockConfig {
+    /// Defaults of the 1588 default profile for a clock with this identity.
+    pub fn new(clock_identity: ClockIdentity) -> Self {
+        ClockConfig {
+            clock_identity,
+            priority1: 128,
+            priority2: 128,
+            domain_number: 0,
+            major_sdo_id: 0,
+            minor_sdo_id: 0,
+            bmca: BmcaVariant::Default,
+            better_master_policy: BetterMasterPolicy::Passive,
+            management_set: false,
+            user_description: String::from("Meridian grandmaster"),
+            profile_identity: PROFILE_DEFAULT_E2E,
+            max_pending_tx_timestamps: 65_536,
+            tx_timestamp_timeout_ns: 10_000_000,
+            max_requests_per_ms: 1_000,
+            smpte: None,
+        }
+    }
+}
+
+/// The whole engine configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// The clock.
+    pub clock: ClockConfig,
+    /// Its ports, numbered from 1 in this order.
+    pub ports: Vec<PortConfig>,
+}
+
+/// A configuration value the engine cannot run with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct ConfigError {
+    /// Which setting (e.g. `ports[0].log_sync_interval`).
+    pub field: String,
+    /// What is wrong.
+    pub problem: &'static str,
+}
+
+fn check_log(field: String, v: i8, lo: i8, hi: i8) -> Result<(), ConfigError> {
+    if v < lo || v > hi {
+        Err(ConfigError {
+            field,
+            problem: "log interval out of range [-7, 6]",
+        })
+    } else {
+        Ok(())
+    }
+}
+
+impl EngineConfig {
+    /// Checks every value; the engine refuses to start on the first error.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let c = &self.clock;
+        if self.ports.is_empty() || self.ports.len() > 0xfffe {
+            return Err(ConfigError {
+                field: "ports".into(),
+                problem: "need between 1 and 65534 ports",
+            });
+        }
+        if c.major_sdo_id > 15 {
+            return Err(ConfigError {
+                field: "clock.major_sdo_id".into(),
+                problem: "must fit in 4 bits",
+            });
+        }
+        if c.clock_identity == ClockIdentity::ALL || c.clock_identity == ClockIdentity([0; 8]) {
+            return Err(ConfigError {
+                field: "clock.clock_identity".into(),
+                problem: "all-zero and all-one identities are reserved",
+            });
+        }
+        if c.user_description.len() > 128 {
+            return Err(ConfigError {
+                field: "clock.user_description".into(),
+                problem: "longer than 128 octets",
+            });
+        }
+        if c.max_pending_tx_timestamps == 0 || c.max_requests_per_ms == 0 {
+            return Err(ConfigError {
+                field: "clock.max_pending_tx_timestamps / max_requests_per_ms".into(),
+                problem: "must be positive",
+            });
+        }
+        for (i, p) in self.ports.iter().enumerate() {
+            check_log(
+                format!("ports[{i}].log_announce_interval"),
+                p.log_announce_interval,
+                -3,
+                6,
+            )?;
+            check_log(
+                format!("ports[{i}].log_sync_interval"),
+                p.log_sync_interval,
+                -7,
+                6,
+            )?;
+            check_log(
+                format!("ports[{i}].log_min_delay_req_interval"),
+                p.log_min_delay_req_interval,
+                -7,
+                6,
+            )?;
+            check_log(
+                format!("ports[{i}].log_min_pdelay_req_interval"),
+                p.log_min_pdelay_req_interval,
+                -7,
+                6,
+            )?;
+            if p.announce_receipt_timeout < 2 {
+                return Err(ConfigError {
+                    field: format!("ports[{i}].announce_receipt_timeout"),
+                    problem: "must be at least 2",
+                });
+            }
+            if !p.multicast && !p.unicast {
+                return Err(ConfigError {
+                    field: format!("ports[{i}].multicast"),
+                    problem: "a port must serve multicast, unicast or both",
+                });
+            }
+            let l = &p.unicast_limits;
+            if l.min_duration > l.max_duration || l.max_duration == 0 {
+                return Err(ConfigError {
+                    field: format!("ports[{i}].unicast_limits.max_duration"),
+                    problem: "must be positive and at least min_duration",
+                });
+            }
+            if p.protocol_address.len() > 16 {
+                return Err(ConfigError {
+                    field: format!("ports[{i}].protocol_address"),
+                    problem: "longer than 16 octets",
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// profileIdentity of the default delay request-response profile (J.3).
+pub const PROFILE_DEFAULT_E2E: [u8; 6] = [0x00, 0x1b, 0x19, 0x00, 0x01, 0x00];
+/// profileIdentity of the default peer-to-peer profile (J.4).
+pub const PROFILE_DEFAULT_P2P: [u8; 6] = [0x00, 0x1b, 0x19, 0x00, 0x02, 0x00];
+/// profileIdentity of SMPTE ST 2059-2.
+pub const PROFILE_SMPTE_2059_2: [u8; 6] = [0x68, 0x97, 0xe8, 0x00, 0x01, 0x00];
+/// profileIdentity of ITU-T G.8275.2.
+pub const PROFILE_G8275_2: [u8; 6] = [0x00, 0x19, 0xa7, 0x02, 0x01, 0x02];
+/// profileIdentity of IEEE 802.1AS.
+pub const PROFILE_8021AS: [u8; 6] = [0x00, 0x80, 0xc2, 0x00, 0x01, 0x00];
+/// profileIdentity of the AES67 media profile (AES67-2018 annex A).
+pub const PROFILE_AES67: [u8; 6] = [0x00, 0x0b, 0x5e, 0x00, 0x01, 0x00];
+
+/// A named profile preset (1588-2019 clause 20, annex I; and the industry profiles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// Default delay request-response profile (annex I.3): domain 0, E2E.
+    DefaultE2E,
+    /// Default peer-to-peer profile (annex I.4): domain 0, P2P.
+    DefaultP2P,
+    /// SMPTE ST 2059-2:2021: domain 127, Announce 2^-2 s, Sync 2^-3 s, Delay_Req 2^-3 s,
+    /// and the SMPTE synchronization-metadata TLV in Announce.
+    Smpte2059_2,
+    /// AES67 media profile: domain 0, Announce 2^1 s, Sync 2^-3 s, E2E.
+    Aes67,
+    /// ITU-T G.8275.2 (telecom, partial timing support): unicast only, domain 44, alternate
+    /// BMCA, Announce/Sync/Delay rates negotiated per slave.
+    G8275_2,
+    /// IEEE 802.1AS (gPTP): L2, P2P, majorSdoId 1, Announce 2^0 s, Sync 2^-3 s.
+    Ieee8021As,
+}
+
+impl Profile {
+    /// Every preset with the name the configuration file uses.
+    pub const ALL: [(&'static str, Profile); 6] = [
+        ("default-e2e", Profile::DefaultE2E),
+        ("default-p2p", Profile::DefaultP2P),
+        ("smpte-2059-2", Profile::Smpte2059_2),
+        ("aes67", Profile::Aes67),
+        ("g8275.2", Profile::G8275_2),
+        ("802.1as", Profile::Ieee8021As),
+    ];
+
+    /// Looks a preset up by its configuration name.
+    pub fn from_name(name: &str) -> Option<Profile> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, p)| *p)
+    }
+
+    /// The preset's configuration name.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map_or("?", |(n, _)| n)
+    }
+
+    /// Applies the preset to a clock and its ports (values a user did not override later).
+    pub fn apply(self, clock: &mut ClockConfig, ports: &mut [PortConfig]) {
+        let (domain, ann, sync, dreq, mech, sdo, profile_id) = match self {
+            Profile::DefaultE2E => (0, 1, 0, 0, DelayMechanism::E2E, 0, PROFILE_DEFAULT_E2E),
+            Profile::DefaultP2P => (0, 1, 0, 0, DelayMechanism::P2P, 0, PROFILE_DEFAULT_P2P),
+            Profile::Smpte2059_2 => (
+                127,
+                -2,
+                -3,
+                -3,
+                DelayMechanism::E2E,
+                0,
+                PROFILE_SMPTE_2059_2,
+            ),
+            Profile::Aes67 => (0, 1, -3, -3, DelayMechanism::E2E, 0, PROFILE_AES67),
+            Profile::G8275_2 => (44, 0, -4, -4, DelayMechanism::E2E, 0, PROFILE_G8275_2),
+            Profile::Ieee8021As => (0, 0, -3, 0, DelayMechanism::P2P, 1, PROFILE_8021AS),
+        };
+        clock.domain_number = domain;
+        clock.major_sdo_id = sdo;
+        clock.profile_identity = profile_id;
+        clock.smpte = (self == Profile::Smpte2059_2).then(SmpteMetadata::default);
+        clock.bmca = if self == Profile::G8275_2 {
+            BmcaVariant::G8275
+        } else {
+            BmcaVariant::Default
+        };
+        if self == Profile::Ieee8021As {
+            clock.priority1 = 246;
+            clock.priority2 = 248;
+        }
+        for p in ports {
+            p.log_announce_interval = ann;
+            p.log_sync_interval = sync;
+            p.log_min_delay_req_interval = dreq;
+            p.log_min_pdelay_req_interval = 0;
+            p.delay_mechanism = mech;
+            match self {
+                Profile::G8275_2 => {
+                    p.multicast = false;
+                    p.unicast = true;
+                    p.announce_receipt_timeout = 3;
+                }
+                Profile::Ieee8021As => {
+                    p.network_protocol = NetworkProtocol::Ieee8023;
+                    p.announce_receipt_timeout = 3;
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> EngineConfig {
+        EngineConfig {
+            clock: ClockConfig::new(ClockIdentity([1, 2, 3, 0xff, 0xfe, 4, 5, 6])),
+            ports: vec![PortConfig::new([2, 0, 0, 0, 0, 1])],
+        }
+    }
+
+    #[test]
+    fn defaults_check_and_errors_name_the_field() {
+        cfg().check().unwrap();
+        let mut c = cfg();
+        c.ports[0].log_sync_interval = -9;
+        assert_eq!(c.check().unwrap_err().field, "ports[0].log_sync_interval");
+        let mut c = cfg();
+        c.ports[0].multicast = false;
+        assert_eq!(c.check().unwrap_err().field, "ports[0].multicast");
+        let mut c = cfg();
+        c.clock.clock_identity = ClockIdentity::ALL;
+        assert_eq!(c.check().unwrap_err().field, "clock.clock_identity");
+    }
+
+    #[test]
+    fn profiles_by_name_and_values() {
+        for (name, p) in Profile::ALL {
+            assert_eq!(Profile::from_name(name), Some(p));
+            assert_eq!(p.name(), name);
+            let mut c = cfg();
+            p.apply(&mut c.clock, &mut c.ports);
+            c.check().unwrap();
+        }
+        let mut c = cfg();
+        Profile::Smpte2059_2.apply(&mut c.clock, &mut c.ports);
+        assert_eq!(c.clock.domain_number, 127);
+        assert_eq!(c.ports[0].log_announce_interval, -2);
+        assert_eq!(c.ports[0].log_sync_interval, -3);
+        let mut c = cfg();
+        Profile::G8275_2.apply(&mut c.clock, &mut c.ports);
+        assert_eq!(c.clock.domain_number, 44);
+        assert!(c.ports[0].unicast && !c.ports[0].multicast);
+        assert_eq!(c.clock.bmca, BmcaVariant::G8275);
+    }
+}

@@ -1,0 +1,1173 @@
+//! The sans-IO grandmaster engine.
+//!
+//! The engine is the whole protocol side of a grandmaster: datasets (clause 8), BMCA
+//! (9.3), port states (9.2), multicast Announce/Sync/Follow_Up and Delay_Req → Delay_Resp
+//! (9.5, 11.3), the peer-delay responder (11.4), unicast negotiation for thousands of slaves
+//! (16.1), and management (15). It performs no I/O and reads no clock.
+//!
+//! # The calling contract
+//!
+//! The caller (the appliance's engine core) owns one [`Engine`] and runs this loop:
+//!
+//! ```text
+//! loop {
+//!     let deadline = engine.poll_timeout();
+//!     wait for a received frame, a TX timestamp, or `deadline`, whichever first;
+//!     now = read the clock that stamps packets (PTP timescale, TAI ns);
+//!     match what happened {
+//!         frame      => engine.handle_message(now, RxMessage { .. }, &mut out),
+//!         tx stamp   => engine.handle_tx_timestamp(now, token, tx_time, &mut out),
+//!         lost stamp => engine.handle_tx_timestamp_lost(token),
+//!         deadline   => engine.handle_timeout(now, &mut out),
+//!         clock layer changed quality / UTC offset => engine.set_clock_status(now, status),
+//!     }
+//! }
+//! ```
+//!
+//! * `now` is on the same timescale as the packet timestamps and must not go backwards
+//!   (a smaller value is clamped and counted in [`Stats::time_went_backwards`]).
+//! * [`Output::transmit`] is called synchronously for every message to send; the data plane
+//!   copies the bytes. A [`TxStamp::TwoStep`] token must come back exactly once.
+//! * `handle_timeout` may be called early or late: it does whatever is due by `now`. Calling
+//!   it after every batch of received frames is how the caller keeps a flood of requests
+//!   from starving scheduled Syncs (requests beyond [`ClockConfig::max_requests_per_ms`] are
+//!   dropped and counted, so the batch cost is bounded).
+//! * Nothing here allocates per message once slaves are admitted; state is bounded by the
+//!   configured limits.
+
+pub mod bmca;
+pub mod config;
+pub mod io;
+mod management;
+mod pending;
+pub mod time;
+pub mod unicast;
+
+pub use config::{ClockConfig, ConfigError, DelayMechanism, EngineConfig, PortConfig, Profile};
+pub use io::{
+    Destination, Output, OwnedTransmit, PeerAddress, PortIndex, RxMessage, Transmit, TxStamp,
+    TxToken,
+};
+pub use time::{log_interval_nanos, Duration, Time};
+
+use bmca::{ComparisonDataset, ForeignMasterTable, Recommendation};
+use config::{SMPTE_OUI, SMPTE_SUBTYPE_SYNC_METADATA};
+use pending::{FollowUpKind, Pending, PendingTable};
+use unicast::{DenyReason, GrantType, UnicastService};
+
+use crate::wire::message::AnnounceBody;
+use crate::wire::tlv::OrgExtKind;
+use crate::wire::{
+    ClockQuality, Flags, HeaderRepr, MessageBody, MessageRepr, MessageType, PortIdentity,
+    TimeInterval, TimeSource, TlvBlock, TlvRepr, WireError,
+};
+
+/// `portState` (IEEE 1588-2019 8.2.15.3.1, Table 20); the values are the wire enumeration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PortState {
+    /// INITIALIZING (1).
+    Initializing = 1,
+    /// FAULTY (2).
+    Faulty = 2,
+    /// DISABLED (3).
+    Disabled = 3,
+    /// LISTENING (4).
+    Listening = 4,
+    /// PRE_MASTER (5).
+    PreMaster = 5,
+    /// MASTER (6).
+    Master = 6,
+    /// PASSIVE (7).
+    Passive = 7,
+    /// UNCALIBRATED (8).
+    Uncalibrated = 8,
+    /// SLAVE (9).
+    Slave = 9,
+}
+
+impl PortState {
+    /// Upper-case name as linuxptp prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PortState::Initializing => "INITIALIZING",
+            PortState::Faulty => "FAULTY",
+            PortState::Disabled => "DISABLED",
+            PortState::Listening => "LISTENING",
+            PortState::PreMaster => "PRE_MASTER",
+            PortState::Master => "MASTER",
+            PortState::Passive => "PASSIVE",
+            PortState::Uncalibrated => "UNCALIBRATED",
+            PortState::Slave => "SLAVE",
+        }
+    }
+}
+
+/// timePropertiesDS (8.2.4), as the clock layer reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeProperties {
+    /// currentUtcOffset (TAI − UTC, seconds).
+    pub current_utc_offset: i16,
+    /// currentUtcOffsetValid.
+    pub current_utc_offset_valid: bool,
+    /// leap59: the last minute of today has 59 seconds.
+    pub leap59: bool,
+    /// leap61: the last minute of today has 61 seconds.
+    pub leap61: bool,
+    /// timeTraceable.
+    pub time_traceable: bool,
+    /// frequencyTraceable.
+    pub frequency_traceable: bool,
+    /// ptpTimescale.
+    pub ptp_timescale: bool,
+    /// timeSource.
+    pub time_source: TimeSource,
+}
+
+/// What the clock layer says about the clock: the basis of every Announce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockStatus {
+    /// clockQuality of defaultDS.
+    pub clock_quality: ClockQuality,
+    /// timePropertiesDS.
+    pub time_properties: TimeProperties,
+}
+
+impl ClockStatus {
+    /// A free-running clock with no reference: class 248, accuracy unknown, PTP timescale
+    /// with the given UTC offset marked valid only if the caller knows it (leap file).
+    pub fn free_running(current_utc_offset: i16, utc_offset_valid: bool) -> Self {
+        ClockStatus {
+            clock_quality: ClockQuality {
+                clock_class: 248,
+                clock_accuracy: crate::wire::ClockAccuracy::UNKNOWN,
+                offset_scaled_log_variance: 0xffff,
+            },
+            time_properties: TimeProperties {
+                current_utc_offset,
+                current_utc_offset_valid: utc_offset_valid,
+                leap59: false,
+                leap61: false,
+                time_traceable: false,
+                frequency_traceable: false,
+                ptp_timescale: true,
+                time_source: TimeSource::INTERNAL_OSCILLATOR,
+            },
+        }
+    }
+}
+
+/// Counters. Every drop has a reason here; nothing is dropped silently.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Messages received, by messageType nibble.
+    pub rx: [u64; 16],
+    /// Messages sent, by messageType nibble.
+    pub tx: [u64; 16],
+    /// Frames that failed to parse.
+    pub rx_malformed: u64,
+    /// The last parse error, naming the field.
+    pub last_malformed: Option<WireError>,
+    /// Messages for another domain.
+    pub rx_wrong_domain: u64,
+    /// Messages for another majorSdoId.
+    pub rx_wrong_sdo: u64,
+    /// Our own messages looped back.
+    pub rx_own: u64,
+    /// Messages received on a port index that does not exist.
+    pub rx_bad_port: u64,
+    /// Valid messages a grandmaster has no use for (Sync from another master…).
+    pub rx_ignored: u64,
+    /// Event messages without a receive timestamp.
+    pub rx_missing_timestamp: u64,
+    /// Requests dropped by the per-millisecond request budget.
+    pub rx_rate_limited: u64,
+    /// Requests in a port state or delay mechanism that does not answer them.
+    pub rx_wrong_state: u64,
+    /// Unicast Delay_Req from a peer with no Delay_Resp grant on a unicast-only port.
+    pub delay_req_without_grant: u64,
+    /// Grants given (new or renewed).
+    pub grants: u64,
+    /// Denials by reason: not serving, message type, rate, duration, slaves, total rate.
+    pub denials: [u64; 6],
+    /// Grants cancelled by slaves.
+    pub cancels: u64,
+    /// Grants that expired.
+    pub grants_expired: u64,
+    /// Slaves removed (no grant left).
+    pub slaves_removed: u64,
+    /// TX timestamps that never came (Follow_Up skipped).
+    pub tx_timestamp_timeouts: u64,
+    /// Syncs skipped because too many TX timestamps were outstanding.
+    pub tx_timestamp_table_full: u64,
+    /// TX timestamps that came after their deadline, or for unknown tokens.
+    pub tx_timestamp_stale: u64,
+    /// TX timestamps reported lost by the data plane.
+    pub tx_timestamp_lost: u64,
+    /// Port state changes.
+    pub state_changes: u64,
+    /// Foreign masters that did not fit the table.
+    pub foreign_master_table_full: u64,
+    /// Events whose `now` was earlier than a previous one.
+    pub time_went_backwards: u64,
+    /// Management requests answered.
+    pub management_responses: u64,
+    /// Management requests answered with MANAGEMENT_ERROR_STATUS.
+    pub management_errors: u64,
+}
+
+impl Stats {
+    fn deny(&mut self, r: DenyReason) {
+        self.denials[r as usize] += 1;
+    }
+}
+
+/// A port as the control plane sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PortStatus {
+    /// portIdentity.
+    pub identity: PortIdentity,
+    /// portState.
+    pub state: PortState,
+    /// Unicast slaves served.
+    pub unicast_slaves: usize,
+    /// Granted unicast message rate, messages/s.
+    pub unicast_rate: f64,
+    /// Foreign masters known.
+    pub foreign_masters: usize,
+    /// The best foreign master's grandmaster identity, if any is qualified.
+    pub best_foreign_master: Option<ComparisonDataset>,
+}
+
+struct Port {
+    identity: PortIdentity,
+    state: PortState,
+    listening_until: Time,
+    next_announce: Time,
+    next_sync: Time,
+    announce_seq: u16,
+    sync_seq: u16,
+    signaling_seq: u16,
+    foreign: ForeignMasterTable,
+    erbest: Option<ComparisonDataset>,
+    unicast: UnicastService,
+}
+
+/// Largest message the engine builds (Announce with SMPTE TLV, management responses).
+const MAX_MSG: usize = 512;
+/// Most REQUEST TLVs answered from one Signaling message.
+const MAX_TLVS_PER_SIGNALING: usize = 8;
+
+/// The engine. See the module docs for the calling contract.
+pub struct Engine {
+    clock: ClockConfig,
+    port_cfg: Vec<PortConfig>,
+    ports: Vec<Port>,
+    status: ClockStatus,
+    pending: PendingTable,
+    stats: Stats,
+    last_now: Time,
+    req_window: Time,
+    req_count: u32,
+    management_seq: u16,
+}
+
+/// The pieces of the engine a message builder needs, borrowed apart from the port state.
+struct Ctx<'a> {
+    clock: &'a ClockConfig,
+    cfg: &'a PortConfig,
+    status: &'a ClockStatus,
+    index: PortIndex,
+    identity: PortIdentity,
+}
+
+impl Ctx<'_> {
+    fn header(&self, mt: MessageType, seq: u16, log: i8, unicast: bool) -> HeaderRepr {
+        HeaderRepr {
+            major_sdo_id: self.clock.major_sdo_id,
+            message_type: mt,
+            minor_version_ptp: 1,
+            version_ptp: 2,
+            message_length: 0,
+            domain_number: self.clock.domain_number,
+            minor_sdo_id: self.clock.minor_sdo_id,
+            flags: Flags {
+                unicast,
+                ..Flags::default()
+            },
+            correction: TimeInterval::ZERO,
+            message_type_specific: 0,
+            source_port_identity: self.identity,
+            sequence_id: seq,
+            control_field: mt.control_field(),
+            log_message_interval: log,
+        }
+    }
+
+    fn send(
+        &self,
+        out: &mut dyn Output,
+        stats: &mut Stats,
+        dest: Destination,
+        repr: &MessageRepr<'_>,
+        stamp: TxStamp,
+    ) {
+        let mut buf = [0u8; MAX_MSG];
+        let len = repr.buffer_len();
+        let Some(b) = buf.get_mut(..len) else {
+            return;
+        };
+        if repr.emit(b).is_err() {
+            return;
+        }
+        let mt = repr.body.message_type();
+        stats.tx[mt.nibble() as usize] += 1;
+        out.transmit(Transmit {
+            port: self.index,
+            destination: dest,
+            event: mt.is_event(),
+            message_type: mt,
+            payload: b,
+            stamp,
+        });
+    }
+
+    fn send_announce(
+        &self,
+        out: &mut dyn Output,
+        stats: &mut Stats,
+        now: Time,
+        dest: Destination,
+        seq: u16,
+        log: i8,
+    ) {
+        let tp = &self.status.time_properties;
+        let mut h = self.header(
+            MessageType::Announce,
+            seq,
+            log,
+            matches!(dest, Destination::Unicast(_)),
+        );
+        h.flags.leap61 = tp.leap61;
+        h.flags.leap59 = tp.leap59;
+        h.flags.current_utc_offset_valid = tp.current_utc_offset_valid;
+        h.flags.ptp_timescale = tp.ptp_timescale;
+        h.flags.time_traceable = tp.time_traceable;
+        h.flags.frequency_traceable = tp.frequency_traceable;
+        let body = MessageBody::Announce(AnnounceBody {
+            origin_timestamp: now.to_timestamp(),
+            current_utc_offset: tp.current_utc_offset,
+            grandmaster_priority1: self.clock.priority1,
+            grandmaster_clock_quality: self.status.clock_quality,
+            grandmaster_priority2: self.clock.priority2,
+            grandmaster_identity: self.clock.clock_identity,
+            steps_removed: 0,
+            time_source: tp.time_source,
+        });
+        let mut tlv_buf = [0u8; 64];
+        let tlvs = match &self.clock.smpte {
+            Some(m) => {
+                let mut data = [0u8; 42];
+                data[0..4].copy_from_slice(&m.frame_rate_numerator.to_be_bytes());
+                data[4..8].copy_from_slice(&m.frame_rate_denominator.to_be_bytes());
+                data[8] = smpte_locking_status(self.status.clock_quality.clock_class);
+                data[9] = m.time_address_flags;
+                data[10..14].copy_from_slice(&m.current_local_offset.to_be_bytes());
+                data[14..18].copy_from_slice(&m.jump_seconds.to_be_bytes());
+                data[18..24].copy_from_slice(&m.time_of_next_jump.to_be_bytes()[2..]);
+                data[24..30].copy_from_slice(&m.time_of_next_jam.to_be_bytes()[2..]);
+                data[30..36].copy_from_slice(&m.time_of_previous_jam.to_be_bytes()[2..]);
+                data[36..40].copy_from_slice(&m.previous_jam_local_offset.to_be_bytes());
+                data[40] = m.daylight_saving;
+                data[41] = m.leap_second_jump;
+                let t = TlvRepr::OrganizationExtension {
+                    kind: OrgExtKind::Legacy,
+                    organization_id: SMPTE_OUI,
+                    organization_sub_type: SMPTE_SUBTYPE_SYNC_METADATA,
+                    data: &data,
+                };
+                TlvBlock::build(&mut tlv_buf, &[t]).unwrap_or_default()
+            }
+            None => TlvBlock::EMPTY,
+        };
+        let repr = MessageRepr {
+            header: h,
+            body,
+            tlvs,
+        };
+        self.send(out, stats, dest, &repr, TxStamp::None);
+    }
+
+    /// Sends a Sync; for two-step reserves a TX timestamp first (and skips the Sync, counted,
+    /// if the table is full: a two-step Sync without its Follow_Up helps nobody).
+    #[allow(clippy::too_many_arguments)]
+    fn send_sync(
+        &self,
+        out: &mut dyn Output,
+        stats: &mut Stats,
+        pending: &mut PendingTable,
+        now: Time,
+        dest: Destination,
+        seq: u16,
+        log: i8,
+    ) {
+        let unicast = matches!(dest, Destination::Unicast(_));
+        let mut h = self.header(MessageType::Sync, seq, log, unicast);
+        let stamp = if self.cfg.one_step {
+            // Launch time is written by the data plane; corrections go in now.
+            h.correction = TimeInterval(
+                self.cfg
+                    .delay_asymmetry
+                    .0
+                    .saturating_add(self.cfg.egress_latency.0),
+            );
+            TxStamp::OneStep
+        } else {
+            h.flags.two_step = true;
+            let p = Pending {
+                port: self.index,
+                destination: dest,
+                sequence_id: seq,
+                kind: FollowUpKind::Sync {
+                    log_interval: log,
+                    unicast,
+                },
+            };
+            match pending.insert(now, p) {
+                Some(t) => TxStamp::TwoStep(t),
+                None => {
+                    stats.tx_timestamp_table_full += 1;
+                    return;
+                }
+            }
+        };
+        let repr = MessageRepr {
+            header: h,
+            body: MessageBody::Sync {
+                origin_timestamp: now.to_timestamp(),
+            },
+            tlvs: TlvBlock::EMPTY,
+        };
+        self.send(out, stats, dest, &repr, stamp);
+    }
+}
+
+/// masterLockingStatus of the SMPTE TLV from clockClass: 0 not in use, 1 free run,
+/// 2 cold locking, 3 warm locking, 4 locked.
+fn smpte_locking_status(class: u8) -> u8 {
+    match class {
+        6 | 13 => 4,
+        7 | 14 => 3,
+        52 | 58 | 187 | 193 => 3,
+        248 | 255 => 1,
+        _ => 2,
+    }
+}
+
+/// Adds `d` scaled-ns to a time, saturating.
+fn offset_time(t: Time, d: TimeInterval) -> Time {
+    t + Duration(d.0 >> 16)
+}
+
+impl Engine {
+    /// A new engine at `now`. Ports start in LISTENING for one announce-receipt timeout
+    /// (9.2.6.12) and then become MASTER unless a better master is heard.
+    pub fn new(config: EngineConfig, now: Time, status: ClockStatus) -> Result<Self, ConfigError> {
+        config.check()?;
+        let EngineConfig { clock, ports } = config;
+        let port_state = ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Port {
+                identity: PortIdentity {
+                    clock_identity: clock.clock_identity,
+                    port_number: i as u16 + 1,
+                },
+                state: PortState::Listening,
+                listening_until: now.plus_nanos(
+                    log_interval_nanos(p.log_announce_interval) * p.announce_receipt_timeout as u64,
+                ),
+                next_announce: Time::NEVER,
+                next_sync: Time::NEVER,
+                announce_seq: 0,
+                sync_seq: 0,
+                signaling_seq: 0,
+                foreign: ForeignMasterTable::new(16),
+                erbest: None,
+                unicast: UnicastService::new(p.unicast_limits.max_slaves),
+            })
+            .collect();
+        Ok(Engine {
+            pending: PendingTable::new(
+                clock.max_pending_tx_timestamps,
+                clock.tx_timestamp_timeout_ns,
+            ),
+            clock,
+            port_cfg: ports,
+            ports: port_state,
+            status,
+            stats: Stats::default(),
+            last_now: now,
+            req_window: now,
+            req_count: 0,
+            management_seq: 0,
+        })
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The clock configuration.
+    pub fn clock_config(&self) -> &ClockConfig {
+        &self.clock
+    }
+
+    /// The current clock status.
+    pub fn clock_status(&self) -> &ClockStatus {
+        &self.status
+    }
+
+    /// Number of ports.
+    pub fn port_count(&self) -> usize {
+        self.ports.len()
+    }
+
+    /// A port's status, for the control plane and metrics.
+    pub fn port_status(&self, port: PortIndex) -> Option<PortStatus> {
+        let p = self.ports.get(port as usize)?;
+        Some(PortStatus {
+            identity: p.identity,
+            state: p.state,
+            unicast_slaves: p.unicast.len(),
+            unicast_rate: p.unicast.total_rate(),
+            foreign_masters: p.foreign.len(),
+            best_foreign_master: p.erbest,
+        })
+    }
+
+    /// A port's unicast service, read-only (slaves and their grants).
+    pub fn unicast(&self, port: PortIndex) -> Option<&UnicastService> {
+        self.ports.get(port as usize).map(|p| &p.unicast)
+    }
+
+    /// TX timestamps currently awaited.
+    pub fn pending_tx_timestamps(&self) -> usize {
+        self.pending.outstanding()
+    }
+
+    fn clamp(&mut self, now: Time) -> Time {
+        if now < self.last_now {
+            self.stats.time_went_backwards += 1;
+            self.last_now
+        } else {
+            self.last_now = now;
+            now
+        }
+    }
+
+    fn ctx(&self, i: usize) -> Ctx<'_> {
+        Ctx {
+            clock: &self.clock,
+            cfg: &self.port_cfg[i],
+            status: &self.status,
+            index: i as PortIndex,
+            identity: self.ports[i].identity,
+        }
+    }
+
+    /// The clock layer's new view of the clock. Announce content follows at once; BMCA
+    /// re-runs (our clockClass may now win or lose).
+    pub fn set_clock_status(&mut self, now: Time, status: ClockStatus) {
+        let now = self.clamp(now);
+        if status != self.status {
+            self.status = status;
+            self.run_bmca(now);
+        }
+    }
+
+    /// When the engine next needs [`Engine::handle_timeout`].
+    pub fn poll_timeout(&self) -> Time {
+        let mut t = self.pending.next_deadline().unwrap_or(Time::NEVER);
+        for (p, cfg) in self.ports.iter().zip(&self.port_cfg) {
+            if p.state == PortState::Listening {
+                t = t.min(p.listening_until);
+            }
+            if p.state == PortState::Master && cfg.multicast {
+                t = t.min(p.next_announce).min(p.next_sync);
+            }
+            t = t.min(p.unicast.next_wake());
+            if let Some(d) = p.foreign.next_deadline(cfg.announce_receipt_timeout) {
+                t = t.min(d);
+            }
+        }
+        t
+    }
+
+    /// Does everything due by `now`: scheduled Announce/Sync (multicast and every unicast
+    /// slave), grant expiry, foreign-master expiry and BMCA, TX-timestamp timeouts.
+    pub fn handle_timeout(&mut self, now: Time, out: &mut dyn Output) {
+        let now = self.clamp(now);
+        self.stats.tx_timestamp_timeouts += self.pending.expire(now);
+        let mut bmca = false;
+        for (p, cfg) in self.ports.iter_mut().zip(&self.port_cfg) {
+            if p.foreign.expire(now, cfg.announce_receipt_timeout) {
+                bmca = true;
+            }
+            if p.state == PortState::Listening && now >= p.listening_until {
+                bmca = true;
+            }
+        }
+        if bmca {
+            self.run_bmca(now);
+        }
+        for i in 0..self.ports.len() {
+            self.service_port(i, now, out);
+        }
+    }
+
+    fn service_port(&mut self, i: usize, now: Time, out: &mut dyn Output) {
+        let Engine {
+            clock,
+            port_cfg,
+            ports,
+            status,
+            pending,
+            stats,
+            ..
+        } = self;
+        let cfg = &port_cfg[i];
+        let p = &mut ports[i];
+        let ctx = Ctx {
+            clock,
+            cfg,
+            status,
+            index: i as PortIndex,
+            identity: p.identity,
+        };
+        if p.state == PortState::Master && cfg.multicast {
+            if now >= p.next_announce {
+                ctx.send_announce(
+                    out,
+                    stats,
+                    now,
+                    Destination::Multicast,
+                    p.announce_seq,
+                    cfg.log_announce_interval,
+                );
+                p.announce_seq = p.announce_seq.wrapping_add(1);
+                p.next_announce = next_tick(p.next_announce, now, cfg.log_announce_interval);
+            }
+            if now >= p.next_sync {
+                ctx.send_sync(
+                    out,
+                    stats,
+                    pending,
+                    now,
+                    Destination::Multicast,
+                    p.sync_seq,
+                    cfg.log_sync_interval,
+                );
+                p.sync_seq = p.sync_seq.wrapping_add(1);
+                p.next_sync = next_tick(p.next_sync, now, cfg.log_sync_interval);
+            }
+        }
+        let r = p.unicast.sweep(now);
+        stats.grants_expired += r.grants_expired;
+        stats.slaves_removed += r.slaves_removed;
+        if p.state == PortState::Master {
+            p.unicast.run_due(now, |_, slave, kind| {
+                let dest = Destination::Unicast(slave.address);
+                let log = slave.granted(kind).unwrap_or(0);
+                match kind {
+                    GrantType::Announce => {
+                        ctx.send_announce(out, stats, now, dest, slave.announce_seq, log);
+                        slave.announce_seq = slave.announce_seq.wrapping_add(1);
+                    }
+                    GrantType::Sync => {
+                        ctx.send_sync(out, stats, pending, now, dest, slave.sync_seq, log);
+                        slave.sync_seq = slave.sync_seq.wrapping_add(1);
+                    }
+                    GrantType::DelayResp | GrantType::PdelayResp => {}
+                }
+            });
+        }
+    }
+
+    /// Handles one received PTP message.
+    pub fn handle_message(&mut self, now: Time, rx: RxMessage<'_>, out: &mut dyn Output) {
+        let now = self.clamp(now);
+        let i = rx.port as usize;
+        if i >= self.ports.len() {
+            self.stats.rx_bad_port += 1;
+            return;
+        }
+        let msg = match MessageRepr::parse_bytes(rx.payload) {
+            Ok(m) => m,
+            Err(e) => {
+                self.stats.rx_malformed += 1;
+                self.stats.last_malformed = Some(e);
+                return;
+            }
+        };
+        let h = &msg.header;
+        self.stats.rx[h.message_type.nibble() as usize] += 1;
+        if h.source_port_identity.clock_identity == self.clock.clock_identity {
+            self.stats.rx_own += 1;
+            return;
+        }
+        if h.major_sdo_id != self.clock.major_sdo_id {
+            self.stats.rx_wrong_sdo += 1;
+            return;
+        }
+        // Management may address all domains only through the domain it arrives on.
+        if h.domain_number != self.clock.domain_number {
+            self.stats.rx_wrong_domain += 1;
+            return;
+        }
+        let is_request = matches!(
+            msg.body,
+            MessageBody::DelayReq { .. }
+                | MessageBody::PdelayReq { .. }
+                | MessageBody::Signaling { .. }
+                | MessageBody::Management { .. }
+        );
+        if is_request && !self.admit_request(now) {
+            self.stats.rx_rate_limited += 1;
+            return;
+        }
+        match msg.body {
+            MessageBody::Announce(a) => self.on_announce(now, i, &msg.header, &a),
+            MessageBody::DelayReq { .. } => self.on_delay_req(now, i, &rx, &msg, out),
+            MessageBody::PdelayReq { .. } => self.on_pdelay_req(now, i, &rx, &msg, out),
+            MessageBody::Signaling { .. } => self.on_signaling(now, i, &rx, &msg, out),
+            MessageBody::Management { .. } => self.on_management(now, i, &rx, &msg, out),
+            _ => self.stats.rx_ignored += 1,
+        }
+    }
+
+    /// The per-millisecond request budget.
+    fn admit_request(&mut self, now: Time) -> bool {
+        if now.saturating_since(self.req_window) >= 1_000_000 {
+            self.req_window = now;
+            self.req_count = 0;
+        }
+        self.req_count += 1;
+        self.req_count <= self.clock.max_requests_per_ms
+    }
+
+    fn on_announce(&mut self, now: Time, i: usize, h: &HeaderRepr, a: &AnnounceBody) {
+        let cfg = &self.port_cfg[i];
+        let port = &mut self.ports[i];
+        let data = ComparisonDataset::from_announce(
+            a,
+            h.source_port_identity,
+            port.identity,
+            cfg.local_priority,
+        );
+        if !port
+            .foreign
+            .record(now, h.source_port_identity, data, h.log_message_interval)
+        {
+            self.stats.foreign_master_table_full += 1;
+        }
+        self.run_bmca(now);
+    }
+
+    fn d0(&self, i: usize) -> ComparisonDataset {
+        ComparisonDataset {
+            grandmaster_priority1: self.clock.priority1,
+            grandmaster_identity: self.clock.clock_identity,
+            grandmaster_clock_quality: self.status.clock_quality,
+            grandmaster_priority2: self.clock.priority2,
+            steps_removed: 0,
+            identity_of_senders: self.ports[i].identity,
+            identity_of_receiver: self.ports[i].identity,
+            local_priority: self.port_cfg[i].local_priority,
+        }
+    }
+
+    /// State decision for every port (9.3.3), then state changes.
+    fn run_bmca(&mut self, now: Time) {
+        let variant = self.clock.bmca;
+        for p in &mut self.ports {
+            p.erbest = p.foreign.best(variant, now);
+        }
+        let mut ebest: Option<(usize, ComparisonDataset)> = None;
+        for (i, p) in self.ports.iter().enumerate() {
+            if let Some(e) = p.erbest {
+                let better = match &ebest {
+                    None => true,
+                    Some((_, b)) => bmca::compare(variant, &e, b).is_better(),
+                };
+                if better {
+                    ebest = Some((i, e));
+                }
+            }
+        }
+        for i in 0..self.ports.len() {
+            let d0 = self.d0(i);
+            let p = &self.ports[i];
+            let rec = bmca::state_decision(
+                variant,
+                &d0,
+                self.status.clock_quality.clock_class,
+                ebest.as_ref().map(|e| &e.1),
+                p.erbest.as_ref(),
+                ebest.as_ref().is_some_and(|e| e.0 == i),
+                p.state,
+            );
+            let mut next = bmca::apply_policy(
+                rec,
+                self.clock.better_master_policy,
+                self.port_cfg[i].master_only,
+            );
+            // Stay LISTENING for the initial announce-receipt timeout unless a better
+            // master is already heard (9.2.6.12).
+            if p.state == PortState::Listening
+                && now < p.listening_until
+                && matches!(
+                    rec,
+                    Recommendation::M1 | Recommendation::M2 | Recommendation::M3
+                )
+            {
+                next = PortState::Listening;
+            }
+            self.set_state(i, next, now);
+        }
+    }
+
+    fn set_state(&mut self, i: usize, next: PortState, now: Time) {
+        let p = &mut self.ports[i];
+        if p.state == next {
+            return;
+        }
+        self.stats.state_changes += 1;
+        let was_master = p.state == PortState::Master;
+        p.state = next;
+        if next == PortState::Master {
+            p.next_announce = now;
+            p.next_sync = now;
+        }
+        if was_master && next != PortState::Master {
+            // A port that stops being master stops serving its unicast slaves; they
+            // renegotiate with the better master (or with us when we return).
+            let n = p.unicast.clear();
+            self.stats.slaves_removed += n;
+        }
+    }
+
+    fn on_delay_req(
+        &mut self,
+        _now: Time,
+        i: usize,
+        rx: &RxMessage<'_>,
+        msg: &MessageRepr<'_>,
+        out: &mut dyn Output,
+    ) {
+        let cfg = &self.port_cfg[i];
+        if self.ports[i].state != PortState::Master || cfg.delay_mechanism != DelayMechanism::E2E {
+            self.stats.rx_wrong_state += 1;
+            return;
+        }
+        let Some(t4) = rx.timestamp else {
+            self.stats.rx_missing_timestamp += 1;
+            return;
+        };
+        let unicast = !rx.multicast;
+        let granted = self.ports[i]
+            .unicast
+            .find(&rx.source)
+            .and_then(|(_, s)| s.granted(GrantType::DelayResp));
+        if unicast && granted.is_none() && !cfg.multicast {
+            self.stats.delay_req_without_grant += 1;
+            return;
+        }
+        let log = match (unicast, granted) {
+            (true, Some(l)) => l,
+            (true, None) => 0x7f,
+            (false, _) => cfg.log_min_delay_req_interval,
+        };
+        let dest = if unicast {
+            Destination::Unicast(rx.source)
+        } else {
+            Destination::Multicast
+        };
+        let t4 = offset_time(t4, TimeInterval(-cfg.ingress_latency.0));
+        let ctx = self.ctx(i);
+        let mut h = ctx.header(MessageType::DelayResp, msg.header.sequence_id, log, unicast);
+        // 11.3.2: carry the request's correctionField; subtract the asymmetry (see
+        // PortConfig::delay_asymmetry).
+        h.correction = TimeInterval(
+            msg.header
+                .correction
+                .0
+                .saturating_sub(cfg.delay_asymmetry.0),
+        );
+        let repr = MessageRepr {
+            header: h,
+            body: MessageBody::DelayResp {
+                receive_timestamp: t4.to_timestamp(),
+                requesting_port_identity: msg.header.source_port_identity,
+            },
+            tlvs: TlvBlock::EMPTY,
+        };
+        let mut stats = core::mem::take(&mut self.stats);
+        self.ctx(i)
+            .send(out, &mut stats, dest, &repr, TxStamp::None);
+        self.stats = stats;
+    }
+
+    fn on_pdelay_req(
+        &mut self,
+        now: Time,
+        i: usize,
+        rx: &RxMessage<'_>,
+        msg: &MessageRepr<'_>,
+        out: &mut dyn Output,
+    ) {
+        let cfg = &self.port_cfg[i];
+        let state = self.ports[i].state;
+        if cfg.delay_mechanism != DelayMechanism::P2P
+            || matches!(
+                state,
+                PortState::Initializing | PortState::Faulty | PortState::Disabled
+            )
+        {
+            self.stats.rx_wrong_state += 1;
+            return;
+        }
+        let Some(t2) = rx.timestamp else {
+            self.stats.rx_missing_timestamp += 1;
+            return;
+        };
+        let t2 = offset_time(t2, TimeInterval(-cfg.ingress_latency.0));
+        let unicast = !rx.multicast;
+        let dest = if unicast {
+            Destination::Unicast(rx.source)
+        } else {
+            Destination::PdelayMulticast
+        };
+        // Two-step (11.4.2 c): requestReceiptTimestamp = t2 in Pdelay_Resp, t3 in the
+        // follow-up. One-step P2P needs the turnaround written at launch, which the data
+        // planes here do not offer, so the responder is always two-step.
+        let p = Pending {
+            port: i as PortIndex,
+            destination: dest,
+            sequence_id: msg.header.sequence_id,
+            kind: FollowUpKind::PdelayResp {
+                requesting_port_identity: msg.header.source_port_identity,
+                request_correction: msg.header.correction.0,
+            },
+        };
+        let Some(token) = self.pending.insert(now, p) else {
+            self.stats.tx_timestamp_table_full += 1;
+            return;
+        };
+        let ctx = self.ctx(i);
+        let mut h = ctx.header(
+            MessageType::PdelayResp,
+            msg.header.sequence_id,
+            0x7f,
+            unicast,
+        );
+        h.flags.two_step = true;
+        let repr = MessageRepr {
+            header: h,
+            body: MessageBody::PdelayResp {
+                request_receipt_timestamp: t2.to_timestamp(),
+                requesting_port_identity: msg.header.source_port_identity,
+            },
+            tlvs: TlvBlock::EMPTY,
+        };
+        let mut stats = core::mem::take(&mut self.stats);
+        self.ctx(i)
+            .send(out, &mut stats, dest, &repr, TxStamp::TwoStep(token));
+        self.stats = stats;
+    }
+
+    fn on_signaling(
+        &mut self,
+        now: Time,
+        i: usize,
+        rx: &RxMessage<'_>,
+        msg: &MessageRepr<'_>,
+        out: &mut dyn Output,
+    ) {
+        let cfg = &self.port_cfg[i];
+        if !cfg.unicast || rx.multicast {
+            self.stats.rx_ignored += 1;
+            return;
+        }
+        let serving = self.ports[i].state == PortState::Master;
+        let requester = msg.header.source_port_identity;
+        let mut replies: [Option<TlvRepr<'static>>; MAX_TLVS_PER_SIGNALING] =
+            [None; MAX_TLVS_PER_SIGNALING];
+        let mut n = 0;
+        for tlv in msg.tlvs.iter() {
+            if n == MAX_TLVS_PER_SIGNALING {
+                break;
+            }
+            let reply = match tlv {
+                TlvRepr::RequestUnicastTransmission {
+                    message_type,
+                    log_inter_message_period,
+                    duration,
+                } => {
+                    let r = self.ports[i].unicast.request(
+                        now,
+                        rx.source,
+                        requester,
+                        message_type,
+                        log_inter_message_period,
+                        duration,
+                        &cfg.unicast_limits,
+                        serving,
+                    );
+                    let (log, dur) = match r {
+                        Ok(g) => {
+                            self.stats.grants += 1;
+                            g
+                        }
+                        Err(reason) => {
+                            self.stats.deny(reason);
+                            (log_inter_message_period, 0)
+                        }
+                    };
+                    Some(TlvRepr::GrantUnicastTransmission {
+                        message_type,
+                        log_inter_message_period: log,
+                        duration: dur,
+                        renewal_invited: dur > 0,
+                    })
+                }
+                TlvRepr::CancelUnicastTransmission { message_type } => {
+                    if self.ports[i].unicast.cancel(&rx.source, message_type) {
+                        self.stats.cancels += 1;
+                    }
+                    Some(TlvRepr::AcknowledgeCancelUnicastTransmission { message_type })
+                }
+                // Grants and acknowledgements are for clients; a grandmaster sends none.
+                _ => None,
+            };
+            if let Some(r) = reply {
+                replies[n] = Some(r);
+                n += 1;
+            }
+        }
+        if n == 0 {
+            self.stats.rx_ignored += 1;
+            return;
+        }
+        let list: [TlvRepr<'static>; MAX_TLVS_PER_SIGNALING] =
+            replies.map(|r| r.unwrap_or(TlvRepr::Pad { bytes: &[] }));
+        let mut tb = [0u8; MAX_TLVS_PER_SIGNALING * 12];
+        let Ok(tlvs) = TlvBlock::build(&mut tb, &list[..n]) else {
+            return;
+        };
+        let seq = self.ports[i].signaling_seq;
+        self.ports[i].signaling_seq = seq.wrapping_add(1);
+        let ctx = self.ctx(i);
+        let repr = MessageRepr {
+            header: ctx.header(MessageType::Signaling, seq, 0x7f, true),
+            body: MessageBody::Signaling {
+                target_port_identity: requester,
+            },
+            tlvs,
+        };
+        let mut stats = core::mem::take(&mut self.stats);
+        self.ctx(i).send(
+            out,
+            &mut stats,
+            Destination::Unicast(rx.source),
+            &repr,
+            TxStamp::None,
+        );
+        self.stats = stats;
+        // A new grant may be due at once.
+        self.service_port(i, now, out);
+    }
+
+    /// The data plane's report of when a two-step message left. Sends its follow-up.
+    pub fn handle_tx_timestamp(
+        &mut self,
+        now: Time,
+        token: TxToken,
+        tx_time: Time,
+        out: &mut dyn Output,
+    ) {
+        let _ = self.clamp(now);
+        let Some(p) = self.pending.take(token) else {
+            self.stats.tx_timestamp_stale += 1;
+            return;
+        };
+        let i = p.port as usize;
+        let Some(cfg) = self.port_cfg.get(i) else {
+            return;
+        };
+        let t = offset_time(tx_time, cfg.egress_latency);
+        let ctx = self.ctx(i);
+        let repr = match p.kind {
+            FollowUpKind::Sync {
+                log_interval,
+                unicast,
+            } => {
+                let mut h = ctx.header(MessageType::FollowUp, p.sequence_id, log_interval, unicast);
+                h.correction = cfg.delay_asymmetry;
+                MessageRepr {
+                    header: h,
+                    body: MessageBody::FollowUp {
+                        precise_origin_timestamp: t.to_timestamp(),
+                    },
+                    tlvs: TlvBlock::EMPTY,
+                }
+            }
+            FollowUpKind::PdelayResp {
+                requesting_port_identity,
+                request_correction,
+            } => {
+                let unicast = matches!(p.destination, Destination::Unicast(_));
+                let mut h = ctx.header(
+                    MessageType::PdelayRespFollowUp,
+                    p.sequence_id,
+                    0x7f,
+                    unicast,
+                );
+                h.correction = TimeInterval(request_correction);
+                MessageRepr {
+                    header: h,
+                    body: MessageBody::PdelayRespFollowUp {
+                        response_origin_timestamp: t.to_timestamp(),
+                        requesting_port_identity,
+                    },
+                    tlvs: TlvBlock::EMPTY,
+                }
+            }
+        };
+        let mut stats = core::mem::take(&mut self.stats);
+        self.ctx(i)
+            .send(out, &mut stats, p.destination, &repr, TxStamp::None);
+        self.stats = stats;
+    }
+
+    /// The data plane could not get a TX timestamp for this token: the follow-up is skipped.
+    pub fn handle_tx_timestamp_lost(&mut self, token: TxToken) {
+        if self.pending.take(token).is_some() {
+            self.stats.tx_timestamp_lost += 1;
+        } else {
+            self.stats.tx_timestamp_stale += 1;
+        }
+    }
+}
+
+/// Next tick of a periodic timer: `prev + interval`, or `now + interval` if that is already
+/// past (no bursts to catch up).
+fn next_tick(prev: Time, now: Time, log: i8) -> Time {
+    let iv = log_interval_nanos(log);
+    let n = prev.plus_nanos(iv);
+    if n <= now {
+        now.plus_nanos(iv)
+    } else {
+        n
+    }
+}

@@ -1,0 +1,343 @@
+//! The engine in a simulated network (see `sim/mod.rs`): deterministic, seeded, virtual time.
+
+mod sim;
+
+use meridian_proto::engine::bmca::BetterMasterPolicy;
+use meridian_proto::engine::{
+    ClockConfig, ClockStatus, Engine, EngineConfig, PortConfig, PortState, Profile, Time,
+};
+use meridian_proto::wire::{
+    ClockAccuracy, ClockIdentity, ClockQuality, MessageType, TimeInterval, TimeSource,
+};
+use sim::{Mode, NetParams, Sim, SimSlave};
+
+const T0: Time = Time(1_700_000_037_000_000_000);
+const GM: ClockIdentity = ClockIdentity([0x00, 0x1b, 0x19, 0xff, 0xfe, 0x00, 0x00, 0x01]);
+
+fn secs(s: u64) -> Time {
+    T0.plus_nanos(s * 1_000_000_000)
+}
+
+fn locked() -> ClockStatus {
+    let mut s = ClockStatus::free_running(37, true);
+    s.clock_quality = ClockQuality {
+        clock_class: 6,
+        clock_accuracy: ClockAccuracy::NS_100,
+        offset_scaled_log_variance: 0x4e5d,
+    };
+    s.time_properties.time_source = TimeSource::GNSS;
+    s.time_properties.time_traceable = true;
+    s.time_properties.frequency_traceable = true;
+    s
+}
+
+fn config(f: impl FnOnce(&mut ClockConfig, &mut PortConfig)) -> EngineConfig {
+    let mut clock = ClockConfig::new(GM);
+    let mut port = PortConfig::new([0x00, 0x1b, 0x19, 0x00, 0x00, 0x01]);
+    f(&mut clock, &mut port);
+    EngineConfig {
+        clock,
+        ports: vec![port],
+    }
+}
+
+fn n(mt: MessageType) -> usize {
+    mt.nibble() as usize
+}
+
+/// Multicast E2E slaves with random offsets and small drift over a jittery, lossy, asymmetric
+/// network: their offset error is asym/2 plus noise — unless the engine is told the
+/// asymmetry, in which case it is noise alone. Two-step and one-step.
+#[test]
+fn multicast_offsets_within_asymmetry_and_noise() {
+    for (one_step, compensate) in [(false, false), (false, true), (true, false)] {
+        let asym: i64 = 6_000;
+        let cfg = config(|_, p| {
+            p.log_sync_interval = -3;
+            p.one_step = one_step;
+            if compensate {
+                p.delay_asymmetry = TimeInterval::from_nanos(asym / 2);
+            }
+        });
+        let engine = Engine::new(cfg, T0, locked()).unwrap();
+        let net = NetParams {
+            delay_ns: 30_000,
+            jitter_ns: 1_000,
+            loss: 0.01,
+            asymmetry_ns: asym,
+            ..NetParams::default()
+        };
+        let mut sim = Sim::new(engine, T0, net, 42, 0);
+        for k in 0..20 {
+            let offset = sim.rng.below(2_000_000) as i64 - 1_000_000;
+            let drift = sim.rng.below(1_000) as i64 - 500; // ±0.5 ppm
+            sim.add_slave(
+                SimSlave::new(k, Mode::Multicast { delay_log: -2 }, offset, drift),
+                1_000_000_000,
+            );
+        }
+        sim.run_until(secs(60));
+        let expect = if compensate { 0 } else { asym / 2 };
+        let mut all = Vec::new();
+        for s in &sim.slaves {
+            assert!(
+                s.offset_errors.len() >= 300,
+                "slave got {} samples",
+                s.offset_errors.len()
+            );
+            all.extend_from_slice(&s.offset_errors);
+            for &e in &s.offset_errors {
+                // Jitter (1 µs each way) and drift between the sync and delay measurements.
+                assert!(
+                    (e - expect).abs() < 2_500,
+                    "error {e} ns, expected {expect} ± 2.5 µs (one_step {one_step})"
+                );
+            }
+        }
+        let mean = all.iter().sum::<i64>() / all.len() as i64;
+        assert!(
+            (mean - expect).abs() < 300,
+            "mean error {mean} ns, expected {expect}"
+        );
+        assert_eq!(sim.engine.port_status(0).unwrap().state, PortState::Master);
+        let st = sim.engine.stats();
+        assert_eq!(st.tx_timestamp_timeouts, 0);
+        if one_step {
+            assert_eq!(
+                sim.engine_tx[n(MessageType::FollowUp)],
+                0,
+                "one-step sends no Follow_Up"
+            );
+        } else {
+            let syncs = sim.engine_tx[n(MessageType::Sync)];
+            // The last Sync's timestamp may still be on its way when the run stops.
+            let fu = sim.engine_tx[n(MessageType::FollowUp)];
+            assert!(
+                fu == syncs || fu + 1 == syncs,
+                "{fu} Follow_Up for {syncs} Sync"
+            );
+        }
+        eprintln!(
+            "one_step={one_step} compensate={compensate}: {} samples, mean error {mean} ns",
+            all.len()
+        );
+    }
+}
+
+/// 10 000 unicast slaves with mixed rates over simulated minutes: every one receives exactly
+/// its granted rates (±1 message in a 20 s window), through renewals.
+#[test]
+fn ten_thousand_unicast_slaves_get_their_granted_rates() {
+    let cfg = config(|_, p| {
+        Profile::G8275_2.apply(&mut ClockConfig::new(GM), std::slice::from_mut(p));
+        p.unicast_limits.max_slaves = 10_000;
+    });
+    let mut cfg = cfg;
+    Profile::G8275_2.apply(&mut cfg.clock, &mut cfg.ports);
+    cfg.ports[0].unicast_limits.max_slaves = 10_000;
+    cfg.clock.max_requests_per_ms = 100;
+    let engine = Engine::new(cfg, T0, locked()).unwrap();
+    let mut sim = Sim::new(engine, T0, NetParams::default(), 7, 44);
+    for k in 0..10_000u32 {
+        let mode = Mode::Unicast {
+            announce_log: [-1, 0, 1][(k % 3) as usize],
+            sync_log: [-4, -3, -2, -1, 0][(k % 5) as usize],
+            delay_log: [-2, -1, 0][(k % 3) as usize],
+            duration: 10,
+        };
+        sim.add_slave(SimSlave::new(k, mode, 0, 0), 2_000_000_000);
+    }
+    sim.window = (secs(5), secs(25));
+    sim.run_until(secs(26));
+    let window_s = 20.0;
+    let mut worst = 0.0f64;
+    for s in &sim.slaves {
+        let Mode::Unicast {
+            announce_log,
+            sync_log,
+            ..
+        } = s.mode
+        else {
+            unreachable!()
+        };
+        for (mt, log) in [
+            (MessageType::Announce, announce_log),
+            (MessageType::Sync, sync_log),
+            (MessageType::FollowUp, sync_log),
+        ] {
+            let expected = window_s / 2f64.powi(log as i32);
+            let got = s.in_window[n(mt)] as f64;
+            worst = worst.max((got - expected).abs());
+            assert!(
+                (got - expected).abs() <= 1.0,
+                "slave {:?}: {mt:?} {got} in 20 s, granted {expected}",
+                s.address
+            );
+        }
+        // Once granted, every renewal is granted (3 types × ≥3 negotiations in 26 s).
+        let first = s
+            .grants
+            .iter()
+            .position(|g| g.1 > 0)
+            .expect("granted at last");
+        assert!(
+            s.grants[first..].iter().all(|g| g.1 == 10),
+            "{:?}",
+            s.grants
+        );
+        assert!(s.grants.len() - first >= 9, "{:?}", s.grants);
+        assert!(s.received[n(MessageType::DelayResp)] > 0);
+    }
+    let st = sim.engine.stats();
+    // Only "not serving yet" (requests during the initial LISTENING); no limit was hit.
+    assert_eq!(st.denials[1..].iter().sum::<u64>(), 0, "{st:?}");
+    assert_eq!(st.tx_timestamp_timeouts, 0);
+    assert_eq!(st.rx_rate_limited, 0);
+    assert_eq!(sim.engine.unicast(0).unwrap().len(), 10_000);
+    eprintln!(
+        "worst deviation {worst} messages; engine tx {:?}",
+        sim.engine_tx
+    );
+}
+
+/// A better master appearing drives the port PASSIVE (no Sync or Announce sent); when it
+/// goes away the port returns to MASTER. A worse one changes nothing.
+#[test]
+fn better_master_passive_and_back() {
+    let engine = Engine::new(config(|_, _| {}), T0, locked()).unwrap();
+    let mut sim = Sim::new(engine, T0, NetParams::default(), 1, 0);
+    sim.add_slave(SimSlave::new(1, Mode::Multicast { delay_log: 0 }, 0, 0), 1);
+    sim.run_until(secs(10));
+    assert_eq!(sim.engine.port_status(0).unwrap().state, PortState::Master);
+
+    // Worse master (priority1 255): still MASTER.
+    sim.start_foreign(255, ClockIdentity([9; 8]));
+    sim.run_until(secs(20));
+    assert_eq!(sim.engine.port_status(0).unwrap().state, PortState::Master);
+    sim.stop_foreign();
+    sim.run_until(secs(30));
+
+    // Better master (priority1 1): PASSIVE after it qualifies (2 Announces).
+    sim.start_foreign(1, ClockIdentity([7; 8]));
+    sim.run_until(secs(33));
+    assert_eq!(sim.engine.port_status(0).unwrap().state, PortState::Passive);
+    let syncs = sim.engine_tx[n(MessageType::Sync)];
+    let announces = sim.engine_tx[n(MessageType::Announce)];
+    sim.run_until(secs(50));
+    assert_eq!(sim.engine.port_status(0).unwrap().state, PortState::Passive);
+    assert_eq!(
+        sim.engine_tx[n(MessageType::Sync)],
+        syncs,
+        "a PASSIVE port sends no Sync"
+    );
+    assert_eq!(sim.engine_tx[n(MessageType::Announce)], announces);
+    let best = sim
+        .engine
+        .port_status(0)
+        .unwrap()
+        .best_foreign_master
+        .unwrap();
+    assert_eq!(best.grandmaster_identity, ClockIdentity([7; 8]));
+
+    // It stops: back to MASTER after the announce receipt timeout (3 × 1 s) or so.
+    sim.stop_foreign();
+    sim.run_until(secs(58));
+    assert_eq!(sim.engine.port_status(0).unwrap().state, PortState::Master);
+    assert!(sim.engine_tx[n(MessageType::Sync)] > syncs);
+}
+
+/// With policy "stay master" (masterOnly), a better master changes nothing.
+#[test]
+fn master_only_ignores_better_master() {
+    let engine = Engine::new(
+        config(|c, _| c.better_master_policy = BetterMasterPolicy::IgnoreAndStayMaster),
+        T0,
+        locked(),
+    )
+    .unwrap();
+    let mut sim = Sim::new(engine, T0, NetParams::default(), 1, 0);
+    sim.run_until(secs(10));
+    sim.start_foreign(1, ClockIdentity([7; 8]));
+    sim.run_until(secs(20));
+    assert_eq!(sim.engine.port_status(0).unwrap().state, PortState::Master);
+}
+
+/// Over the slave limit: the extra slaves are denied (duration 0) and the others are served
+/// at their rates as if nothing happened.
+#[test]
+fn grant_limits_deny_and_nothing_else_breaks() {
+    let mut cfg = config(|_, _| {});
+    Profile::G8275_2.apply(&mut cfg.clock, &mut cfg.ports);
+    cfg.ports[0].unicast_limits.max_slaves = 100;
+    let engine = Engine::new(cfg, T0, locked()).unwrap();
+    let mut sim = Sim::new(engine, T0, NetParams::default(), 3, 44);
+    for k in 0..150u32 {
+        let mode = Mode::Unicast {
+            announce_log: 0,
+            sync_log: -3,
+            delay_log: 0,
+            duration: 30,
+        };
+        sim.add_slave(SimSlave::new(k, mode, 0, 0), 1_000_000_000);
+    }
+    sim.window = (secs(5), secs(15));
+    sim.run_until(secs(16));
+    let (mut served, mut denied) = (0, 0);
+    for s in &sim.slaves {
+        if s.grants.iter().all(|g| g.1 == 0) {
+            denied += 1;
+            assert_eq!(s.received[n(MessageType::Sync)], 0);
+        } else {
+            served += 1;
+            let got = s.in_window[n(MessageType::Sync)];
+            assert!(
+                (79..=81).contains(&got),
+                "served slave got {got} Syncs in 10 s at 8/s"
+            );
+        }
+    }
+    assert_eq!((served, denied), (100, 50));
+    assert!(
+        sim.engine.stats().denials[4] >= 150,
+        "{:?}",
+        sim.engine.stats().denials
+    );
+}
+
+/// A flood of requests beyond the per-millisecond budget is dropped and counted; scheduled
+/// Syncs to multicast slaves go on exactly on time.
+#[test]
+fn request_flood_does_not_starve_syncs() {
+    let engine = Engine::new(
+        config(|c, p| {
+            c.max_requests_per_ms = 10;
+            p.log_sync_interval = -4;
+        }),
+        T0,
+        locked(),
+    )
+    .unwrap();
+    let mut sim = Sim::new(engine, T0, NetParams::default(), 5, 0);
+    for k in 0..5 {
+        sim.add_slave(SimSlave::new(k, Mode::Multicast { delay_log: -3 }, 0, 0), 1);
+    }
+    // 195 more "slaves" sending Delay_Req at 2^-7 s each: ~25 000 requests/s against a
+    // budget of 10 000/s.
+    for k in 5..200 {
+        sim.add_slave(
+            SimSlave::new(k, Mode::Multicast { delay_log: -7 }, 0, 0),
+            10_000_000,
+        );
+    }
+    sim.window = (secs(8), secs(18));
+    sim.run_until(secs(19));
+    assert!(
+        sim.engine.stats().rx_rate_limited > 50_000,
+        "{:?}",
+        sim.engine.stats()
+    );
+    for s in &sim.slaves[..5] {
+        let got = s.in_window[n(MessageType::Sync)];
+        assert!((159..=161).contains(&got), "{got} Syncs in 10 s at 16/s");
+    }
+}
