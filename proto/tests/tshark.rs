@@ -14,6 +14,9 @@ use common::pcap;
 use meridian_proto::wire::frame::{
     self, EthernetRepr, FrameRepr, Ipv4Repr, Ipv6Repr, MacAddress, NetworkRepr, UdpPorts, VlanTag,
 };
+use meridian_proto::wire::management::{
+    ClockDescription, DefaultDataSet, PortDataSet, TimePropertiesDataSet,
+};
 use meridian_proto::wire::message::AnnounceBody;
 use meridian_proto::wire::tlv::{management_error, OrgExtKind};
 use meridian_proto::wire::{
@@ -433,6 +436,144 @@ fn cases() -> Vec<Case> {
             ("ptp.v2.mm.tlvType", s(2)),
             ("ptp.v2.mm.managementErrorId", s(6)),
             ("ptp.v2.mm.displayData", s("no")),
+        ],
+    );
+    let resp = MessageBody::Management {
+        target_port_identity: PEER,
+        starting_boundary_hops: 0,
+        boundary_hops: 0,
+        action: ManagementAction::Response,
+    };
+    push(
+        0,
+        &id,
+        resp,
+        &[TlvRepr::Management {
+            id: ManagementId::DEFAULT_DATA_SET,
+            data: ManagementData::DefaultDataSet(DefaultDataSet {
+                two_step_flag: true,
+                slave_only: false,
+                number_ports: 1,
+                priority1: 99,
+                clock_quality: ClockQuality {
+                    clock_class: 6,
+                    clock_accuracy: ClockAccuracy::NS_100,
+                    offset_scaled_log_variance: 0x4e5d,
+                },
+                priority2: 128,
+                clock_identity: SRC.clock_identity,
+                domain_number: 24,
+            }),
+        }],
+        vec![
+            ("ptp.v2.mm.managementId", s(0x2000)),
+            ("ptp.v2.mm.priority1", s(99)),
+            ("ptp.v2.mm.numberPorts", s(1)),
+            ("ptp.v2.mm.clockclass", s(6)),
+            ("ptp.v2.mm.domainNumber", s(24)),
+            ("ptp.v2.mm.twoStep", s(1)),
+        ],
+    );
+    push(
+        2,
+        &id,
+        resp,
+        &[TlvRepr::Management {
+            id: ManagementId::TIME_PROPERTIES_DATA_SET,
+            data: ManagementData::TimePropertiesDataSet(TimePropertiesDataSet {
+                current_utc_offset: 37,
+                leap61: false,
+                leap59: false,
+                current_utc_offset_valid: true,
+                ptp_timescale: true,
+                time_traceable: true,
+                frequency_traceable: true,
+                time_source: TimeSource::GNSS,
+            }),
+        }],
+        vec![
+            ("ptp.v2.mm.currentutcoffset", s(37)),
+            ("ptp.v2.mm.ptptimescale", s(1)),
+            ("ptp.v2.mm.timesource", s("0x20")),
+        ],
+    );
+    push(
+        0,
+        &id,
+        resp,
+        &[TlvRepr::Management {
+            id: ManagementId::PORT_DATA_SET,
+            data: ManagementData::PortDataSet(PortDataSet {
+                port_identity: SRC,
+                port_state: 6,
+                log_min_delay_req_interval: 0,
+                peer_mean_path_delay: TimeInterval::ZERO,
+                log_announce_interval: 1,
+                announce_receipt_timeout: 3,
+                log_sync_interval: -3,
+                delay_mechanism: 1,
+                log_min_pdelay_req_interval: 0,
+                version_number: 2,
+            }),
+        }],
+        vec![
+            ("ptp.v2.mm.portState", s(6)),
+            ("ptp.v2.mm.logAnnounceInterval", s(1)),
+            ("ptp.v2.mm.logSyncInterval", s(-3)),
+            ("ptp.v2.mm.delayMechanism", s(1)),
+        ],
+    );
+    push(
+        1,
+        &id,
+        resp,
+        &[TlvRepr::Management {
+            id: ManagementId::CLOCK_DESCRIPTION,
+            data: ManagementData::ClockDescription(ClockDescription {
+                clock_type: ClockDescription::CLOCK_TYPE_ORDINARY,
+                physical_layer_protocol: PtpText(b"IEEE 802.3"),
+                physical_address: &[0x00, 0x1b, 0x19, 0x12, 0x34, 0x56],
+                network_protocol: 1,
+                protocol_address: &[10, 99, 0, 1],
+                manufacturer_identity: [0, 0, 0],
+                product_description: PtpText(b"Meridian;grandmaster;1"),
+                revision_data: PtpText(b";;0.1.0"),
+                user_description: PtpText(b"rack 3"),
+                profile_identity: [0x00, 0x1b, 0x19, 0x00, 0x01, 0x00],
+            }),
+        }],
+        vec![
+            ("ptp.v2.mm.productDescription", s("Meridian;grandmaster;1")),
+            ("ptp.v2.mm.userDescription", s("rack 3")),
+            ("ptp.v2.mm.profileIdentity", s("00:1b:19:00:01:00")),
+        ],
+    );
+    push(
+        0,
+        &id,
+        resp,
+        &[TlvRepr::Management {
+            id: ManagementId::USER_DESCRIPTION,
+            data: ManagementData::UserDescription(PtpText(b"odd")),
+        }],
+        vec![("ptp.v2.mm.userDescription", s("odd"))],
+    );
+    // PAD and an unknown TLV after a unicast request.
+    push(
+        0,
+        &id,
+        MessageBody::Signaling {
+            target_port_identity: PEER,
+        },
+        &[
+            TlvRepr::CancelUnicastTransmission {
+                message_type: MessageType::Sync,
+            },
+            TlvRepr::Pad { bytes: &[0, 0, 0, 0] },
+        ],
+        vec![
+            ("ptp.v2.sig.tlv.tlvType", s(6)),
+            ("ptp.v2.sig.tlv.tlvType", s(0x8008)),
         ],
     );
     out

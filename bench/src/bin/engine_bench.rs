@@ -161,14 +161,19 @@ fn main() {
 
     // 2. Memory per slave and scheduled unicast service for 10 000 slaves.
     let slaves = 10_000u32;
-    let before = ALLOCATED.load(Ordering::Relaxed);
-    let mut e = engine(Profile::G8275_2, slaves);
-    let base = ALLOCATED.load(Ordering::Relaxed) - before;
-    let mut now = T0.plus_nanos(11_000_000_000);
     let mut sink = Sink {
         messages: 0,
         tokens: Vec::with_capacity(1 << 20),
     };
+    let mut tokens: Vec<TxToken> = Vec::with_capacity(1 << 20);
+    let before = ALLOCATED.load(Ordering::Relaxed);
+    let small = engine(Profile::G8275_2, 1);
+    let base_small = ALLOCATED.load(Ordering::Relaxed) - before;
+    drop(small);
+    let before = ALLOCATED.load(Ordering::Relaxed);
+    let mut e = engine(Profile::G8275_2, slaves);
+    let base = ALLOCATED.load(Ordering::Relaxed) - before;
+    let mut now = T0.plus_nanos(11_000_000_000);
     let mut tb = [0u8; 64];
     for k in 0..slaves {
         let tlvs = [
@@ -206,14 +211,18 @@ fn main() {
         };
         e.handle_message(now, rx, &mut sink);
     }
-    for t in sink.tokens.drain(..) {
+    std::mem::swap(&mut tokens, &mut sink.tokens);
+    for t in tokens.drain(..) {
         e.handle_tx_timestamp(now, t, now, &mut sink);
     }
     let grown = ALLOCATED.load(Ordering::Relaxed) - before - base;
     assert_eq!(e.unicast(0).map(|u| u.len()), Some(slaves as usize));
     println!(
-        "engine state: {base} B with no slave; +{grown} B for {slaves} unicast slaves = {} B per slave",
-        grown / slaves as isize
+        "engine state per unicast slave: {} B ({} B reserved up front for max_slaves = {slaves}, \
+         +{grown} B once {slaves} slaves are granted; Slave struct {} B)",
+        (base - base_small + grown) / slaves as isize,
+        base - base_small,
+        std::mem::size_of::<meridian_proto::engine::unicast::Slave>()
     );
 
     let secs = 5u64;
@@ -223,7 +232,8 @@ fn main() {
     while now < end {
         now = e.poll_timeout().min(end);
         e.handle_timeout(now, &mut sink);
-        for t in sink.tokens.drain(..) {
+        std::mem::swap(&mut tokens, &mut sink.tokens);
+        for t in tokens.drain(..) {
             e.handle_tx_timestamp(now, t, now, &mut sink);
         }
     }
