@@ -569,7 +569,9 @@ fn cases() -> Vec<Case> {
             TlvRepr::CancelUnicastTransmission {
                 message_type: MessageType::Sync,
             },
-            TlvRepr::Pad { bytes: &[0, 0, 0, 0] },
+            TlvRepr::Pad {
+                bytes: &[0, 0, 0, 0],
+            },
         ],
         vec![
             ("ptp.v2.sig.tlv.tlvType", s(6)),
