@@ -24,6 +24,19 @@ if ((${#missing[@]})); then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The IERS leap-second list (tzdata) tells Meridian TAI - UTC and upcoming leap seconds. An
+# expired list makes Meridian announce currentUtcOffsetValid = false, honestly; keep it fresh.
+leap=/usr/share/zoneinfo/leap-seconds.list
+expiry_ntp=$(awk '/^#@/ {print $2}' "$leap" 2>/dev/null || true)
+now_ntp=$(( $(date +%s) + 2208988800 ))
+if [ -z "$expiry_ntp" ] || [ "$expiry_ntp" -le "$now_ntp" ]; then
+    echo "setup: $leap is missing or expired; updating tzdata"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tzdata >/dev/null
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
     echo "setup: Rust is not installed. Install it with rustup (https://rustup.rs), then re-run." >&2
     exit 1

@@ -1,0 +1,321 @@
+//! The clock layer: what time it is on the PTP timescale, and what the clock may honestly say
+//! about itself.
+//!
+//! * [`LeapTable`] reads the IERS leap-second list (`leap-seconds.list`, Debian `tzdata`) for
+//!   TAI − UTC and upcoming leap seconds; an expired list is reported, not trusted blindly.
+//! * [`SystemClock`] is the reference for the socket data plane with software timestamps:
+//!   CLOCK_REALTIME (UTC) + TAI − UTC. Its quality comes from the kernel's own view
+//!   (`adjtimex`): synchronised or not, estimated error.
+//! * [`ClockStatus`] for the engine is derived here: class, accuracy, variance, time source,
+//!   traceability, UTC offset and leap flags.
+
+use std::path::Path;
+
+use meridian_proto::engine::{ClockStatus, TimeProperties};
+use meridian_proto::wire::{ClockAccuracy, ClockQuality, TimeSource};
+
+/// Seconds from the NTP epoch (1900) to the Unix epoch (1970).
+const NTP_UNIX_OFFSET: i64 = 2_208_988_800;
+
+/// A leap-second table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeapTable {
+    /// (Unix time from which the offset applies, TAI − UTC), ascending.
+    entries: Vec<(i64, i16)>,
+    /// Unix time after which the file must not be trusted.
+    pub expires: Option<i64>,
+}
+
+/// A problem with the leap-second file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LeapError {
+    /// It could not be read.
+    #[error("{path}: {error}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        error: String,
+    },
+    /// A line does not parse.
+    #[error("{path}: line {line}: {problem}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        problem: &'static str,
+    },
+    /// No entries.
+    #[error("{0}: no leap-second entries")]
+    Empty(String),
+}
+
+impl LeapTable {
+    /// Parses the IERS format: `NTP-seconds offset # comment` lines and a `#@ expiry` line.
+    pub fn parse(text: &str, path: &str) -> Result<LeapTable, LeapError> {
+        let mut entries = Vec::new();
+        let mut expires = None;
+        for (n, line) in text.lines().enumerate() {
+            let t = line.trim();
+            if let Some(rest) = t.strip_prefix("#@") {
+                let ntp: i64 = rest.trim().parse().map_err(|_| LeapError::Parse {
+                    path: path.into(),
+                    line: n + 1,
+                    problem: "bad expiry",
+                })?;
+                expires = Some(ntp - NTP_UNIX_OFFSET);
+                continue;
+            }
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            let mut it = t.split_whitespace();
+            let (Some(a), Some(b)) = (it.next(), it.next()) else {
+                return Err(LeapError::Parse {
+                    path: path.into(),
+                    line: n + 1,
+                    problem: "expected `seconds offset`",
+                });
+            };
+            let ntp: i64 = a.parse().map_err(|_| LeapError::Parse {
+                path: path.into(),
+                line: n + 1,
+                problem: "bad NTP seconds",
+            })?;
+            let off: i16 = b.parse().map_err(|_| LeapError::Parse {
+                path: path.into(),
+                line: n + 1,
+                problem: "bad offset",
+            })?;
+            entries.push((ntp - NTP_UNIX_OFFSET, off));
+        }
+        if entries.is_empty() {
+            return Err(LeapError::Empty(path.into()));
+        }
+        entries.sort();
+        Ok(LeapTable { entries, expires })
+    }
+
+    /// Reads a file.
+    pub fn load(path: &Path) -> Result<LeapTable, LeapError> {
+        let text = std::fs::read_to_string(path).map_err(|e| LeapError::Read {
+            path: path.display().to_string(),
+            error: e.to_string(),
+        })?;
+        LeapTable::parse(&text, &path.display().to_string())
+    }
+
+    /// TAI − UTC at Unix time `t`.
+    pub fn offset_at(&self, t: i64) -> i16 {
+        self.entries
+            .iter()
+            .take_while(|(from, _)| *from <= t)
+            .last()
+            .map_or(10, |e| e.1)
+    }
+
+    /// The change in TAI − UTC at the end of the UTC day containing `t`: +1 (leap61),
+    /// −1 (leap59) or 0.
+    pub fn leap_at_end_of_day(&self, t: i64) -> i8 {
+        let day_end = (t.div_euclid(86_400) + 1) * 86_400;
+        let before = self.offset_at(day_end - 1);
+        let after = self.offset_at(day_end);
+        (after - before).clamp(-1, 1) as i8
+    }
+
+    /// Whether the table has expired at `t`.
+    pub fn expired(&self, t: i64) -> bool {
+        self.expires.is_some_and(|e| t >= e)
+    }
+}
+
+/// What the kernel says about CLOCK_REALTIME (`adjtimex`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelClockState {
+    /// Not STA_UNSYNC: something (NTP, phc2sys, PTP) disciplines it.
+    pub synchronized: bool,
+    /// Estimated error, µs.
+    pub esterror_us: i64,
+    /// Maximum error, µs.
+    pub maxerror_us: i64,
+}
+
+/// clockAccuracy for an error bound in nanoseconds (Table 5).
+pub fn accuracy_for_ns(ns: u64) -> ClockAccuracy {
+    const STEPS: [(u64, ClockAccuracy); 17] = [
+        (25, ClockAccuracy::NS_25),
+        (100, ClockAccuracy::NS_100),
+        (250, ClockAccuracy::NS_250),
+        (1_000, ClockAccuracy::US_1),
+        (2_500, ClockAccuracy::US_2_5),
+        (10_000, ClockAccuracy::US_10),
+        (25_000, ClockAccuracy::US_25),
+        (100_000, ClockAccuracy::US_100),
+        (250_000, ClockAccuracy::US_250),
+        (1_000_000, ClockAccuracy::MS_1),
+        (2_500_000, ClockAccuracy::MS_2_5),
+        (10_000_000, ClockAccuracy::MS_10),
+        (25_000_000, ClockAccuracy::MS_25),
+        (100_000_000, ClockAccuracy::MS_100),
+        (250_000_000, ClockAccuracy::MS_250),
+        (1_000_000_000, ClockAccuracy::S_1),
+        (10_000_000_000, ClockAccuracy::S_10),
+    ];
+    STEPS
+        .iter()
+        .find(|(limit, _)| ns <= *limit)
+        .map_or(ClockAccuracy::S_10_PLUS, |s| s.1)
+}
+
+/// Where TAI − UTC comes from.
+#[derive(Debug, Clone)]
+pub enum UtcSource {
+    /// A fixed, configured value (trusted as valid).
+    Fixed(i16),
+    /// The leap-second table.
+    Table(LeapTable),
+}
+
+/// The system clock as a PTP reference.
+#[derive(Debug, Clone)]
+pub struct SystemClock {
+    utc: UtcSource,
+    /// An explicit quality from the configuration: (quality, source, time/freq traceable).
+    explicit: Option<(ClockQuality, TimeSource, bool, bool)>,
+}
+
+impl SystemClock {
+    /// A system clock reference.
+    pub fn new(utc: UtcSource, explicit: Option<(ClockQuality, TimeSource, bool, bool)>) -> Self {
+        SystemClock { utc, explicit }
+    }
+
+    /// TAI − UTC (s) at Unix time `unix_s`, and whether it is known to be right.
+    pub fn utc_offset(&self, unix_s: i64) -> (i16, bool) {
+        match &self.utc {
+            UtcSource::Fixed(o) => (*o, true),
+            UtcSource::Table(t) => (t.offset_at(unix_s), !t.expired(unix_s)),
+        }
+    }
+
+    /// Converts a CLOCK_REALTIME reading (ns) to the PTP timescale (TAI ns).
+    pub fn realtime_to_tai(&self, realtime_ns: i128) -> i128 {
+        let (off, _) = self.utc_offset((realtime_ns / 1_000_000_000) as i64);
+        realtime_ns + off as i128 * 1_000_000_000
+    }
+
+    /// The engine's clock status at Unix time `unix_s`, given the kernel's state.
+    pub fn status(&self, unix_s: i64, kernel: KernelClockState) -> ClockStatus {
+        let (offset, valid) = self.utc_offset(unix_s);
+        let leap = match &self.utc {
+            UtcSource::Table(t) => t.leap_at_end_of_day(unix_s),
+            UtcSource::Fixed(_) => 0,
+        };
+        let (quality, source, ttra, ftra) = self.explicit.unwrap_or_else(|| {
+            if kernel.synchronized {
+                (
+                    ClockQuality {
+                        // Default class: not locked to a primary reference of our own.
+                        clock_class: 248,
+                        clock_accuracy: accuracy_for_ns(
+                            (kernel.esterror_us.max(0) as u64).saturating_mul(1000),
+                        ),
+                        offset_scaled_log_variance: 0xffff,
+                    },
+                    TimeSource::NTP,
+                    true,
+                    true,
+                )
+            } else {
+                (
+                    ClockQuality {
+                        clock_class: 248,
+                        clock_accuracy: ClockAccuracy::UNKNOWN,
+                        offset_scaled_log_variance: 0xffff,
+                    },
+                    TimeSource::INTERNAL_OSCILLATOR,
+                    false,
+                    false,
+                )
+            }
+        });
+        ClockStatus {
+            clock_quality: quality,
+            time_properties: TimeProperties {
+                current_utc_offset: offset,
+                current_utc_offset_valid: valid,
+                leap59: leap < 0,
+                leap61: leap > 0,
+                time_traceable: ttra,
+                frequency_traceable: ftra,
+                ptp_timescale: true,
+                time_source: source,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIST: &str =
+        "# comment\n#@\t3960057600\n2272060800\t10\t# 1 Jan 1972\n3692217600\t37\t# 1 Jan 2017\n";
+
+    #[test]
+    fn leap_table_offsets_and_expiry() {
+        let t = LeapTable::parse(LIST, "x").unwrap();
+        let jan_2017 = 3_692_217_600 - NTP_UNIX_OFFSET;
+        assert_eq!(t.offset_at(jan_2017 - 1), 10);
+        assert_eq!(t.offset_at(jan_2017), 37);
+        assert_eq!(t.leap_at_end_of_day(jan_2017 - 3600), 1);
+        assert_eq!(t.leap_at_end_of_day(jan_2017 + 3600), 0);
+        assert!(!t.expired(jan_2017));
+        assert!(t.expired(3_960_057_600 - NTP_UNIX_OFFSET));
+        assert!(matches!(
+            LeapTable::parse("12 x\n", "f"),
+            Err(LeapError::Parse { line: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn system_leap_file_parses_if_present() {
+        let p = Path::new("/usr/share/zoneinfo/leap-seconds.list");
+        if p.exists() {
+            let t = LeapTable::load(p).unwrap();
+            assert_eq!(t.offset_at(1_700_000_000), 37);
+        }
+    }
+
+    #[test]
+    fn status_is_honest() {
+        let c = SystemClock::new(UtcSource::Table(LeapTable::parse(LIST, "x").unwrap()), None);
+        let unsync = KernelClockState {
+            synchronized: false,
+            esterror_us: 0,
+            maxerror_us: 16_000_000,
+        };
+        let s = c.status(1_700_000_000, unsync);
+        assert_eq!(s.clock_quality.clock_class, 248);
+        assert_eq!(s.clock_quality.clock_accuracy, ClockAccuracy::UNKNOWN);
+        assert!(!s.time_properties.time_traceable);
+        assert_eq!(s.time_properties.current_utc_offset, 37);
+        assert!(s.time_properties.current_utc_offset_valid);
+        assert!(s.time_properties.ptp_timescale);
+        let synced = KernelClockState {
+            synchronized: true,
+            esterror_us: 800,
+            maxerror_us: 5000,
+        };
+        let s = c.status(1_700_000_000, synced);
+        assert_eq!(s.clock_quality.clock_accuracy, ClockAccuracy::MS_1);
+        assert_eq!(s.time_properties.time_source, TimeSource::NTP);
+        // Past expiry the offset is no longer claimed valid.
+        let s = c.status(3_960_057_600 - NTP_UNIX_OFFSET + 1, unsync);
+        assert!(!s.time_properties.current_utc_offset_valid);
+        assert_eq!(accuracy_for_ns(24), ClockAccuracy::NS_25);
+        assert_eq!(accuracy_for_ns(20_000_000_000), ClockAccuracy::S_10_PLUS);
+    }
+}

@@ -1,0 +1,315 @@
+//! The control plane: a Unix socket that answers every connection with a JSON status report
+//! (`meridian status`), and the report itself.
+
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+
+use meridian_proto::engine::{Engine, Stats};
+use serde::{Deserialize, Serialize};
+
+/// The clock part of the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClockReport {
+    /// clockIdentity, linuxptp style.
+    pub identity: String,
+    /// Profile preset name.
+    pub profile: String,
+    /// priority1.
+    pub priority1: u8,
+    /// priority2.
+    pub priority2: u8,
+    /// domainNumber.
+    pub domain: u8,
+    /// clockClass announced.
+    pub clock_class: u8,
+    /// clockAccuracy announced.
+    pub clock_accuracy: u8,
+    /// offsetScaledLogVariance announced.
+    pub offset_scaled_log_variance: u16,
+    /// currentUtcOffset.
+    pub current_utc_offset: i16,
+    /// currentUtcOffsetValid.
+    pub current_utc_offset_valid: bool,
+    /// ptpTimescale.
+    pub ptp_timescale: bool,
+    /// timeTraceable.
+    pub time_traceable: bool,
+    /// frequencyTraceable.
+    pub frequency_traceable: bool,
+    /// leap61 / leap59 pending.
+    pub leap: i8,
+    /// timeSource.
+    pub time_source: u8,
+}
+
+/// One port in the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortReport {
+    /// portNumber.
+    pub number: u16,
+    /// Interface.
+    pub interface: String,
+    /// Transport.
+    pub transport: String,
+    /// Port state (linuxptp names).
+    pub state: String,
+    /// "hardware (PHC n)" or "software".
+    pub timestamping: String,
+    /// Unicast slaves served.
+    pub unicast_slaves: usize,
+    /// Granted unicast message rate, messages/s.
+    pub unicast_rate: f64,
+    /// Foreign masters heard.
+    pub foreign_masters: usize,
+    /// The best foreign master's grandmaster identity, if one is qualified.
+    pub best_master: Option<String>,
+}
+
+/// Counters in the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsReport {
+    /// Messages received.
+    pub rx_messages: u64,
+    /// Messages sent.
+    pub tx_messages: u64,
+    /// Malformed frames.
+    pub rx_malformed: u64,
+    /// The last parse error.
+    pub last_malformed: Option<String>,
+    /// Wrong domain.
+    pub rx_wrong_domain: u64,
+    /// Dropped by the request budget.
+    pub rx_rate_limited: u64,
+    /// Grants given.
+    pub grants: u64,
+    /// Denials.
+    pub denials: u64,
+    /// TX timestamps that never came.
+    pub tx_timestamp_timeouts: u64,
+    /// Syncs skipped: TX-timestamp table full.
+    pub tx_timestamp_table_full: u64,
+    /// Port state changes.
+    pub state_changes: u64,
+    /// Management answers.
+    pub management_responses: u64,
+    /// Management errors.
+    pub management_errors: u64,
+    /// Send failures in the data plane.
+    pub tx_errors: u64,
+}
+
+impl StatsReport {
+    /// From the engine's counters and the data plane's send errors.
+    pub fn new(s: &Stats, tx_errors: u64) -> Self {
+        StatsReport {
+            rx_messages: s.rx.iter().sum(),
+            tx_messages: s.tx.iter().sum(),
+            rx_malformed: s.rx_malformed,
+            last_malformed: s.last_malformed.map(|e| e.to_string()),
+            rx_wrong_domain: s.rx_wrong_domain,
+            rx_rate_limited: s.rx_rate_limited,
+            grants: s.grants,
+            denials: s.denials.iter().sum(),
+            tx_timestamp_timeouts: s.tx_timestamp_timeouts,
+            tx_timestamp_table_full: s.tx_timestamp_table_full,
+            state_changes: s.state_changes,
+            management_responses: s.management_responses,
+            management_errors: s.management_errors,
+            tx_errors,
+        }
+    }
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// Meridian's version.
+    pub version: String,
+    /// Seconds since start.
+    pub uptime_s: u64,
+    /// The clock.
+    pub clock: ClockReport,
+    /// Ports.
+    pub ports: Vec<PortReport>,
+    /// Counters.
+    pub stats: StatsReport,
+}
+
+/// Builds the report's clock part from the engine.
+pub fn clock_report(engine: &Engine, profile: &str) -> ClockReport {
+    let c = engine.clock_config();
+    let s = engine.clock_status();
+    let tp = &s.time_properties;
+    ClockReport {
+        identity: c.clock_identity.to_string(),
+        profile: profile.to_string(),
+        priority1: c.priority1,
+        priority2: c.priority2,
+        domain: c.domain_number,
+        clock_class: s.clock_quality.clock_class,
+        clock_accuracy: s.clock_quality.clock_accuracy.0,
+        offset_scaled_log_variance: s.clock_quality.offset_scaled_log_variance,
+        current_utc_offset: tp.current_utc_offset,
+        current_utc_offset_valid: tp.current_utc_offset_valid,
+        ptp_timescale: tp.ptp_timescale,
+        time_traceable: tp.time_traceable,
+        frequency_traceable: tp.frequency_traceable,
+        leap: if tp.leap61 {
+            1
+        } else if tp.leap59 {
+            -1
+        } else {
+            0
+        },
+        time_source: tp.time_source.0,
+    }
+}
+
+impl StatusReport {
+    /// A human-readable rendering.
+    pub fn to_text(&self) -> String {
+        let c = &self.clock;
+        let mut s =
+            format!(
+            "Meridian {} — up {} s\nclock {}  profile {}  domain {}  priority1 {}  priority2 {}\n\
+             quality: class {}  accuracy 0x{:02x}  variance 0x{:04x}  timeSource 0x{:02x}\n\
+             time: PTP timescale {}  UTC offset {} ({})  traceable time {} / frequency {}{}\n",
+            self.version,
+            self.uptime_s,
+            c.identity,
+            c.profile,
+            c.domain,
+            c.priority1,
+            c.priority2,
+            c.clock_class,
+            c.clock_accuracy,
+            c.offset_scaled_log_variance,
+            c.time_source,
+            c.ptp_timescale,
+            c.current_utc_offset,
+            if c.current_utc_offset_valid { "valid" } else { "NOT valid" },
+            c.time_traceable,
+            c.frequency_traceable,
+            match c.leap {
+                1 => "  LEAP SECOND (+1) at end of day",
+                -1 => "  LEAP SECOND (-1) at end of day",
+                _ => "",
+            }
+        );
+        for p in &self.ports {
+            s += &format!(
+                "port {} ({}, {}, {} stamps): {}  unicast slaves {} ({:.1} msg/s)  foreign masters {}{}\n",
+                p.number,
+                p.interface,
+                p.transport,
+                p.timestamping,
+                p.state,
+                p.unicast_slaves,
+                p.unicast_rate,
+                p.foreign_masters,
+                p.best_master
+                    .as_ref()
+                    .map(|b| format!("  best master {b}"))
+                    .unwrap_or_default()
+            );
+        }
+        let t = &self.stats;
+        s += &format!(
+            "messages: rx {} tx {}  malformed {}  rate-limited {}  grants {} denials {}  \
+             TX-stamp timeouts {}  send errors {}\n",
+            t.rx_messages,
+            t.tx_messages,
+            t.rx_malformed,
+            t.rx_rate_limited,
+            t.grants,
+            t.denials,
+            t.tx_timestamp_timeouts,
+            t.tx_errors
+        );
+        s
+    }
+}
+
+/// The listening side, polled by the run loop (non-blocking).
+#[derive(Debug)]
+pub struct ControlServer {
+    listener: UnixListener,
+    path: PathBuf,
+}
+
+/// A control-socket error.
+#[derive(Debug, thiserror::Error)]
+#[error("control socket {path}: {error}")]
+pub struct ControlError {
+    /// The socket path.
+    pub path: String,
+    /// What failed.
+    pub error: std::io::Error,
+}
+
+impl ControlServer {
+    /// Binds the socket (replacing a stale one), creating its directory.
+    pub fn bind(path: &Path) -> Result<Self, ControlError> {
+        let err = |error| ControlError {
+            path: path.display().to_string(),
+            error,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        if path.exists() {
+            // Refuse to steal the socket of a running daemon.
+            if UnixStream::connect(path).is_ok() {
+                return Err(err(std::io::Error::new(
+                    std::io::ErrorKind::AddrInUse,
+                    "another meridian is running",
+                )));
+            }
+            std::fs::remove_file(path).map_err(err)?;
+        }
+        let listener = UnixListener::bind(path).map_err(err)?;
+        listener.set_nonblocking(true).map_err(err)?;
+        Ok(ControlServer {
+            listener,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The listening socket's fd, for poll.
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.listener.as_raw_fd()
+    }
+
+    /// Answers every waiting connection with `report()`.
+    pub fn serve(&self, report: impl Fn() -> StatusReport) {
+        while let Ok((mut stream, _)) = self.listener.accept() {
+            let body = serde_json::to_vec(&report()).unwrap_or_default();
+            let _ = stream.set_nonblocking(false);
+            let _ = stream.set_write_timeout(Some(std::time::Duration::from_millis(200)));
+            let _ = stream.write_all(&body);
+        }
+    }
+}
+
+impl Drop for ControlServer {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Client side: fetches the report from a running daemon.
+pub fn fetch(path: &Path) -> Result<StatusReport, ControlError> {
+    let err = |error| ControlError {
+        path: path.display().to_string(),
+        error,
+    };
+    let mut s = UnixStream::connect(path).map_err(err)?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+        .map_err(err)?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).map_err(err)?;
+    serde_json::from_slice(&buf)
+        .map_err(|e| err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+}

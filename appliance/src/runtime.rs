@@ -1,0 +1,460 @@
+//! `meridian run`: the daemon's loop over the socket data plane.
+//!
+//! One thread, like ptp4l: `poll()` on every port's sockets and the control socket with the
+//! engine's next deadline as timeout; received messages go to the engine with their
+//! timestamps on the PTP timescale; the engine's transmissions go straight out through the
+//! port's sockets; TX timestamps from the error queue come back to the engine under their
+//! tokens. Requests are taken in bounded batches with the engine's timers served between
+//! batches, so a flood cannot delay scheduled Syncs by more than one batch.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context as _};
+use meridian_proto::engine::{
+    Engine, Output, PortState, RxMessage, Time, Transmit, TxStamp, TxToken,
+};
+use tracing::{error, info, warn};
+
+use crate::clock::{LeapTable, SystemClock, UtcSource};
+use crate::config::{Config, PortFacts, UtcOffsetSetting};
+use crate::control::{clock_report, ControlServer, PortReport, StatsReport, StatusReport};
+use crate::dataplane::{self, Phc, SocketPort, SocketPortConfig, StampSource};
+
+/// Messages taken from one port before the engine's timers get a turn.
+const RX_BATCH: usize = 64;
+/// Longest poll() sleep, so signals and clock-status refreshes are seen promptly.
+const MAX_SLEEP_NS: u64 = 100_000_000;
+/// How often the clock status (quality, UTC offset, leap flags) is re-derived.
+const STATUS_REFRESH_NS: u64 = 1_000_000_000;
+
+/// Where "now" and the packet timestamps come from.
+enum TimeBase {
+    /// CLOCK_REALTIME + TAI − UTC (software timestamps).
+    System,
+    /// One PHC that stamps every port (hardware timestamps), assumed on TAI.
+    Phc(Phc),
+}
+
+struct Clock {
+    system: SystemClock,
+    base: TimeBase,
+}
+
+impl Clock {
+    fn now(&self) -> Time {
+        match &self.base {
+            TimeBase::System => tai(self.system.realtime_to_tai(dataplane::realtime_ns())),
+            TimeBase::Phc(p) => match p.now_ns() {
+                Ok(ns) => tai(ns),
+                Err(_) => tai(self.system.realtime_to_tai(dataplane::realtime_ns())),
+            },
+        }
+    }
+
+    /// A packet timestamp as the data plane reported it, on the PTP timescale.
+    fn stamp(&self, ns: i128) -> Time {
+        match self.base {
+            TimeBase::System => tai(self.system.realtime_to_tai(ns)),
+            TimeBase::Phc(_) => tai(ns),
+        }
+    }
+}
+
+fn tai(ns: i128) -> Time {
+    Time(ns.clamp(0, u64::MAX as i128) as u64)
+}
+
+/// TX-timestamp ids (per port) awaiting the kernel's report, with when they were sent.
+type TokenMap = HashMap<u32, (TxToken, Time)>;
+
+/// The engine's [`Output`]: sends at once through the port's sockets.
+struct Sink<'a> {
+    ports: &'a mut [SocketPort],
+    tokens: &'a mut [TokenMap],
+    clock: &'a Clock,
+    lost: &'a mut Vec<TxToken>,
+    tx_errors: &'a mut u64,
+    now: Time,
+}
+
+impl Output for Sink<'_> {
+    fn transmit(&mut self, tx: Transmit<'_>) {
+        let i = tx.port as usize;
+        let Some(port) = self.ports.get_mut(i) else {
+            return;
+        };
+        let clock = self.clock;
+        let r = match tx.stamp {
+            TxStamp::None => port
+                .send(tx.destination, tx.event, tx.payload, false, None)
+                .map(|_| ()),
+            TxStamp::OneStep => {
+                let mut launch = || clock.now().0 as i128;
+                port.send(
+                    tx.destination,
+                    tx.event,
+                    tx.payload,
+                    false,
+                    Some(&mut launch),
+                )
+                .map(|_| ())
+            }
+            TxStamp::TwoStep(token) => {
+                match port.send(tx.destination, tx.event, tx.payload, true, None) {
+                    Ok(Some(id)) => {
+                        if let Some((old, _)) = self.tokens[i].insert(id, (token, self.now)) {
+                            self.lost.push(old);
+                        }
+                        Ok(())
+                    }
+                    Ok(None) => {
+                        self.lost.push(token);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        self.lost.push(token);
+                        Err(e)
+                    }
+                }
+            }
+        };
+        if let Err(e) = r {
+            *self.tx_errors += 1;
+            // One line per failure is too much under load: log the first few, count all.
+            if *self.tx_errors <= 10 {
+                warn!(port = i + 1, error = %e, "send failed");
+            }
+        }
+    }
+}
+
+/// Runs the daemon until SIGINT/SIGTERM.
+pub fn run(cfg: Config) -> anyhow::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("installing signal handlers")?;
+    }
+
+    // Ports first: the clock identity and CLOCK_DESCRIPTION need their MACs and addresses.
+    let mut ports = Vec::new();
+    for (i, p) in cfg.ports.iter().enumerate() {
+        let delay_p2p = matches!(
+            p.delay_mechanism,
+            Some(crate::config::DelayMechanismName::P2p)
+        ) || (p.delay_mechanism.is_none()
+            && matches!(
+                cfg.clock.profile,
+                crate::config::ProfileName::DefaultP2P | crate::config::ProfileName::Ieee8021As
+            ));
+        let sp = SocketPortConfig {
+            interface: p.interface.clone(),
+            transport: p.transport.transport(),
+            timestamping: cfg.timestamping.mode.mode(),
+            dscp: p.dscp,
+            vlan: p.vlan.map(|v| (v, p.vlan_priority)),
+            ipv6_scope: p.ipv6_scope,
+            multicast: true,
+            pdelay: delay_p2p,
+        };
+        let port =
+            SocketPort::open(&sp).with_context(|| format!("port {} ({})", i + 1, p.interface))?;
+        info!(
+            port = i + 1,
+            interface = %p.interface,
+            transport = p.transport.as_str(),
+            timestamping = %stamp_name(port.stamp_source()),
+            "port open"
+        );
+        ports.push(port);
+    }
+    let facts: Vec<PortFacts> = ports
+        .iter()
+        .map(|p| PortFacts {
+            mac: p.mac(),
+            protocol_address: p.protocol_address(),
+        })
+        .collect();
+
+    // One time base for every port.
+    let sources: Vec<StampSource> = ports.iter().map(SocketPort::stamp_source).collect();
+    let base = match sources.first() {
+        Some(StampSource::Hardware { phc_index }) => {
+            if sources.iter().any(|s| {
+                *s != StampSource::Hardware {
+                    phc_index: *phc_index,
+                }
+            }) {
+                bail!(
+                    "ports stamp with different clocks ({sources:?}); until PHC synchronisation \
+                     exists, use one NIC or `[timestamping] mode = \"software\"`"
+                );
+            }
+            TimeBase::Phc(Phc::open(*phc_index).context("opening the PHC")?)
+        }
+        _ => {
+            if sources
+                .iter()
+                .any(|s| matches!(s, StampSource::Hardware { .. }))
+            {
+                bail!("ports mix hardware and software timestamps; set `[timestamping] mode`");
+            }
+            TimeBase::System
+        }
+    };
+    let utc = match &cfg.clock.utc_offset {
+        UtcOffsetSetting::Seconds(s) => UtcSource::Fixed(*s),
+        UtcOffsetSetting::Keyword(_) => {
+            let t = LeapTable::load(&cfg.clock.leap_file).with_context(|| {
+                "reading the leap-second file (install tzdata, or set [clock] utc-offset)"
+            })?;
+            let unix = (dataplane::realtime_ns() / 1_000_000_000) as i64;
+            if t.expired(unix) {
+                warn!(file = %cfg.clock.leap_file.display(), "leap-second file has expired: \
+                      currentUtcOffsetValid will be announced false until it is updated");
+            }
+            UtcSource::Table(t)
+        }
+    };
+    let clock = Clock {
+        system: SystemClock::new(utc, cfg.explicit_quality()),
+        base,
+    };
+    let status_now = || {
+        let unix = (dataplane::realtime_ns() / 1_000_000_000) as i64;
+        clock.system.status(unix, crate::sys::kernel_clock_state())
+    };
+
+    let engine_cfg = cfg
+        .engine_config(&facts)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut engine = Engine::new(engine_cfg, clock.now(), status_now())
+        .map_err(|e| anyhow::anyhow!("engine configuration: {e}"))?;
+    let control = ControlServer::bind(&cfg.control.socket)?;
+    let profile = format!("{:?}", cfg.clock.profile.profile().name());
+    let profile = profile.trim_matches('"').to_string();
+    info!(
+        identity = %engine.clock_config().clock_identity,
+        profile = %profile,
+        domain = engine.clock_config().domain_number,
+        control = %cfg.control.socket.display(),
+        "meridian running"
+    );
+    notify_ready();
+
+    let started = Instant::now();
+    let mut tokens: Vec<TokenMap> = ports.iter().map(|_| HashMap::with_capacity(1024)).collect();
+    let mut lost: Vec<TxToken> = Vec::with_capacity(64);
+    let mut tx_errors = 0u64;
+    let mut states: Vec<PortState> = (0..ports.len())
+        .map(|i| {
+            engine
+                .port_status(i as u16)
+                .map_or(PortState::Initializing, |s| s.state)
+        })
+        .collect();
+    let mut next_status = Time(0);
+    let mut buf = vec![0u8; 2048];
+    let mut fds = Vec::new();
+    let mut fd_port = Vec::new();
+    for (i, p) in ports.iter().enumerate() {
+        for fd in p.raw_fds() {
+            fds.push(fd);
+            fd_port.push(Some(i));
+        }
+    }
+    fds.push(control.raw_fd());
+    fd_port.push(None);
+    let tx_timeout = Time(cfg.clock.tx_timestamp_timeout_ms * 2_000_000);
+    let mut stamps: Vec<(usize, u32, i128)> = Vec::with_capacity(256);
+
+    while !stop.load(Ordering::Relaxed) {
+        let now = clock.now();
+        let sleep = engine
+            .poll_timeout()
+            .min(next_status)
+            .saturating_since(now)
+            .min(MAX_SLEEP_NS);
+        let has_pending = tokens.iter().any(|t| !t.is_empty());
+        // While TX timestamps are awaited, wake often enough to collect them promptly.
+        let sleep = if has_pending {
+            sleep.min(1_000_000)
+        } else {
+            sleep
+        };
+        dataplane::poll_readable(&fds, Some(sleep)).context("poll")?;
+        let now = clock.now();
+
+        if now >= next_status {
+            engine.set_clock_status(now, status_now());
+            next_status = now.plus_nanos(STATUS_REFRESH_NS);
+        }
+        // TX timestamps first: they complete Follow_Ups.
+        stamps.clear();
+        for (i, port) in ports.iter_mut().enumerate() {
+            if let Err(e) = port.drain_tx_timestamps(&mut |id, ns| stamps.push((i, id, ns))) {
+                warn!(port = i + 1, error = %e, "reading TX timestamps");
+            }
+        }
+        for &(i, id, ns) in &stamps {
+            if let Some((token, _)) = tokens[i].remove(&id) {
+                let t = clock.stamp(ns);
+                let mut sink = Sink {
+                    ports: &mut ports,
+                    tokens: &mut tokens,
+                    clock: &clock,
+                    lost: &mut lost,
+                    tx_errors: &mut tx_errors,
+                    now,
+                };
+                engine.handle_tx_timestamp(now, token, t, &mut sink);
+            }
+        }
+        // Received messages, in bounded batches per port.
+        for i in 0..ports.len() {
+            for _ in 0..RX_BATCH {
+                let info = match ports[i].recv(&mut buf) {
+                    Ok(Some(info)) => info,
+                    Ok(None) => break,
+                    Err(e) => {
+                        warn!(port = i + 1, error = %e, "receive");
+                        break;
+                    }
+                };
+                let now = clock.now();
+                let rx = RxMessage {
+                    port: i as u16,
+                    source: info.source,
+                    multicast: info.multicast,
+                    timestamp: info.timestamp_ns.map(|ns| clock.stamp(ns)),
+                    payload: &buf[..info.len],
+                };
+                let mut sink = Sink {
+                    ports: &mut ports,
+                    tokens: &mut tokens,
+                    clock: &clock,
+                    lost: &mut lost,
+                    tx_errors: &mut tx_errors,
+                    now,
+                };
+                engine.handle_message(now, rx, &mut sink);
+            }
+        }
+        // Timers.
+        let now = clock.now();
+        let mut sink = Sink {
+            ports: &mut ports,
+            tokens: &mut tokens,
+            clock: &clock,
+            lost: &mut lost,
+            tx_errors: &mut tx_errors,
+            now,
+        };
+        engine.handle_timeout(now, &mut sink);
+        // Tokens the kernel will not report (send failed, or never stamped).
+        for t in tokens.iter_mut() {
+            let expired: Vec<u32> = t
+                .iter()
+                .filter(|(_, (_, sent))| now.saturating_since(*sent) > tx_timeout.0)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in expired {
+                if let Some((tok, _)) = t.remove(&id) {
+                    lost.push(tok);
+                }
+            }
+        }
+        for tok in lost.drain(..) {
+            engine.handle_tx_timestamp_lost(tok);
+        }
+        // State changes are news.
+        for (i, s) in states.iter_mut().enumerate() {
+            if let Some(ps) = engine.port_status(i as u16) {
+                if ps.state != *s {
+                    let iface = &cfg.ports[i].interface;
+                    match ps.best_foreign_master {
+                        Some(b) if ps.state != PortState::Master => info!(
+                            "port {} ({iface}): {} to {} (best master {} priority1 {} class {})",
+                            i + 1,
+                            s.name(),
+                            ps.state.name(),
+                            b.grandmaster_identity,
+                            b.grandmaster_priority1,
+                            b.grandmaster_clock_quality.clock_class
+                        ),
+                        _ => info!(
+                            "port {} ({iface}): {} to {}",
+                            i + 1,
+                            s.name(),
+                            ps.state.name()
+                        ),
+                    }
+                    *s = ps.state;
+                }
+            }
+        }
+        control.serve(|| {
+            let stats = engine.stats();
+            StatusReport {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                uptime_s: started.elapsed().as_secs(),
+                clock: clock_report(&engine, &profile),
+                ports: (0..cfg.ports.len())
+                    .filter_map(|i| {
+                        let ps = engine.port_status(i as u16)?;
+                        Some(PortReport {
+                            number: (i + 1) as u16,
+                            interface: cfg.ports[i].interface.clone(),
+                            transport: cfg.ports[i].transport.as_str().to_string(),
+                            state: ps.state.name().to_string(),
+                            timestamping: stamp_name(ports[i].stamp_source()),
+                            unicast_slaves: ps.unicast_slaves,
+                            unicast_rate: ps.unicast_rate,
+                            foreign_masters: ps.foreign_masters,
+                            best_master: ps
+                                .best_foreign_master
+                                .map(|b| b.grandmaster_identity.to_string()),
+                        })
+                    })
+                    .collect(),
+                stats: StatsReport::new(stats, tx_errors),
+            }
+        });
+    }
+    info!("meridian stopping (signal)");
+    if tx_errors > 0 {
+        error!(tx_errors, "sends failed during the run");
+    }
+    Ok(())
+}
+
+fn stamp_name(s: StampSource) -> String {
+    match s {
+        StampSource::Hardware { phc_index } => format!("hardware (PHC {phc_index})"),
+        StampSource::Software => "software".into(),
+    }
+}
+
+/// Tells systemd we are ready (`Type=notify`), if it is listening.
+fn notify_ready() {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() else {
+        return;
+    };
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str());
+    let r = if let Some(name) = bytes.strip_prefix(b"@") {
+        use std::os::linux::net::SocketAddrExt;
+        std::os::unix::net::SocketAddr::from_abstract_name(name)
+            .and_then(|a| sock.send_to_addr(b"READY=1", &a))
+    } else {
+        sock.send_to(b"READY=1", &path)
+    };
+    if let Err(e) = r {
+        warn!(error = %e, "sd_notify READY failed");
+    }
+}
