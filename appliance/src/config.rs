@@ -17,7 +17,11 @@ use crate::dataplane::{TimestampingMode, Transport};
 
 /// A configuration error: which key, where, and what.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{key}: {problem}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+#[error(
+    "{}{}{problem}",
+    line.map(|l| format!("line {l}: ")).unwrap_or_default(),
+    if key.is_empty() { String::new() } else { format!("{key}: ") }
+)]
 pub struct ConfigError {
     /// The key, e.g. `port[0].log-sync-interval`.
     pub key: String,
@@ -603,13 +607,32 @@ impl Config {
     /// Parses a file's text. Errors name the key and line.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
         let cfg: Config = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            let message = e.message().to_string();
+            // toml points an unknown key's error at its table; find the key's own line.
+            let unknown_line = message
+                .strip_prefix("unknown field `")
+                .and_then(|r| r.split('`').next())
+                .and_then(|key| {
+                    text.lines().position(|l| {
+                        l.trim_start()
+                            .strip_prefix(key)
+                            .is_some_and(|r| r.trim_start().starts_with('='))
+                    })
+                })
+                .map(|n| n + 1);
+            let line = unknown_line.or_else(|| {
+                e.span().map(|s| {
+                    text.as_bytes()[..s.start.min(text.len())]
+                        .iter()
+                        .filter(|&&b| b == b'\n')
+                        .count()
+                        + 1
+                })
+            });
             ConfigError {
                 key: String::new(),
                 line,
-                problem: e.message().to_string(),
+                problem: message,
             }
         })?;
         cfg.check(Some(text))?;
