@@ -1,30 +1,4 @@
-//! The Linux socket backend: one [`SocketPort`] per PTP port.
-//!
-//! * **UDP/IPv4, UDP/IPv6** — an event socket bound to `*:319` and a general socket bound to
-//!   `*:320`, both `SO_REUSEADDR` and `SO_BINDTODEVICE` (so several ports, and other PTP
-//!   programs on other interfaces, can coexist), joined to the PTP groups on the interface,
-//!   multicast loop off, multicast TTL/hops 1, DSCP set, `IP_PKTINFO` / `IPV6_RECVPKTINFO`
-//!   to tell multicast from unicast. Only the event socket is timestamped. UDP/IPv6 messages
-//!   carry the two zero trailer octets of annex D.3 (as ptp4l sends them).
-//! * **L2** — one `AF_PACKET`/`SOCK_RAW` socket bound to the interface with `ETH_P_ALL` and a
-//!   classic BPF filter passing EtherType 0x88F7 (untagged, or behind an in-band 802.1Q tag).
-//!   `ETH_P_ALL` is needed for VLANs: the kernel moves a received tag into `PACKET_AUXDATA`
-//!   and only all-protocol taps see the frame before the tag is dropped. Frames of another
-//!   VLAN (or tagged frames on an untagged port) are skipped and counted; so are our own
-//!   (`PACKET_OUTGOING`, normally suppressed by `PACKET_IGNORE_OUTGOING`). Transmitted
-//!   frames are built here, with the configured 802.1Q tag.
-//!
-//! **Time stamping** (`SO_TIMESTAMPING`): receive stamps on every event message; transmit
-//! stamps only for the sends that ask (a per-message control message), reported in the
-//! socket's error queue under the `SOF_TIMESTAMPING_OPT_ID` counter and without the payload
-//! (`OPT_TSONLY`). Software stamps are CLOCK_REALTIME; hardware stamps are the NIC's PHC,
-//! enabled with `SIOCSHWTSTAMP` after `ETHTOOL_GET_TS_INFO` said the driver has them.
-//!
-//! **TX timestamp ids.** The kernel numbers the timestamped sends of a socket 0, 1, 2… from
-//! the moment `OPT_ID` is switched on; [`SocketPort::send`] predicts the number. A failed
-//! send may or may not have used a number (the kernel's bookkeeping differs between
-//! protocols and failure points), so after one the port switches `OPT_ID` off and on again,
-//! which restarts the kernel's count at 0, and counts a resync.
+//! The Linux socket backend: [`SocketPort`] and its helpers.
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -224,7 +198,38 @@ enum Sockets {
     L2 { sock: Socket },
 }
 
-/// One PTP port over Linux sockets. See the [module docs](self).
+/// One PTP port over Linux sockets.
+///
+/// * **UDP/IPv4, UDP/IPv6** — an event socket bound to `*:319` and a general socket bound to
+///   `*:320`, both `SO_REUSEADDR` and `SO_BINDTODEVICE` (so several ports, and other PTP
+///   programs on other interfaces, can coexist), joined to the PTP groups on the interface,
+///   multicast loop off, multicast TTL/hops 1, DSCP set, `IP_PKTINFO` / `IPV6_RECVPKTINFO`
+///   to tell multicast from unicast. Only the event socket is timestamped. UDP/IPv6 messages
+///   carry the two zero trailer octets of annex D.3 (as ptp4l sends them).
+/// * **L2** — one `AF_PACKET`/`SOCK_RAW` socket bound to the interface with `ETH_P_ALL` and a
+///   classic BPF filter passing EtherType 0x88F7 (untagged, or behind an in-band 802.1Q tag).
+///   `ETH_P_ALL` is needed for VLANs: the kernel moves a received tag into `PACKET_AUXDATA`
+///   for all-protocol taps, but hands a socket bound to 0x88F7 the frame only after
+///   dropping the tag (as `PACKET_OTHERHOST`), indistinguishable from an untagged one;
+///   priority-tagged (VID 0) frames count as untagged. Frames of another
+///   VLAN (or tagged frames on an untagged port) are skipped and counted; so are our own
+///   (`PACKET_OUTGOING`, normally suppressed by `PACKET_IGNORE_OUTGOING`). Transmitted
+///   frames are built here, with the configured 802.1Q tag.
+///
+/// **Time stamping** (`SO_TIMESTAMPING`): receive stamps on every event message; transmit
+/// stamps only for the sends that ask (a per-message control message), reported in the
+/// socket's error queue under the `SOF_TIMESTAMPING_OPT_ID` counter and without the payload
+/// (`OPT_TSONLY`). Software stamps are CLOCK_REALTIME; hardware stamps are the NIC's PHC,
+/// enabled with `SIOCSHWTSTAMP` after `ETHTOOL_GET_TS_INFO` said the driver has them.
+/// When the first socket of the system asks for software receive stamps, the kernel
+/// switches them on from a work queue: frames arriving in the next milliseconds come
+/// unstamped (returned with `timestamp_ns: None`, counted in `rx_no_timestamp`).
+///
+/// **TX timestamp ids.** The kernel numbers the timestamped sends of a socket 0, 1, 2… from
+/// the moment `OPT_ID` is switched on; [`SocketPort::send`] predicts the number. A failed
+/// send may or may not have used a number (the kernel's bookkeeping differs between
+/// protocols and failure points), so after one the port switches `OPT_ID` off and on again,
+/// which restarts the kernel's count at 0, and counts a resync.
 pub struct SocketPort {
     interface: String,
     transport: Transport,
@@ -241,6 +246,8 @@ pub struct SocketPort {
     tx_stamp_flag: u32,
     /// The id the kernel will give the next timestamped send.
     next_tx_id: u32,
+    /// Which UDP socket `recv` reads first this time.
+    event_first: bool,
     send_buf: Box<[u8]>,
     name: NameBuf,
     ctrl: CmsgBuf,
@@ -710,6 +717,7 @@ impl SocketPort {
             socket_ts_flags,
             tx_stamp_flag,
             next_tx_id: 0,
+            event_first: true,
             send_buf: vec![0u8; SEND_BUF_LEN].into_boxed_slice(),
             name: NameBuf::new(),
             ctrl: CmsgBuf::new(),
@@ -767,15 +775,21 @@ impl SocketPort {
     /// Non-blocking: one received PTP message into `buf` (the UDP payload, or for L2 the
     /// Ethernet payload after the (802.1Q) header), or `None` if nothing is waiting on any
     /// of the port's sockets. Frames that are not PTP, too long for `buf`, of another VLAN
-    /// or our own are skipped and counted; after [`MAX_SKIPS`] of them in one call it
-    /// returns `None` with the socket still readable. Event messages are served first.
+    /// or our own are skipped and counted; after 256 of them in one call it returns `None`
+    /// with the socket still readable (so the next poll returns at once). The UDP event and
+    /// general sockets take turns being read first, so a flood on one cannot starve the
+    /// other.
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<Option<RxInfo>, DataplaneError> {
         let r = match self.transport {
             Transport::L2 => self.recv_l2(buf),
-            Transport::UdpIpv4 | Transport::UdpIpv6 => match self.recv_udp(buf, true)? {
-                Some(i) => Ok(Some(i)),
-                None => self.recv_udp(buf, false),
-            },
+            Transport::UdpIpv4 | Transport::UdpIpv6 => {
+                let first = self.event_first;
+                self.event_first = !first;
+                match self.recv_udp(buf, first) {
+                    Ok(None) => self.recv_udp(buf, !first),
+                    r => r,
+                }
+            }
         };
         match &r {
             Ok(Some(_)) => self.counters.rx_packets += 1,
