@@ -9,6 +9,8 @@
 //! * [`ClockStatus`] for the engine is derived here: class, accuracy, variance, time source,
 //!   traceability, UTC offset and leap flags.
 
+pub mod tsc;
+
 use std::path::Path;
 
 use meridian_proto::engine::{ClockStatus, TimeProperties};
