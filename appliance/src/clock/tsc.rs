@@ -187,7 +187,7 @@ mod tests {
             .map(|k| {
                 let t = start + k * 1_000_000; // 1 ms apart
                                                // ±30 ns reference read noise, deterministic.
-                let noise = ((k * 7919) % 61) as i128 - 30;
+                let noise = (k * 7919) % 61 - 30;
                 (tsc_at(t - start, hz, 1 << 40), t + noise)
             })
             .collect();
