@@ -8,7 +8,10 @@ set -euo pipefail
 #   tshark                      - third-party decoder check of everything we emit
 #   linuxptp ptpd               - real PTP peers for fixtures and interop tests
 #   tcpdump iproute2 ethtool    - capture and namespace/veth plumbing for tests
-PACKAGES=(build-essential pkg-config tshark linuxptp ptpd tcpdump iproute2 ethtool)
+#   libdpdk-dev dpdk clang libclang-dev - DPDK 22.11 and bindgen for the dpdk-sys crate
+#   tzdata                      - the IERS leap-second list (TAI - UTC)
+PACKAGES=(build-essential pkg-config tshark linuxptp ptpd tcpdump iproute2 ethtool
+          libdpdk-dev dpdk clang libclang-dev tzdata)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -12,9 +12,13 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== fuzz target builds (cargo check)"
 (cd proto/fuzz && cargo check --quiet --locked)
+echo "== dpdk-sys (DPDK 22.11 bindings and shim; its own workspace)"
+(cd dpdk-shim && cargo fmt --check && cargo clippy --all-targets --locked -- -D warnings)
 echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+cargo build --locked -p meridian --bin meridian
 cargo test --workspace --locked 2>&1 | tee "$log"
+(cd dpdk-shim && cargo test --locked) 2>&1 | tee -a "$log"
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"
