@@ -337,6 +337,13 @@ pub struct DataplaneSection {
     /// sockets / dpdk.
     #[serde(default)]
     pub backend: BackendName,
+    /// Extra DPDK EAL arguments (e.g. `["--no-huge", "-m", "256"]`); Meridian adds `-l`,
+    /// `--vdev` for vdev ports and `--file-prefix`.
+    #[serde(default)]
+    pub eal_args: Vec<String>,
+    /// The CPU core the DPDK poll loop is pinned to.
+    #[serde(default)]
+    pub lcore: Option<usize>,
 }
 
 /// Backend names.
@@ -547,6 +554,14 @@ pub struct PortSection {
     /// Unicast limits.
     #[serde(default)]
     pub unicast_limits: UnicastLimitsSection,
+    /// DPDK device of this port (backend "dpdk"): a vdev spec such as
+    /// `net_af_packet0,iface=eth0` or a PCI address such as `0000:01:00.0`.
+    #[serde(default)]
+    pub dpdk_device: Option<String>,
+    /// The port's IP address (backend "dpdk" with a UDP transport: the NIC has no kernel
+    /// stack to ask).
+    #[serde(default)]
+    pub address: Option<std::net::IpAddr>,
 }
 
 fn default_transport() -> TransportName {
@@ -757,13 +772,47 @@ impl Config {
                 ));
             }
         }
-        // The DPDK backend lands with its own issue; until then no build has it.
         if self.dataplane.backend == BackendName::Dpdk {
-            return Err(ConfigError {
-                key: "dataplane.backend".into(),
-                line: text.and_then(|t| locate(t, None, "backend")),
-                problem: "\"dpdk\": this build has no DPDK data plane; use \"sockets\"".into(),
-            });
+            if !cfg!(feature = "dpdk") {
+                return Err(ConfigError {
+                    key: "dataplane.backend".into(),
+                    line: text.and_then(|t| locate(t, None, "backend")),
+                    problem: "\"dpdk\": this build has no DPDK data plane (build with \
+                              `--features dpdk`); use \"sockets\""
+                        .into(),
+                });
+            }
+            for (i, p) in self.ports.iter().enumerate() {
+                if p.dpdk_device.is_none() {
+                    return Err(err(
+                        Some(i),
+                        "dpdk-device",
+                        "required with backend = \"dpdk\"".into(),
+                    ));
+                }
+                match (p.transport, p.address) {
+                    (TransportName::UdpIpv4, Some(std::net::IpAddr::V4(_)))
+                    | (TransportName::UdpIpv6, Some(std::net::IpAddr::V6(_)))
+                    | (TransportName::L2, _) => {}
+                    _ => {
+                        return Err(err(
+                            Some(i),
+                            "address",
+                            "backend = \"dpdk\" with a UDP transport needs the port's IP address of that family".into(),
+                        ))
+                    }
+                }
+            }
+        } else {
+            for (i, p) in self.ports.iter().enumerate() {
+                if p.dpdk_device.is_some() {
+                    return Err(err(
+                        Some(i),
+                        "dpdk-device",
+                        "only with [dataplane] backend = \"dpdk\"".into(),
+                    ));
+                }
+            }
         }
         // The engine's own checks, with a representative MAC.
         let facts: Vec<PortFacts> = self

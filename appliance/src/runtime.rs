@@ -1,11 +1,13 @@
-//! `meridian run`: the daemon's loop over the socket data plane.
+//! `meridian run`: the daemon's loop.
 //!
-//! One thread, like ptp4l: `poll()` on every port's sockets and the control socket with the
-//! engine's next deadline as timeout; received messages go to the engine with their
-//! timestamps on the PTP timescale; the engine's transmissions go straight out through the
-//! port's sockets; TX timestamps from the error queue come back to the engine under their
-//! tokens. Requests are taken in bounded batches with the engine's timers served between
-//! batches, so a flood cannot delay scheduled Syncs by more than one batch.
+//! Sockets backend: one thread, like ptp4l: `poll()` on every port's sockets and the control
+//! socket with the engine's next deadline as timeout. DPDK backend: the same loop on a pinned
+//! core, busy-polling the ports (poll mode: no syscalls per packet), stamping with the
+//! calibrated TSC clock. In both, received messages go to the engine with their timestamps on
+//! the PTP timescale; the engine's transmissions go straight out through the port; TX
+//! timestamps come back to the engine under their tokens. Requests are taken in bounded
+//! batches with the engine's timers served between batches, so a flood cannot delay
+//! scheduled Syncs by more than one batch.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,14 +21,18 @@ use meridian_proto::engine::{
 use tracing::{error, info, warn};
 
 use crate::clock::{LeapTable, SystemClock, UtcSource};
+use crate::config::BackendName;
 use crate::config::{Config, PortFacts, UtcOffsetSetting};
 use crate::control::{clock_report, ControlServer, PortReport, StatsReport, StatusReport};
-use crate::dataplane::{self, Phc, SocketPort, SocketPortConfig, StampSource};
+use crate::dataplane::{self, DataplaneError, Phc, SocketPort, SocketPortConfig, StampSource};
+use meridian_proto::engine::{Destination, PeerAddress};
 
 /// Messages taken from one port before the engine's timers get a turn.
 const RX_BATCH: usize = 64;
 /// Longest poll() sleep, so signals and clock-status refreshes are seen promptly.
 const MAX_SLEEP_NS: u64 = 100_000_000;
+/// How often a busy-polling loop looks at the control socket.
+const CONTROL_CHECK_NS: u64 = 10_000_000;
 /// How often the clock status (quality, UTC offset, leap flags) is re-derived.
 const STATUS_REFRESH_NS: u64 = 1_000_000_000;
 
@@ -36,6 +42,10 @@ enum TimeBase {
     System,
     /// One PHC that stamps every port (hardware timestamps), assumed on TAI.
     Phc(Phc),
+    /// The TSC, calibrated against and tracking CLOCK_REALTIME + TAI − UTC (DPDK ports
+    /// without hardware timesync).
+    #[cfg(feature = "dpdk")]
+    Tsc(crate::clock::tsc::TscClock),
 }
 
 struct Clock {
@@ -44,21 +54,51 @@ struct Clock {
 }
 
 impl Clock {
+    fn system_tai(&self) -> Time {
+        tai(self.system.realtime_to_tai(dataplane::realtime_ns()))
+    }
+
     fn now(&self) -> Time {
         match &self.base {
-            TimeBase::System => tai(self.system.realtime_to_tai(dataplane::realtime_ns())),
+            TimeBase::System => self.system_tai(),
             TimeBase::Phc(p) => match p.now_ns() {
                 Ok(ns) => tai(ns),
-                Err(_) => tai(self.system.realtime_to_tai(dataplane::realtime_ns())),
+                Err(_) => self.system_tai(),
             },
+            #[cfg(feature = "dpdk")]
+            TimeBase::Tsc(c) => tai(c.ns_at(crate::dataplane::dpdk::rdtsc())),
         }
     }
 
-    /// A packet timestamp as the data plane reported it, on the PTP timescale.
+    /// A socket timestamp as the data plane reported it, on the PTP timescale.
     fn stamp(&self, ns: i128) -> Time {
         match self.base {
             TimeBase::System => tai(self.system.realtime_to_tai(ns)),
-            TimeBase::Phc(_) => tai(ns),
+            _ => tai(ns),
+        }
+    }
+
+    /// A TSC reading on the PTP timescale.
+    #[cfg(feature = "dpdk")]
+    fn stamp_tsc(&self, tsc: u64) -> Time {
+        match &self.base {
+            TimeBase::Tsc(c) => tai(c.ns_at(tsc)),
+            _ => self.now(),
+        }
+    }
+
+    /// Keeps the TSC clock on the reference (once a second).
+    fn track(&mut self) {
+        #[cfg(feature = "dpdk")]
+        if let TimeBase::Tsc(c) = &mut self.base {
+            let tsc = crate::dataplane::dpdk::rdtsc();
+            let reference = self.system.realtime_to_tai(dataplane::realtime_ns());
+            let err = c.track(tsc, reference, 1.0);
+            tracing::debug!(
+                error_ns = err as i64,
+                ppb = c.frequency_adjustment_ppb(),
+                "TSC tracking"
+            );
         }
     }
 }
@@ -67,12 +107,128 @@ fn tai(ns: i128) -> Time {
     Time(ns.clamp(0, u64::MAX as i128) as u64)
 }
 
+/// A received message, timestamped on the PTP timescale.
+struct Rx {
+    len: usize,
+    source: PeerAddress,
+    multicast: bool,
+    timestamp: Option<Time>,
+}
+
+/// One port of either backend.
+enum PortIo {
+    Socket(SocketPort),
+    #[cfg(feature = "dpdk")]
+    Dpdk(Box<crate::dataplane::dpdk::DpdkPort>),
+}
+
+impl PortIo {
+    fn recv(&mut self, buf: &mut [u8], clock: &Clock) -> Result<Option<Rx>, DataplaneError> {
+        match self {
+            PortIo::Socket(p) => Ok(p.recv(buf)?.map(|i| Rx {
+                len: i.len,
+                source: i.source,
+                multicast: i.multicast,
+                timestamp: i.timestamp_ns.map(|ns| clock.stamp(ns)),
+            })),
+            #[cfg(feature = "dpdk")]
+            PortIo::Dpdk(p) => Ok(p.recv(buf)?.map(|i| Rx {
+                len: i.len,
+                source: i.source,
+                multicast: i.multicast,
+                timestamp: Some(clock.stamp_tsc(i.tsc)),
+            })),
+        }
+    }
+
+    fn send(
+        &mut self,
+        dest: Destination,
+        event: bool,
+        payload: &[u8],
+        want_tx_timestamp: bool,
+        one_step: bool,
+        clock: &Clock,
+    ) -> Result<Option<u32>, DataplaneError> {
+        match self {
+            PortIo::Socket(p) => {
+                if one_step {
+                    let mut launch = || clock.now().0 as i128;
+                    p.send(dest, event, payload, want_tx_timestamp, Some(&mut launch))
+                } else {
+                    p.send(dest, event, payload, want_tx_timestamp, None)
+                }
+            }
+            #[cfg(feature = "dpdk")]
+            PortIo::Dpdk(p) => {
+                if one_step {
+                    let mut launch = |tsc: u64| clock.stamp_tsc(tsc).0 as i128;
+                    p.send(dest, event, payload, want_tx_timestamp, Some(&mut launch))
+                } else {
+                    p.send(dest, event, payload, want_tx_timestamp, None)
+                }
+            }
+        }
+    }
+
+    /// Appends (port, id, time) for every TX timestamp ready.
+    fn drain_tx_timestamps(
+        &mut self,
+        i: usize,
+        clock: &Clock,
+        out: &mut Vec<(usize, u32, Time)>,
+    ) -> Result<(), DataplaneError> {
+        match self {
+            PortIo::Socket(p) => {
+                p.drain_tx_timestamps(&mut |id, ns| out.push((i, id, clock.stamp(ns))))
+            }
+            #[cfg(feature = "dpdk")]
+            PortIo::Dpdk(p) => {
+                p.drain_tx_timestamps(&mut |id, tsc| out.push((i, id, clock.stamp_tsc(tsc))));
+                Ok(())
+            }
+        }
+    }
+
+    fn raw_fds(&self) -> Vec<std::os::fd::RawFd> {
+        match self {
+            PortIo::Socket(p) => p.raw_fds(),
+            #[cfg(feature = "dpdk")]
+            PortIo::Dpdk(_) => Vec::new(),
+        }
+    }
+
+    fn mac(&self) -> [u8; 6] {
+        match self {
+            PortIo::Socket(p) => p.mac(),
+            #[cfg(feature = "dpdk")]
+            PortIo::Dpdk(p) => p.mac(),
+        }
+    }
+
+    fn protocol_address(&self) -> Vec<u8> {
+        match self {
+            PortIo::Socket(p) => p.protocol_address(),
+            #[cfg(feature = "dpdk")]
+            PortIo::Dpdk(p) => p.protocol_address(),
+        }
+    }
+
+    fn stamp_name(&self) -> String {
+        match self {
+            PortIo::Socket(p) => stamp_name(p.stamp_source()),
+            #[cfg(feature = "dpdk")]
+            PortIo::Dpdk(_) => "TSC (DPDK poll loop)".into(),
+        }
+    }
+}
+
 /// TX-timestamp ids (per port) awaiting the kernel's report, with when they were sent.
 type TokenMap = HashMap<u32, (TxToken, Time)>;
 
 /// The engine's [`Output`]: sends at once through the port's sockets.
 struct Sink<'a> {
-    ports: &'a mut [SocketPort],
+    ports: &'a mut [PortIo],
     tokens: &'a mut [TokenMap],
     clock: &'a Clock,
     lost: &'a mut Vec<TxToken>,
@@ -89,21 +245,13 @@ impl Output for Sink<'_> {
         let clock = self.clock;
         let r = match tx.stamp {
             TxStamp::None => port
-                .send(tx.destination, tx.event, tx.payload, false, None)
+                .send(tx.destination, tx.event, tx.payload, false, false, clock)
                 .map(|_| ()),
-            TxStamp::OneStep => {
-                let mut launch = || clock.now().0 as i128;
-                port.send(
-                    tx.destination,
-                    tx.event,
-                    tx.payload,
-                    false,
-                    Some(&mut launch),
-                )
-                .map(|_| ())
-            }
+            TxStamp::OneStep => port
+                .send(tx.destination, tx.event, tx.payload, false, true, clock)
+                .map(|_| ()),
             TxStamp::TwoStep(token) => {
-                match port.send(tx.destination, tx.event, tx.payload, true, None) {
+                match port.send(tx.destination, tx.event, tx.payload, true, false, clock) {
                     Ok(Some(id)) => {
                         if let Some((old, _)) = self.tokens[i].insert(id, (token, self.now)) {
                             self.lost.push(old);
@@ -140,37 +288,10 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     }
 
     // Ports first: the clock identity and CLOCK_DESCRIPTION need their MACs and addresses.
-    let mut ports = Vec::new();
-    for (i, p) in cfg.ports.iter().enumerate() {
-        let delay_p2p = matches!(
-            p.delay_mechanism,
-            Some(crate::config::DelayMechanismName::P2p)
-        ) || (p.delay_mechanism.is_none()
-            && matches!(
-                cfg.clock.profile,
-                crate::config::ProfileName::DefaultP2P | crate::config::ProfileName::Ieee8021As
-            ));
-        let sp = SocketPortConfig {
-            interface: p.interface.clone(),
-            transport: p.transport.transport(),
-            timestamping: cfg.timestamping.mode.mode(),
-            dscp: p.dscp,
-            vlan: p.vlan.map(|v| (v, p.vlan_priority)),
-            ipv6_scope: p.ipv6_scope,
-            multicast: true,
-            pdelay: delay_p2p,
-        };
-        let port =
-            SocketPort::open(&sp).with_context(|| format!("port {} ({})", i + 1, p.interface))?;
-        info!(
-            port = i + 1,
-            interface = %p.interface,
-            transport = p.transport.as_str(),
-            timestamping = %stamp_name(port.stamp_source()),
-            "port open"
-        );
-        ports.push(port);
-    }
+    let (mut ports, base) = match cfg.dataplane.backend {
+        BackendName::Sockets => open_socket_ports(&cfg)?,
+        BackendName::Dpdk => open_dpdk_ports(&cfg)?,
+    };
     let facts: Vec<PortFacts> = ports
         .iter()
         .map(|p| PortFacts {
@@ -178,33 +299,6 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
             protocol_address: p.protocol_address(),
         })
         .collect();
-
-    // One time base for every port.
-    let sources: Vec<StampSource> = ports.iter().map(SocketPort::stamp_source).collect();
-    let base = match sources.first() {
-        Some(StampSource::Hardware { phc_index }) => {
-            if sources.iter().any(|s| {
-                *s != StampSource::Hardware {
-                    phc_index: *phc_index,
-                }
-            }) {
-                bail!(
-                    "ports stamp with different clocks ({sources:?}); until PHC synchronisation \
-                     exists, use one NIC or `[timestamping] mode = \"software\"`"
-                );
-            }
-            TimeBase::Phc(Phc::open(*phc_index).context("opening the PHC")?)
-        }
-        _ => {
-            if sources
-                .iter()
-                .any(|s| matches!(s, StampSource::Hardware { .. }))
-            {
-                bail!("ports mix hardware and software timestamps; set `[timestamping] mode`");
-            }
-            TimeBase::System
-        }
-    };
     let utc = match &cfg.clock.utc_offset {
         UtcOffsetSetting::Seconds(s) => UtcSource::Fixed(*s),
         UtcOffsetSetting::Keyword(_) => {
@@ -219,11 +313,10 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
             UtcSource::Table(t)
         }
     };
-    let clock = Clock {
-        system: SystemClock::new(utc, cfg.explicit_quality()),
-        base,
-    };
-    let status_now = || {
+    let system = SystemClock::new(utc, cfg.explicit_quality());
+    let base = base.finish(&system)?;
+    let mut clock = Clock { system, base };
+    let status_now = |clock: &Clock| {
         let unix = (dataplane::realtime_ns() / 1_000_000_000) as i64;
         clock.system.status(unix, crate::sys::kernel_clock_state())
     };
@@ -231,7 +324,7 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     let engine_cfg = cfg
         .engine_config(&facts)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut engine = Engine::new(engine_cfg, clock.now(), status_now())
+    let mut engine = Engine::new(engine_cfg, clock.now(), status_now(&clock))
         .map_err(|e| anyhow::anyhow!("engine configuration: {e}"))?;
     let control = ControlServer::bind(&cfg.control.socket)?;
     let profile = format!("{:?}", cfg.clock.profile.profile().name());
@@ -269,7 +362,10 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     fds.push(control.raw_fd());
     fd_port.push(None);
     let tx_timeout = Time(cfg.clock.tx_timestamp_timeout_ms * 2_000_000);
-    let mut stamps: Vec<(usize, u32, i128)> = Vec::with_capacity(256);
+    let mut stamps: Vec<(usize, u32, Time)> = Vec::with_capacity(256);
+    let busy_poll = cfg.dataplane.backend == BackendName::Dpdk;
+    let mut next_control = Time(0);
+    let mut control_due = true;
 
     while !stop.load(Ordering::Relaxed) {
         let now = clock.now();
@@ -285,23 +381,34 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         } else {
             sleep
         };
-        dataplane::poll_readable(&fds, Some(sleep)).context("poll")?;
+        if busy_poll {
+            // Poll mode: no sleeping and no syscall per iteration; the control socket is
+            // looked at every CONTROL_CHECK_NS.
+            if now >= next_control {
+                next_control = now.plus_nanos(CONTROL_CHECK_NS);
+                control_due = true;
+            }
+        } else {
+            dataplane::poll_readable(&fds, Some(sleep)).context("poll")?;
+            control_due = true;
+        }
         let now = clock.now();
 
         if now >= next_status {
-            engine.set_clock_status(now, status_now());
+            clock.track();
+            let now = clock.now();
+            engine.set_clock_status(now, status_now(&clock));
             next_status = now.plus_nanos(STATUS_REFRESH_NS);
         }
         // TX timestamps first: they complete Follow_Ups.
         stamps.clear();
         for (i, port) in ports.iter_mut().enumerate() {
-            if let Err(e) = port.drain_tx_timestamps(&mut |id, ns| stamps.push((i, id, ns))) {
+            if let Err(e) = port.drain_tx_timestamps(i, &clock, &mut stamps) {
                 warn!(port = i + 1, error = %e, "reading TX timestamps");
             }
         }
-        for &(i, id, ns) in &stamps {
+        for &(i, id, t) in &stamps {
             if let Some((token, _)) = tokens[i].remove(&id) {
-                let t = clock.stamp(ns);
                 let mut sink = Sink {
                     ports: &mut ports,
                     tokens: &mut tokens,
@@ -316,7 +423,7 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         // Received messages, in bounded batches per port.
         for i in 0..ports.len() {
             for _ in 0..RX_BATCH {
-                let info = match ports[i].recv(&mut buf) {
+                let info = match ports[i].recv(&mut buf, &clock) {
                     Ok(Some(info)) => info,
                     Ok(None) => break,
                     Err(e) => {
@@ -329,7 +436,7 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
                     port: i as u16,
                     source: info.source,
                     multicast: info.multicast,
-                    timestamp: info.timestamp_ns.map(|ns| clock.stamp(ns)),
+                    timestamp: info.timestamp,
                     payload: &buf[..info.len],
                 };
                 let mut sink = Sink {
@@ -396,6 +503,10 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
                 }
             }
         }
+        if !control_due {
+            continue;
+        }
+        control_due = false;
         control.serve(|| {
             let stats = engine.stats();
             StatusReport {
@@ -410,7 +521,7 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
                             interface: cfg.ports[i].interface.clone(),
                             transport: cfg.ports[i].transport.as_str().to_string(),
                             state: ps.state.name().to_string(),
-                            timestamping: stamp_name(ports[i].stamp_source()),
+                            timestamping: ports[i].stamp_name(),
                             unicast_slaves: ps.unicast_slaves,
                             unicast_rate: ps.unicast_rate,
                             foreign_masters: ps.foreign_masters,
@@ -429,6 +540,192 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         error!(tx_errors, "sends failed during the run");
     }
     Ok(())
+}
+
+/// The time base the ports need, before the reference clock exists.
+enum BaseChoice {
+    System,
+    Phc(i32),
+    #[cfg(feature = "dpdk")]
+    Tsc,
+}
+
+impl BaseChoice {
+    fn finish(self, system: &SystemClock) -> anyhow::Result<TimeBase> {
+        let _ = system;
+        Ok(match self {
+            BaseChoice::System => TimeBase::System,
+            BaseChoice::Phc(i) => TimeBase::Phc(Phc::open(i).context("opening the PHC")?),
+            #[cfg(feature = "dpdk")]
+            BaseChoice::Tsc => {
+                if !crate::clock::tsc::invariant_tsc() {
+                    warn!(
+                        "the CPU does not report an invariant TSC (constant_tsc nonstop_tsc): \
+                           TSC timestamps may drift with power states"
+                    );
+                }
+                let sleep = || std::thread::sleep(std::time::Duration::from_millis(2));
+                let c = crate::clock::tsc::TscClock::calibrate(
+                    crate::dataplane::dpdk::rdtsc,
+                    || system.realtime_to_tai(dataplane::realtime_ns()),
+                    50,
+                    sleep,
+                )
+                .context("calibrating the TSC")?;
+                info!(
+                    hz = c.frequency_hz(),
+                    "TSC calibrated against the system clock"
+                );
+                TimeBase::Tsc(c)
+            }
+        })
+    }
+}
+
+fn p2p(cfg: &Config, p: &crate::config::PortSection) -> bool {
+    matches!(
+        p.delay_mechanism,
+        Some(crate::config::DelayMechanismName::P2p)
+    ) || (p.delay_mechanism.is_none()
+        && matches!(
+            cfg.clock.profile,
+            crate::config::ProfileName::DefaultP2P | crate::config::ProfileName::Ieee8021As
+        ))
+}
+
+fn open_socket_ports(cfg: &Config) -> anyhow::Result<(Vec<PortIo>, BaseChoice)> {
+    let mut ports = Vec::new();
+    for (i, p) in cfg.ports.iter().enumerate() {
+        let sp = SocketPortConfig {
+            interface: p.interface.clone(),
+            transport: p.transport.transport(),
+            timestamping: cfg.timestamping.mode.mode(),
+            dscp: p.dscp,
+            vlan: p.vlan.map(|v| (v, p.vlan_priority)),
+            ipv6_scope: p.ipv6_scope,
+            multicast: true,
+            pdelay: p2p(cfg, p),
+        };
+        let port =
+            SocketPort::open(&sp).with_context(|| format!("port {} ({})", i + 1, p.interface))?;
+        info!(
+            port = i + 1,
+            interface = %p.interface,
+            transport = p.transport.as_str(),
+            timestamping = %stamp_name(port.stamp_source()),
+            "port open"
+        );
+        ports.push(port);
+    }
+    // One time base for every port.
+    let sources: Vec<StampSource> = ports.iter().map(SocketPort::stamp_source).collect();
+    let base = match sources.first() {
+        Some(StampSource::Hardware { phc_index }) => {
+            if sources.iter().any(|s| {
+                *s != StampSource::Hardware {
+                    phc_index: *phc_index,
+                }
+            }) {
+                bail!(
+                    "ports stamp with different clocks ({sources:?}); until PHC synchronisation \
+                     exists, use one NIC or `[timestamping] mode = \"software\"`"
+                );
+            }
+            BaseChoice::Phc(*phc_index)
+        }
+        _ => {
+            if sources
+                .iter()
+                .any(|s| matches!(s, StampSource::Hardware { .. }))
+            {
+                bail!("ports mix hardware and software timestamps; set `[timestamping] mode`");
+            }
+            BaseChoice::System
+        }
+    };
+    Ok((ports.into_iter().map(PortIo::Socket).collect(), base))
+}
+
+#[cfg(not(feature = "dpdk"))]
+fn open_dpdk_ports(_cfg: &Config) -> anyhow::Result<(Vec<PortIo>, BaseChoice)> {
+    bail!("this build has no DPDK data plane: rebuild with `--features dpdk`")
+}
+
+/// EAL arguments: the configured ones, plus the lcore, one `--vdev` per vdev port (`net_…`)
+/// or `-a` per PCI device, and a file prefix unless given.
+#[cfg_attr(not(feature = "dpdk"), allow(dead_code))]
+fn eal_args(cfg: &Config) -> Vec<String> {
+    let mut args = vec!["meridian".to_string()];
+    let lcore = cfg.dataplane.lcore.unwrap_or(0);
+    if !cfg
+        .dataplane
+        .eal_args
+        .iter()
+        .any(|a| a == "-l" || a.starts_with("--lcores"))
+    {
+        args.push("-l".into());
+        args.push(lcore.to_string());
+    }
+    if !cfg
+        .dataplane
+        .eal_args
+        .iter()
+        .any(|a| a.starts_with("--file-prefix"))
+    {
+        args.push(format!("--file-prefix=meridian-{}", std::process::id()));
+    }
+    args.extend(cfg.dataplane.eal_args.iter().cloned());
+    for p in &cfg.ports {
+        if let Some(d) = &p.dpdk_device {
+            if d.starts_with("net_") {
+                args.push("--vdev".into());
+            } else {
+                args.push("-a".into());
+            }
+            args.push(d.clone());
+        }
+    }
+    args
+}
+
+#[cfg(feature = "dpdk")]
+fn open_dpdk_ports(cfg: &Config) -> anyhow::Result<(Vec<PortIo>, BaseChoice)> {
+    use crate::dataplane::dpdk::{eal_init, DpdkPort, DpdkPortConfig};
+    if let Some(core) = cfg.dataplane.lcore {
+        if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
+            warn!(core, "could not pin the poll loop to its core");
+        }
+    }
+    let args = eal_args(cfg);
+    info!(args = ?args, "initialising DPDK EAL");
+    eal_init(&args).context("DPDK EAL")?;
+    let mut ports = Vec::new();
+    for (i, p) in cfg.ports.iter().enumerate() {
+        let device = p.dpdk_device.clone().unwrap_or_default();
+        let dc = DpdkPortConfig {
+            device: device.clone(),
+            transport: p.transport.transport(),
+            ipv4: match p.address {
+                Some(std::net::IpAddr::V4(a)) => Some(a.octets()),
+                _ => None,
+            },
+            ipv6: match p.address {
+                Some(std::net::IpAddr::V6(a)) => Some(a.octets()),
+                _ => None,
+            },
+            dscp: p.dscp,
+            vlan: p.vlan.map(|v| (v, p.vlan_priority)),
+            ipv6_scope: p.ipv6_scope,
+            pdelay: p2p(cfg, p),
+            rx_descriptors: 1024,
+            tx_descriptors: 1024,
+            pool_size: 8191,
+        };
+        let port = DpdkPort::open(&dc).with_context(|| format!("port {} ({device})", i + 1))?;
+        info!(port = i + 1, device = %device, hardware_timesync = port.hardware_timesync(), "DPDK port open");
+        ports.push(PortIo::Dpdk(Box::new(port)));
+    }
+    Ok((ports, BaseChoice::Tsc))
 }
 
 fn stamp_name(s: StampSource) -> String {
