@@ -11,7 +11,8 @@
 //! * [`runtime`] — the daemon loop (`meridian run`).
 //! * [`control`] — the status socket (`meridian status`).
 //!
-//! All `unsafe` (libc calls) lives in one private module, `sys`.
+//! All `unsafe` (libc calls, and DPDK calls with the `dpdk` feature) lives in one private
+//! module, `sys`.
 #![deny(unsafe_code)]
 
 pub mod clock;

@@ -116,6 +116,13 @@ struct Rx {
 }
 
 /// One port of either backend.
+#[cfg_attr(
+    feature = "dpdk",
+    expect(
+        clippy::large_enum_variant,
+        reason = "one PortIo per port, built once; boxing the socket port buys nothing"
+    )
+)]
 enum PortIo {
     Socket(SocketPort),
     #[cfg(feature = "dpdk")]
@@ -655,7 +662,7 @@ fn open_dpdk_ports(_cfg: &Config) -> anyhow::Result<(Vec<PortIo>, BaseChoice)> {
 /// or `-a` per PCI device, and a file prefix unless given.
 #[cfg_attr(not(feature = "dpdk"), allow(dead_code))]
 fn eal_args(cfg: &Config) -> Vec<String> {
-    let mut args = vec!["meridian".to_string()];
+    let mut args = Vec::new();
     let lcore = cfg.dataplane.lcore.unwrap_or(0);
     if !cfg
         .dataplane

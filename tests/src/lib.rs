@@ -35,7 +35,7 @@ mod stats;
 
 pub use capture::{Capture, MessageType, PtpFrame, TsharkReport};
 pub use lab::{Lab, Node, Transport};
-pub use meridian::{meridian_binary, Meridian, MeridianConfig};
+pub use meridian::{meridian_binary, meridian_dpdk_binary, Meridian, MeridianConfig};
 pub use peers::{
     collect_offsets, parse_offsets, parse_pmc, parse_ptpd_offsets, ptp4l_unicast_client_cfg,
     PmcReply, PTP4L_SKIP, PTPD_SKIP,

@@ -25,6 +25,53 @@ pub fn meridian_binary() -> PathBuf {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The daemon built with the `dpdk` feature, in its own target directory
+/// (`target/dpdk/<profile>/meridian`) so it never replaces the default build. `MERIDIAN_DPDK_BIN`
+/// overrides it.
+///
+/// # Panics
+/// If the build fails (e.g. DPDK 22.11 is not installed: `bash scripts/setup.sh`).
+pub fn meridian_dpdk_binary() -> PathBuf {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("MERIDIAN_DPDK_BIN") {
+            return Ok(PathBuf::from(bin));
+        }
+        let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+        let target = exe
+            .parent()
+            .and_then(Path::parent)
+            .and_then(Path::parent)
+            .ok_or_else(|| format!("unexpected test binary path {}", exe.display()))?
+            .join("dpdk");
+        let out = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "meridian",
+                "--bin",
+                "meridian",
+                "--features",
+                "dpdk",
+            ])
+            .arg("--target-dir")
+            .arg(&target)
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .output()
+            .map_err(|e| format!("cannot run cargo build --features dpdk: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "cargo build -p meridian --features dpdk failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(target.join("debug").join("meridian"))
+    })
+    .clone()
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn find_or_build() -> Result<PathBuf, String> {
     if let Some(bin) = std::env::var_os("MERIDIAN_BIN") {
         let bin = PathBuf::from(bin);
@@ -175,7 +222,11 @@ impl Lab {
     /// # Panics
     /// If `check-config` rejects the file (quoting its error) or the daemon cannot start.
     pub fn meridian(&self, node: &Node, config_toml: &str) -> Meridian {
-        let bin = meridian_binary();
+        self.meridian_with(meridian_binary(), node, config_toml)
+    }
+
+    /// As [`Lab::meridian`], with a given binary (e.g. [`meridian_dpdk_binary`]).
+    pub fn meridian_with(&self, bin: PathBuf, node: &Node, config_toml: &str) -> Meridian {
         let name = format!("meridian-{}", node.ns);
         let socket = self.path(&format!("{name}.sock"));
         let mut toml = config_toml.to_owned();

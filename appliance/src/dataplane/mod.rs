@@ -18,7 +18,13 @@
 //!
 //! Nothing here allocates per packet: receive buffers are the caller's, the send buffer and
 //! control-message buffers are the port's, allocated once at [`SocketPort::open`].
+//!
+//! With the `dpdk` cargo feature, a second backend, [`dpdk::DpdkPort`]: one PTP port on a
+//! DPDK ethdev, polled from user space, time-stamped with the TSC; it builds and parses whole
+//! Ethernet frames and answers ARP / IPv6 neighbour solicitations itself.
 
+#[cfg(feature = "dpdk")]
+pub mod dpdk;
 mod socket;
 
 pub use socket::{

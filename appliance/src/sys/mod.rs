@@ -1,6 +1,7 @@
 //! The appliance's only `unsafe` code: thin wrappers over the Linux calls of the socket data
 //! plane and the clock (sockets, `setsockopt`, `sendmsg`/`recvmsg`, interface `ioctl`s,
-//! `clock_gettime`, `ppoll`, `adjtimex` in read-only mode).
+//! `clock_gettime`, `ppoll`, `adjtimex` in read-only mode), and, with the `dpdk` feature, over
+//! DPDK ([`dpdk`]: EAL, mempools, mbufs, ethdev ports, the TSC).
 //!
 //! Every wrapper is safe to call: it owns or borrows what the kernel reads and writes, and
 //! reports failure as [`io::Error`]. Parsing what the kernel hands back (socket addresses,
@@ -15,6 +16,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use libc::c_int;
 
 use crate::clock::KernelClockState;
+
+#[cfg(feature = "dpdk")]
+pub mod dpdk;
 
 // ---------------------------------------------------------------------------------------
 // Constants libc does not carry (or carries only for some targets).

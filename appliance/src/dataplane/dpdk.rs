@@ -1,0 +1,1346 @@
+//! The DPDK backend: [`DpdkPort`], one PTP port on a DPDK ethdev polled from user space.
+//!
+//! A DPDK port has no kernel network stack behind it, so this module is one: it builds and
+//! parses whole Ethernet frames (L2, UDP/IPv4, UDP/IPv6, optionally 802.1Q-tagged), answers
+//! ARP requests for the port's IPv4 address and IPv6 neighbour solicitations for its IPv6
+//! address, and learns each peer's MAC address from the frames it sends (a fixed-size
+//! neighbour table) so unicast replies can be addressed.
+//!
+//! **Time stamps.** Receive: the TSC read in the poll loop right after the `rte_eth_rx_burst`
+//! that returned the frame (one read per burst), plus the PMD's raw RX timestamp dynfield
+//! where it fills one (`net_pcap`: capture time in µs). Transmit: the TSC read immediately
+//! before `rte_eth_tx_burst`; one-step messages carry the launch time computed from that
+//! read, patched in with the UDP checksum kept valid. The caller converts TSC readings to
+//! time with a calibrated TSC clock. `rte_eth_timesync_*` is probed at open
+//! ([`DpdkPort::hardware_timesync`]); no PMD in the lab supports it.
+//!
+//! Nothing allocates per packet: mbufs come from the port's pool, the RX batch, TX batch,
+//! neighbour table and TX timestamp queue are allocated at [`DpdkPort::open`].
+//!
+//! All DPDK `unsafe` lives in `crate::sys::dpdk`; this module is safe code.
+
+use std::collections::VecDeque;
+use std::io;
+
+use meridian_proto::engine::{Destination, PeerAddress};
+use meridian_proto::wire::frame::{
+    self, EthernetRepr, FrameRepr, Ipv4Repr, Ipv6Repr, MacAddress, NetworkRepr, ParsedFrame,
+    UdpPorts, VlanTag, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_PTP, ETHERTYPE_VLAN,
+};
+use meridian_proto::wire::{ErrorKind, Timestamp};
+
+use super::{DataplaneError, Transport};
+use crate::sys::dpdk::{self as sys, DpdkError, Eal, EthDev, Mbuf, Mempool, RxBatch, TxBatch};
+
+/// Offset of the originTimestamp / preciseOriginTimestamp in a PTP message.
+const ORIGIN_TIMESTAMP: usize = 34;
+/// EtherType of ARP.
+const ETHERTYPE_ARP: u16 = 0x0806;
+/// Shortest Ethernet frame without FCS; shorter frames are padded with zeros.
+const MIN_FRAME: usize = 60;
+/// Frames examined by one [`DpdkPort::recv`] call before it returns `None` (the rest wait
+/// for the next call).
+const MAX_FRAMES_PER_RECV: usize = 256;
+/// TX timestamps kept for [`DpdkPort::drain_tx_timestamps`]; beyond this the oldest go.
+const TX_STAMP_QUEUE: usize = 1024;
+/// Neighbour table: sets × ways entries.
+const NEIGH_SETS: usize = 64;
+const NEIGH_WAYS: usize = 4;
+/// ICMPv6 next-header value and the neighbour discovery types.
+const IPPROTO_ICMPV6: u8 = 58;
+const ND_SOLICIT: u8 = 135;
+const ND_ADVERT: u8 = 136;
+/// Hop limit of unicast datagrams (multicast ones use 1, like the socket backend).
+const UNICAST_TTL: u8 = 64;
+
+/// How to open one DPDK port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DpdkPortConfig {
+    /// The DPDK device: a vdev spec such as `net_af_packet0,iface=veth0` (which whoever
+    /// builds the EAL arguments passes as `--vdev`) or a PCI address. The port is looked up
+    /// by name: for a vdev the part before the first comma.
+    pub device: String,
+    /// Transport.
+    pub transport: Transport,
+    /// Our IPv4 address (required for UDP/IPv4; also answers ARP with it).
+    pub ipv4: Option<[u8; 4]>,
+    /// Our IPv6 address (required for UDP/IPv6; also answers neighbour solicitations).
+    pub ipv6: Option<[u8; 16]>,
+    /// DSCP of sent datagrams (0–63; UDP only).
+    pub dscp: u8,
+    /// 802.1Q tag `(vid, pcp)` sent with every frame and required on received ones (any
+    /// transport: there is no VLAN interface under DPDK). `None`: untagged (priority-tagged
+    /// VID 0 frames are accepted too).
+    pub vlan: Option<(u16, u8)>,
+    /// Scope nibble X of the primary IPv6 group FF0X::181. UDP/IPv6 only.
+    pub ipv6_scope: u8,
+    /// Peer delay in use (the peer-delay groups are accepted either way).
+    pub pdelay: bool,
+    /// RX descriptors (adjusted to the device's limits).
+    pub rx_descriptors: u16,
+    /// TX descriptors (adjusted to the device's limits).
+    pub tx_descriptors: u16,
+    /// Mbufs in the port's pool; at least `rx_descriptors + tx_descriptors + 64`.
+    pub pool_size: u32,
+}
+
+/// A received PTP message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DpdkRx {
+    /// Octets of PTP payload at the start of the caller's buffer (UDP payload, or the
+    /// Ethernet payload after the (802.1Q) header; may include padding or the IPv6 trailer).
+    pub len: usize,
+    /// The sender: IP address (UDP) or MAC (L2).
+    pub source: PeerAddress,
+    /// Sent to a multicast group (otherwise unicast to us).
+    pub multicast: bool,
+    /// An event message: UDP port 319, or (L2) messageType below 4.
+    pub event: bool,
+    /// TSC read in the poll loop right after the `rx_burst` that returned the frame.
+    pub tsc: u64,
+    /// The PMD's RX timestamp dynfield, raw (PMD units), when the PMD filled it.
+    pub hw_timestamp: Option<u64>,
+}
+
+/// What a DPDK port saw, dropped or could not do; every count only grows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DpdkCounters {
+    /// Frames taken from the RX queue.
+    pub rx_frames: u64,
+    /// `rx_burst` calls that returned frames.
+    pub rx_bursts: u64,
+    /// PTP messages returned by [`DpdkPort::recv`].
+    pub rx_packets: u64,
+    /// Frames that are not PTP for this port (other EtherType, protocol, UDP port or
+    /// transport), runts.
+    pub rx_non_ptp: u64,
+    /// PTP-looking frames with a bad length or checksum.
+    pub rx_malformed: u64,
+    /// Messages longer than the caller's buffer.
+    pub rx_truncated: u64,
+    /// Frames of another VLAN (or tagged when the port is untagged).
+    pub rx_other_vlan: u64,
+    /// Frames to another unicast MAC or IP address.
+    pub rx_not_for_us: u64,
+    /// Frames with our own source MAC.
+    pub rx_own: u64,
+    /// Frames spread over several mbuf segments (not parsed).
+    pub rx_multiseg: u64,
+    /// ARP requests for our address (each answered unless the TX ring was full).
+    pub rx_arp_requests: u64,
+    /// Other ARP frames (replies, requests for other addresses, malformed).
+    pub rx_arp_other: u64,
+    /// IPv6 neighbour solicitations for our address.
+    pub rx_nd_solicitations: u64,
+    /// PTP messages sent.
+    pub tx_packets: u64,
+    /// ARP replies sent.
+    pub tx_arp_replies: u64,
+    /// Neighbour advertisements sent.
+    pub tx_nd_adverts: u64,
+    /// Unicast sends dropped because the peer's MAC address is unknown.
+    pub tx_no_neighbour: u64,
+    /// Frames dropped because the TX ring did not take them.
+    pub tx_ring_full: u64,
+    /// Frames dropped because the mbuf pool was empty.
+    pub tx_no_mbuf: u64,
+    /// TX timestamps delivered by [`DpdkPort::drain_tx_timestamps`].
+    pub tx_timestamps: u64,
+    /// TX timestamps discarded because nobody drained them in time.
+    pub tx_timestamp_overflow: u64,
+}
+
+/// An IP address as the neighbour table keys it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct IpKey {
+    addr: [u8; 16],
+    v6: bool,
+}
+
+impl IpKey {
+    fn v4(a: [u8; 4]) -> Self {
+        let mut addr = [0u8; 16];
+        addr[..4].copy_from_slice(&a);
+        IpKey { addr, v6: false }
+    }
+    fn v6(addr: [u8; 16]) -> Self {
+        IpKey { addr, v6: true }
+    }
+    fn set(&self) -> usize {
+        // FNV-1a.
+        let mut h: u32 = 0x811c_9dc5;
+        for &b in &self.addr {
+            h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+        }
+        h ^= self.v6 as u32;
+        (h as usize ^ (h as usize >> 16)) % NEIGH_SETS
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Neighbour {
+    ip: IpKey,
+    mac: [u8; 6],
+    valid: bool,
+}
+
+/// IP → MAC, learnt from received frames: set-associative, fixed size, round-robin
+/// replacement within a set.
+struct Neighbours {
+    slots: Box<[Neighbour]>,
+    victim: Box<[u8]>,
+}
+
+impl Neighbours {
+    fn new() -> Self {
+        Neighbours {
+            slots: vec![Neighbour::default(); NEIGH_SETS * NEIGH_WAYS].into_boxed_slice(),
+            victim: vec![0u8; NEIGH_SETS].into_boxed_slice(),
+        }
+    }
+
+    fn ways(&mut self, ip: &IpKey) -> (usize, &mut [Neighbour]) {
+        let s = ip.set();
+        (s, &mut self.slots[s * NEIGH_WAYS..(s + 1) * NEIGH_WAYS])
+    }
+
+    fn learn(&mut self, ip: IpKey, mac: [u8; 6]) {
+        let (s, ways) = self.ways(&ip);
+        if let Some(n) = ways.iter_mut().find(|n| n.valid && n.ip == ip) {
+            n.mac = mac;
+            return;
+        }
+        let new = Neighbour {
+            ip,
+            mac,
+            valid: true,
+        };
+        if let Some(n) = ways.iter_mut().find(|n| !n.valid) {
+            *n = new;
+            return;
+        }
+        let v = usize::from(self.victim[s]) % NEIGH_WAYS;
+        self.slots[s * NEIGH_WAYS + v] = new;
+        self.victim[s] = ((v + 1) % NEIGH_WAYS) as u8;
+    }
+
+    fn lookup(&self, ip: &IpKey) -> Option<[u8; 6]> {
+        let s = ip.set();
+        self.slots[s * NEIGH_WAYS..(s + 1) * NEIGH_WAYS]
+            .iter()
+            .find(|n| n.valid && n.ip == *ip)
+            .map(|n| n.mac)
+    }
+}
+
+/// The MAC a frame to IPv4 group `a` goes to (RFC 1112).
+fn ipv4_multicast_mac(a: [u8; 4]) -> [u8; 6] {
+    [0x01, 0x00, 0x5e, a[1] & 0x7f, a[2], a[3]]
+}
+
+/// The MAC a frame to IPv6 group `a` goes to (RFC 2464).
+fn ipv6_multicast_mac(a: [u8; 16]) -> [u8; 6] {
+    [0x33, 0x33, a[12], a[13], a[14], a[15]]
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn is_unicast_mac(m: &[u8; 6]) -> bool {
+    m[0] & 1 == 0 && *m != [0; 6]
+}
+
+/// Ones'-complement sum of big-endian 16-bit words.
+fn sum16(mut acc: u32, data: &[u8]) -> u32 {
+    let mut c = data.chunks_exact(2);
+    for w in &mut c {
+        acc += u32::from(u16::from_be_bytes([w[0], w[1]]));
+    }
+    if let [last] = c.remainder() {
+        acc += u32::from(*last) << 8;
+    }
+    acc
+}
+
+fn fold(mut acc: u32) -> u16 {
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    acc as u16
+}
+
+/// ICMPv6 checksum over the pseudo-header and `icmp` (with its checksum field as is).
+fn icmpv6_sum(src: &[u8; 16], dst: &[u8; 16], icmp: &[u8]) -> u16 {
+    let mut acc = sum16(0, src);
+    acc = sum16(acc, dst);
+    acc += icmp.len() as u32 + u32::from(IPPROTO_ICMPV6);
+    fold(sum16(acc, icmp))
+}
+
+/// Writes an Ethernet (+802.1Q) header; returns its length, or 0 if `out` is too short.
+fn write_eth(out: &mut [u8], dst: [u8; 6], src: [u8; 6], vlan: Option<VlanTag>, et: u16) -> usize {
+    let hl = if vlan.is_some() { 18 } else { 14 };
+    if out.len() < hl {
+        return 0;
+    }
+    out[0..6].copy_from_slice(&dst);
+    out[6..12].copy_from_slice(&src);
+    let mut at = 12;
+    if let Some(t) = vlan {
+        out[12..14].copy_from_slice(&ETHERTYPE_VLAN.to_be_bytes());
+        let tci = (u16::from(t.pcp & 7) << 13) | (u16::from(t.dei) << 12) | (t.vid & 0x0fff);
+        out[14..16].copy_from_slice(&tci.to_be_bytes());
+        at = 16;
+    }
+    out[at..at + 2].copy_from_slice(&et.to_be_bytes());
+    hl
+}
+
+/// Builds the ARP reply "`our_ip` is at `our_mac`" to (`peer_mac`, `peer_ip`) into `out`
+/// (at least [`MIN_FRAME`] octets, zero-padded); returns the frame length (0 if too short).
+fn build_arp_reply(
+    out: &mut [u8],
+    our_mac: [u8; 6],
+    our_ip: [u8; 4],
+    peer_mac: [u8; 6],
+    peer_ip: [u8; 4],
+    vlan: Option<VlanTag>,
+) -> usize {
+    let len = (if vlan.is_some() { 18 } else { 14 } + 28).max(MIN_FRAME);
+    if out.len() < len {
+        return 0;
+    }
+    out[..len].fill(0);
+    let at = write_eth(out, peer_mac, our_mac, vlan, ETHERTYPE_ARP);
+    let a = &mut out[at..at + 28];
+    a[0..2].copy_from_slice(&1u16.to_be_bytes()); // Ethernet
+    a[2..4].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+    a[4] = 6;
+    a[5] = 4;
+    a[6..8].copy_from_slice(&2u16.to_be_bytes()); // reply
+    a[8..14].copy_from_slice(&our_mac);
+    a[14..18].copy_from_slice(&our_ip);
+    a[18..24].copy_from_slice(&peer_mac);
+    a[24..28].copy_from_slice(&peer_ip);
+    len
+}
+
+/// Builds the solicited neighbour advertisement "`our_ip` is at `our_mac`" to (`peer_mac`,
+/// `peer_ip`); returns the frame length (0 if `out` is too short).
+fn build_neighbour_advert(
+    out: &mut [u8],
+    our_mac: [u8; 6],
+    our_ip: [u8; 16],
+    peer_mac: [u8; 6],
+    peer_ip: [u8; 16],
+    vlan: Option<VlanTag>,
+) -> usize {
+    const ICMP_LEN: usize = 32;
+    let len = (if vlan.is_some() { 18 } else { 14 } + 40 + ICMP_LEN).max(MIN_FRAME);
+    if out.len() < len {
+        return 0;
+    }
+    out[..len].fill(0);
+    let at = write_eth(out, peer_mac, our_mac, vlan, ETHERTYPE_IPV6);
+    let ip = &mut out[at..at + 40 + ICMP_LEN];
+    ip[0] = 0x60;
+    ip[4..6].copy_from_slice(&(ICMP_LEN as u16).to_be_bytes());
+    ip[6] = IPPROTO_ICMPV6;
+    ip[7] = 255;
+    ip[8..24].copy_from_slice(&our_ip);
+    ip[24..40].copy_from_slice(&peer_ip);
+    let icmp = &mut ip[40..40 + ICMP_LEN];
+    icmp[0] = ND_ADVERT;
+    icmp[4] = 0x60; // Solicited | Override
+    icmp[8..24].copy_from_slice(&our_ip);
+    icmp[24] = 2; // target link-layer address option
+    icmp[25] = 1; // 8 octets
+    icmp[26..32].copy_from_slice(&our_mac);
+    let c = !icmpv6_sum(&our_ip, &peer_ip, icmp);
+    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+    len
+}
+
+/// The name DPDK knows the device by: the part of a vdev spec before the first comma.
+fn port_name(device: &str) -> &str {
+    device.split(',').next().unwrap_or("").trim()
+}
+
+/// The `net_*` vdevs EAL is asked to create by `args` (`--vdev X` or `--vdev=X`).
+fn expected_vdevs(args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let spec = if a == "--vdev" {
+            it.next().map(String::as_str)
+        } else {
+            a.strip_prefix("--vdev=")
+        };
+        if let Some(name) = spec.map(port_name) {
+            if name.starts_with("net_") {
+                out.push(name.to_owned());
+            }
+        }
+    }
+    out
+}
+
+fn dpdk_err(device: &str, e: DpdkError) -> DataplaneError {
+    DataplaneError::Io {
+        interface: device.to_owned(),
+        op: e.op,
+        error: e.io_error(),
+    }
+}
+
+/// Initialises DPDK's EAL with `args` (EAL options without the program name, e.g.
+/// `["--no-huge", "--no-pci", "-l", "0", "--vdev", "net_pcap0,rx_pcap=in.pcap"]`). Once per
+/// process; a second call is an error. EAL pins the calling thread to the first lcore's CPU.
+///
+/// A vdev that fails to probe does not fail `rte_eal_init`, so afterwards every `net_*`
+/// vdev named in `args` must exist as a port, or this fails naming it.
+pub fn eal_init(args: &[String]) -> Result<(), DataplaneError> {
+    let eal = Eal::init(args).map_err(|e| dpdk_err("EAL", e))?;
+    for name in expected_vdevs(args) {
+        if eal.port_by_name(&name).is_err() {
+            return Err(DataplaneError::Unsupported {
+                interface: name,
+                op: "EAL device probe",
+                reason: format!(
+                    "the vdev did not probe (see the EAL log); {} DPDK port(s) available",
+                    eal.port_count()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The TSC now (RDTSC). Needs no EAL.
+pub fn rdtsc() -> u64 {
+    sys::rdtsc()
+}
+
+/// EAL's estimate of the TSC rate in Hz (`None` before [`eal_init`]). Rounded on VMs:
+/// calibrate rather than trust it.
+pub fn tsc_hz() -> Option<u64> {
+    sys::tsc_hz()
+}
+
+fn check_config(cfg: &DpdkPortConfig) -> Result<(), DataplaneError> {
+    let bad = |reason: String| {
+        Err(DataplaneError::InvalidConfig {
+            interface: cfg.device.clone(),
+            reason,
+        })
+    };
+    if port_name(&cfg.device).is_empty() || cfg.device.contains('\0') {
+        return bad(format!("invalid DPDK device {:?}", cfg.device));
+    }
+    if cfg.dscp > 63 {
+        return bad(format!("dscp {} is out of range (0-63)", cfg.dscp));
+    }
+    if let Some((vid, pcp)) = cfg.vlan {
+        if !(1..=4094).contains(&vid) || pcp > 7 {
+            return bad(format!(
+                "VLAN {vid} priority {pcp} is out of range (VID 1-4094, PCP 0-7)"
+            ));
+        }
+    }
+    match cfg.transport {
+        Transport::UdpIpv4 if cfg.ipv4.is_none() => {
+            return bad("UDP/IPv4 over DPDK needs the port's IPv4 address".into())
+        }
+        Transport::UdpIpv6 if cfg.ipv6.is_none() => {
+            return bad("UDP/IPv6 over DPDK needs the port's IPv6 address".into())
+        }
+        Transport::UdpIpv6 if !(1..=0xe).contains(&cfg.ipv6_scope) => {
+            return bad(format!(
+                "IPv6 multicast scope {:#x} is out of range (1-E)",
+                cfg.ipv6_scope
+            ))
+        }
+        _ => {}
+    }
+    if let Some(a) = cfg.ipv4 {
+        if a == [0; 4] || (224..=255).contains(&a[0]) {
+            return bad(format!(
+                "{}.{}.{}.{} is not a unicast IPv4 address",
+                a[0], a[1], a[2], a[3]
+            ));
+        }
+    }
+    if let Some(a) = cfg.ipv6 {
+        if a == [0; 16] || a[0] == 0xff {
+            return bad("the IPv6 address is not a unicast address".into());
+        }
+    }
+    if cfg.rx_descriptors == 0 || cfg.tx_descriptors == 0 {
+        return bad("rx-descriptors and tx-descriptors must be at least 1".into());
+    }
+    let need =
+        u32::from(cfg.rx_descriptors) + u32::from(cfg.tx_descriptors) + 2 * sys::BURST as u32;
+    if cfg.pool_size < need {
+        return bad(format!(
+            "mbuf pool of {} is too small for {} RX + {} TX descriptors (at least {need})",
+            cfg.pool_size, cfg.rx_descriptors, cfg.tx_descriptors
+        ));
+    }
+    Ok(())
+}
+
+/// Distinguishes the pools of successive opens (a pool whose mbufs were still in use when
+/// its port closed is leaked, and keeps its name).
+static POOL_SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// One PTP port on a DPDK ethdev: one RX and one TX queue, polled by the caller's thread.
+///
+/// Received frames are classified in software (the port runs allmulticast, or promiscuous
+/// where allmulticast is not supported): PTP for this port's transport, addressed to us or
+/// to the PTP groups, in the configured VLAN, is returned by [`Self::recv`]; ARP requests
+/// and IPv6 neighbour solicitations for our addresses are answered; everything else is
+/// counted and freed. Every IPv4/IPv6/ARP frame teaches the neighbour table the sender's
+/// MAC address, which [`Self::send`] needs for unicast.
+pub struct DpdkPort {
+    device: String,
+    /// The port's name (the device up to the first comma), used in errors and logs.
+    name: String,
+    transport: Transport,
+    ipv4: Option<[u8; 4]>,
+    ipv6: Option<[u8; 16]>,
+    dscp: u8,
+    vlan: Option<VlanTag>,
+    ipv6_scope: u8,
+    mac: [u8; 6],
+    hw_timesync: bool,
+    ts_field: Option<sys::RxTimestampField>,
+    // Drop order matters: the batches free their mbufs, then the port stops and closes,
+    // then the pool goes.
+    rx: RxBatch,
+    tx: TxBatch,
+    dev: EthDev,
+    pool: Mempool,
+    /// TSC read right after the last rx_burst.
+    rx_tsc: u64,
+    neighbours: Neighbours,
+    tx_stamps: VecDeque<(u32, u64)>,
+    next_tx_id: u32,
+    ip_id: u16,
+    counters: DpdkCounters,
+}
+
+impl std::fmt::Debug for DpdkPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DpdkPort")
+            .field("device", &self.device)
+            .field("port_id", &self.dev.port_id())
+            .field("transport", &self.transport)
+            .field("mac", &MacAddress(self.mac))
+            .field("hw_timesync", &self.hw_timesync)
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one received frame turned out to be.
+enum Verdict {
+    /// A PTP message for the caller: (offset, length) of the payload in the frame, source,
+    /// multicast, event.
+    Ptp(usize, usize, PeerAddress, bool, bool),
+    /// Handled or dropped (counted).
+    Done,
+}
+
+impl DpdkPort {
+    /// Opens the port after [`eal_init`]: looks the device up by name, creates its mbuf
+    /// pool, configures one RX and one TX queue, starts it, enables allmulticast (or
+    /// promiscuous mode), probes hardware timesync and the RX timestamp dynfield.
+    pub fn open(cfg: &DpdkPortConfig) -> Result<Self, DataplaneError> {
+        check_config(cfg)?;
+        let device = cfg.device.as_str();
+        let eal = Eal::get().ok_or_else(|| DataplaneError::Unsupported {
+            interface: device.to_owned(),
+            op: "open",
+            reason: "DPDK's EAL is not initialised (eal_init first)".into(),
+        })?;
+        let name = port_name(device);
+        let err = |e: DpdkError| dpdk_err(name, e);
+        let mut dev = EthDev::open(eal, name).map_err(|e| DataplaneError::Unsupported {
+            interface: name.to_owned(),
+            op: "open",
+            reason: format!(
+                "no DPDK port named {name:?} ({e}); {} port(s) probed",
+                eal.port_count()
+            ),
+        })?;
+        let info = dev.info().map_err(err)?;
+        let seq = POOL_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let cache = if cfg.pool_size >= 512 { 32 } else { 0 };
+        let pool = Mempool::create(
+            eal,
+            &format!("mrd_p{}_{seq}", dev.port_id()),
+            cfg.pool_size,
+            cache,
+            dev.socket_id(),
+        )
+        .map_err(err)?;
+        dev.configure(0, 0).map_err(err)?;
+        let (rxd, txd) = dev
+            .setup_queues(&pool, cfg.rx_descriptors, cfg.tx_descriptors)
+            .map_err(err)?;
+        let mac = dev.mac_address().map_err(err)?;
+        dev.start().map_err(err)?;
+        if let Err(e) = dev.allmulticast_enable() {
+            if let Err(e2) = dev.promiscuous_enable() {
+                tracing::warn!(device, allmulticast = %e, promiscuous = %e2,
+                    "cannot enable multicast reception; PTP multicast may not arrive");
+            }
+        }
+        let hw_timesync = match dev.timesync_probe() {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(device, error = %e, "hardware timesync probe failed");
+                false
+            }
+        };
+        let link = dev.link().ok();
+        tracing::info!(
+            device,
+            port = dev.port_id(),
+            driver = %info.driver_name,
+            mac = %MacAddress(mac),
+            rx_descriptors = rxd,
+            tx_descriptors = txd,
+            hw_timesync,
+            link_up = link.map(|l| l.up),
+            link_mbps = link.map(|l| l.speed_mbps),
+            "DPDK port started"
+        );
+        Ok(DpdkPort {
+            device: device.to_owned(),
+            name: name.to_owned(),
+            transport: cfg.transport,
+            ipv4: cfg.ipv4,
+            ipv6: cfg.ipv6,
+            dscp: cfg.dscp,
+            vlan: cfg.vlan.map(|(vid, pcp)| VlanTag {
+                pcp,
+                dei: false,
+                vid,
+            }),
+            ipv6_scope: cfg.ipv6_scope,
+            mac,
+            hw_timesync,
+            ts_field: eal.rx_timestamp_dynfield(),
+            rx: RxBatch::new(),
+            tx: TxBatch::new(),
+            dev,
+            pool,
+            rx_tsc: 0,
+            neighbours: Neighbours::new(),
+            tx_stamps: VecDeque::with_capacity(TX_STAMP_QUEUE),
+            next_tx_id: 0,
+            ip_id: 0,
+            counters: DpdkCounters::default(),
+        })
+    }
+
+    /// The port's name (the device up to its first comma).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The device as configured.
+    pub fn device(&self) -> &str {
+        &self.device
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// The port's MAC address.
+    pub fn mac(&self) -> [u8; 6] {
+        self.mac
+    }
+
+    /// The port's protocol address: IPv4 (4 octets), IPv6 (16) or MAC (6), per transport.
+    pub fn protocol_address(&self) -> Vec<u8> {
+        match self.transport {
+            Transport::UdpIpv4 => self.ipv4.map_or_else(Vec::new, |a| a.to_vec()),
+            Transport::UdpIpv6 => self.ipv6.map_or_else(Vec::new, |a| a.to_vec()),
+            Transport::L2 => self.mac.to_vec(),
+        }
+    }
+
+    /// Whether `rte_eth_timesync_enable` succeeded (the NIC can stamp PTP frames).
+    pub fn hardware_timesync(&self) -> bool {
+        self.hw_timesync
+    }
+
+    /// Whether the PMD registered the RX timestamp dynfield ([`DpdkRx::hw_timestamp`]).
+    pub fn has_rx_timestamp_field(&self) -> bool {
+        self.ts_field.is_some()
+    }
+
+    /// Counters.
+    pub fn counters(&self) -> &DpdkCounters {
+        &self.counters
+    }
+
+    /// Mbufs of the port's pool in use (queues, batches, in flight).
+    pub fn mbufs_in_use(&self) -> u32 {
+        self.pool.in_use()
+    }
+
+    /// Polls `rx_burst` (keeping the burst's frames for the following calls) and returns the
+    /// next PTP message for this port, its payload copied into `buf`: the UDP payload, or
+    /// for L2 the Ethernet payload after the (802.1Q) header. `None` when the queue is empty
+    /// (or after 256 frames that were not for the caller). Answers ARP / neighbour
+    /// solicitations on the way; everything else is counted and freed.
+    pub fn recv(&mut self, buf: &mut [u8]) -> Result<Option<DpdkRx>, DataplaneError> {
+        for _ in 0..MAX_FRAMES_PER_RECV {
+            let m = match self.rx.pop() {
+                Some(m) => m,
+                None => {
+                    if self.dev.rx_burst(&mut self.rx) == 0 {
+                        return Ok(None);
+                    }
+                    self.rx_tsc = sys::rdtsc();
+                    self.counters.rx_bursts += 1;
+                    match self.rx.pop() {
+                        Some(m) => m,
+                        None => return Ok(None),
+                    }
+                }
+            };
+            self.counters.rx_frames += 1;
+            if m.is_empty() {
+                self.counters.rx_non_ptp += 1;
+                continue;
+            }
+            if !m.is_contiguous() {
+                self.counters.rx_multiseg += 1;
+                continue;
+            }
+            let Verdict::Ptp(off, len, source, multicast, event) = self.classify(m.data()) else {
+                continue;
+            };
+            let Some(dst) = buf.get_mut(..len) else {
+                self.counters.rx_truncated += 1;
+                continue;
+            };
+            dst.copy_from_slice(&m.data()[off..off + len]);
+            self.counters.rx_packets += 1;
+            return Ok(Some(DpdkRx {
+                len,
+                source,
+                multicast,
+                event,
+                tsc: self.rx_tsc,
+                hw_timestamp: self.ts_field.and_then(|f| m.rx_timestamp(f)),
+            }));
+        }
+        Ok(None)
+    }
+
+    /// Classifies one frame, learning neighbours and answering ARP / ND on the way.
+    fn classify(&mut self, data: &[u8]) -> Verdict {
+        let (Some(dst), Some(src), Some(mut et)) = (
+            data.get(0..6).and_then(|s| <[u8; 6]>::try_from(s).ok()),
+            data.get(6..12).and_then(|s| <[u8; 6]>::try_from(s).ok()),
+            be16(data, 12),
+        ) else {
+            self.counters.rx_non_ptp += 1;
+            return Verdict::Done;
+        };
+        if src == self.mac {
+            self.counters.rx_own += 1;
+            return Verdict::Done;
+        }
+        let mut l3 = 14;
+        let mut vid = None;
+        if et == ETHERTYPE_VLAN {
+            let (Some(tci), Some(inner)) = (be16(data, 14), be16(data, 16)) else {
+                self.counters.rx_non_ptp += 1;
+                return Verdict::Done;
+            };
+            vid = Some(tci & 0x0fff);
+            et = inner;
+            l3 = 18;
+        }
+        // VID 0 is a priority tag: the frame belongs to the untagged port. Stacked tags
+        // (an inner 802.1Q EtherType) belong to no port of ours.
+        if et == ETHERTYPE_VLAN || vid.filter(|&v| v != 0) != self.vlan.map(|t| t.vid) {
+            self.counters.rx_other_vlan += 1;
+            return Verdict::Done;
+        }
+        let multicast = dst[0] & 1 != 0;
+        if !multicast && dst != self.mac {
+            self.counters.rx_not_for_us += 1;
+            return Verdict::Done;
+        }
+        let l3data = &data[l3..];
+        match et {
+            ETHERTYPE_ARP => {
+                self.handle_arp(l3data);
+                return Verdict::Done;
+            }
+            ETHERTYPE_IPV4 => {
+                if let Some(ip) = l3data.get(12..16).and_then(|s| <[u8; 4]>::try_from(s).ok()) {
+                    self.learn_v4(ip, src);
+                }
+            }
+            ETHERTYPE_IPV6 => {
+                if let Some(ip) = l3data.get(8..24).and_then(|s| <[u8; 16]>::try_from(s).ok()) {
+                    self.learn_v6(ip, src);
+                }
+                if l3data.get(6) == Some(&IPPROTO_ICMPV6) {
+                    self.handle_icmpv6(l3data, src);
+                    return Verdict::Done;
+                }
+            }
+            _ => {}
+        }
+        match (self.transport, et) {
+            (Transport::L2, ETHERTYPE_PTP) => {
+                let len = data.len() - l3;
+                let event = data.get(l3).is_some_and(|b| b & 0x0f < 4);
+                Verdict::Ptp(l3, len, PeerAddress::Mac(src), multicast, event)
+            }
+            (Transport::UdpIpv4, ETHERTYPE_IPV4) | (Transport::UdpIpv6, ETHERTYPE_IPV6) => {
+                self.classify_udp(data)
+            }
+            _ => {
+                self.counters.rx_non_ptp += 1;
+                Verdict::Done
+            }
+        }
+    }
+
+    fn classify_udp(&mut self, data: &[u8]) -> Verdict {
+        let p = match ParsedFrame::parse(data) {
+            Ok(p) => p,
+            Err(e) if e.kind == ErrorKind::Unsupported => {
+                self.counters.rx_non_ptp += 1;
+                return Verdict::Done;
+            }
+            Err(_) => {
+                self.counters.rx_malformed += 1;
+                return Verdict::Done;
+            }
+        };
+        let (source, for_us, multicast, ports) = match p.repr.network {
+            NetworkRepr::Udp4(ip, ports) => (
+                PeerAddress::Ipv4(ip.src),
+                Some(ip.dst) == self.ipv4
+                    || ip.dst == frame::IPV4_PRIMARY
+                    || ip.dst == frame::IPV4_PDELAY,
+                (224..=239).contains(&ip.dst[0]),
+                ports,
+            ),
+            NetworkRepr::Udp6(ip, ports) => (
+                PeerAddress::Ipv6(ip.src),
+                Some(ip.dst) == self.ipv6
+                    || ip.dst == frame::ipv6_primary(self.ipv6_scope)
+                    || ip.dst == frame::IPV6_PDELAY,
+                ip.dst[0] == 0xff,
+                ports,
+            ),
+            NetworkRepr::L2 => {
+                self.counters.rx_non_ptp += 1;
+                return Verdict::Done;
+            }
+        };
+        if !for_us {
+            self.counters.rx_not_for_us += 1;
+            return Verdict::Done;
+        }
+        Verdict::Ptp(
+            p.layout.ptp_offset,
+            p.payload.len(),
+            source,
+            multicast,
+            ports.dst == frame::PORT_EVENT,
+        )
+    }
+
+    fn learn_v4(&mut self, ip: [u8; 4], mac: [u8; 6]) {
+        if ip != [0; 4] && ip[0] < 224 && Some(ip) != self.ipv4 && is_unicast_mac(&mac) {
+            self.neighbours.learn(IpKey::v4(ip), mac);
+        }
+    }
+
+    fn learn_v6(&mut self, ip: [u8; 16], mac: [u8; 6]) {
+        if ip != [0; 16] && ip[0] != 0xff && Some(ip) != self.ipv6 && is_unicast_mac(&mac) {
+            self.neighbours.learn(IpKey::v6(ip), mac);
+        }
+    }
+
+    /// ARP (the payload after the Ethernet header): learn the sender, answer requests for
+    /// our IPv4 address.
+    fn handle_arp(&mut self, a: &[u8]) {
+        let ok = a.len() >= 28
+            && be16(a, 0) == Some(1)
+            && be16(a, 2) == Some(ETHERTYPE_IPV4)
+            && a[4] == 6
+            && a[5] == 4;
+        if !ok {
+            self.counters.rx_arp_other += 1;
+            return;
+        }
+        let mut sha = [0u8; 6];
+        let mut spa = [0u8; 4];
+        let mut tpa = [0u8; 4];
+        sha.copy_from_slice(&a[8..14]);
+        spa.copy_from_slice(&a[14..18]);
+        tpa.copy_from_slice(&a[24..28]);
+        self.learn_v4(spa, sha);
+        if be16(a, 6) != Some(1) || Some(tpa) != self.ipv4 || !is_unicast_mac(&sha) {
+            self.counters.rx_arp_other += 1;
+            return;
+        }
+        self.counters.rx_arp_requests += 1;
+        let (mac, vlan) = (self.mac, self.vlan);
+        if self.transmit_built(|out| build_arp_reply(out, mac, tpa, sha, spa, vlan)) {
+            self.counters.tx_arp_replies += 1;
+        }
+    }
+
+    /// ICMPv6 (the IPv6 packet): answer neighbour solicitations for our IPv6 address.
+    fn handle_icmpv6(&mut self, ip: &[u8], src_mac: [u8; 6]) {
+        let Some(our) = self.ipv6 else { return };
+        let Some(plen) = be16(ip, 4).map(usize::from) else {
+            return;
+        };
+        let Some(icmp) = ip.get(40..40 + plen) else {
+            self.counters.rx_non_ptp += 1;
+            return;
+        };
+        let (Ok(src), Ok(dst)) = (
+            <[u8; 16]>::try_from(&ip[8..24]),
+            <[u8; 16]>::try_from(&ip[24..40]),
+        ) else {
+            return;
+        };
+        let is_ns = icmp.len() >= 24 && icmp[0] == ND_SOLICIT && icmp[1] == 0 && ip[7] == 255;
+        if !is_ns || icmp[8..24] != our || icmpv6_sum(&src, &dst, icmp) != 0xffff {
+            self.counters.rx_non_ptp += 1;
+            return;
+        }
+        self.counters.rx_nd_solicitations += 1;
+        // From the unspecified address: duplicate address detection, not a question to us.
+        if src == [0; 16] || !is_unicast_mac(&src_mac) {
+            return;
+        }
+        let (mac, vlan) = (self.mac, self.vlan);
+        if self.transmit_built(|out| build_neighbour_advert(out, mac, our, src_mac, src, vlan)) {
+            self.counters.tx_nd_adverts += 1;
+        }
+    }
+
+    /// Builds a small frame (ARP, ND) with `build` on the stack, copies it into an mbuf and
+    /// sends it; `false` if it could not be sent (counted).
+    fn transmit_built(&mut self, build: impl FnOnce(&mut [u8]) -> usize) -> bool {
+        let mut frame = [0u8; 128];
+        let n = build(&mut frame);
+        if n == 0 || n > frame.len() {
+            return false;
+        }
+        let Some(mut m) = self.pool.alloc() else {
+            self.counters.tx_no_mbuf += 1;
+            return false;
+        };
+        let Some(out) = m.append(n) else {
+            return false;
+        };
+        out.copy_from_slice(&frame[..n]);
+        self.transmit(m)
+    }
+
+    /// Sends one mbuf; `false` (and counted) if the TX ring did not take it.
+    fn transmit(&mut self, m: Mbuf) -> bool {
+        self.tx.clear();
+        if self.tx.push(m).is_err() {
+            return false;
+        }
+        if self.dev.tx_burst(&mut self.tx) == 1 {
+            return true;
+        }
+        self.counters.tx_ring_full += self.tx.clear() as u64;
+        false
+    }
+
+    /// Destination MAC and encapsulation for a message to `dest`.
+    fn route(
+        &mut self,
+        dest: Destination,
+        event: bool,
+    ) -> Result<([u8; 6], NetworkRepr), &'static str> {
+        let port = if event {
+            frame::PORT_EVENT
+        } else {
+            frame::PORT_GENERAL
+        };
+        let ports = UdpPorts {
+            src: port,
+            dst: port,
+        };
+        match self.transport {
+            Transport::L2 => {
+                let mac = match dest {
+                    Destination::Multicast => MacAddress::PTP_PRIMARY.0,
+                    Destination::PdelayMulticast => MacAddress::PTP_PDELAY.0,
+                    Destination::Unicast(PeerAddress::Mac(m)) => m,
+                    Destination::Unicast(_) => {
+                        return Err("an L2 port sends to MAC addresses only")
+                    }
+                };
+                Ok((mac, NetworkRepr::L2))
+            }
+            Transport::UdpIpv4 => {
+                let src = self.ipv4.ok_or("the port has no IPv4 address")?;
+                let dst = match dest {
+                    Destination::Multicast => frame::IPV4_PRIMARY,
+                    Destination::PdelayMulticast => frame::IPV4_PDELAY,
+                    Destination::Unicast(PeerAddress::Ipv4(a)) => a,
+                    Destination::Unicast(_) => {
+                        return Err("a UDP/IPv4 port sends to IPv4 addresses only")
+                    }
+                };
+                let group = (224..=239).contains(&dst[0]);
+                let mac = if group {
+                    ipv4_multicast_mac(dst)
+                } else {
+                    self.neighbour(IpKey::v4(dst))?
+                };
+                self.ip_id = self.ip_id.wrapping_add(1);
+                let ip = Ipv4Repr {
+                    src,
+                    dst,
+                    dscp_ecn: self.dscp << 2,
+                    identification: self.ip_id,
+                    flags_fragment: 0x4000,
+                    ttl: if group { 1 } else { UNICAST_TTL },
+                };
+                Ok((mac, NetworkRepr::Udp4(ip, ports)))
+            }
+            Transport::UdpIpv6 => {
+                let src = self.ipv6.ok_or("the port has no IPv6 address")?;
+                let dst = match dest {
+                    Destination::Multicast => frame::ipv6_primary(self.ipv6_scope),
+                    Destination::PdelayMulticast => frame::IPV6_PDELAY,
+                    Destination::Unicast(PeerAddress::Ipv6(a)) => a,
+                    Destination::Unicast(_) => {
+                        return Err("a UDP/IPv6 port sends to IPv6 addresses only")
+                    }
+                };
+                let group = dst[0] == 0xff;
+                let mac = if group {
+                    ipv6_multicast_mac(dst)
+                } else {
+                    self.neighbour(IpKey::v6(dst))?
+                };
+                let ip = Ipv6Repr {
+                    src,
+                    dst,
+                    traffic_class: self.dscp << 2,
+                    flow_label: 0,
+                    hop_limit: if group { 1 } else { UNICAST_TTL },
+                };
+                Ok((mac, NetworkRepr::Udp6(ip, ports)))
+            }
+        }
+    }
+
+    fn neighbour(&mut self, ip: IpKey) -> Result<[u8; 6], &'static str> {
+        self.neighbours.lookup(&ip).ok_or_else(|| {
+            self.counters.tx_no_neighbour += 1;
+            "the peer's MAC address is unknown (no frame received from it yet)"
+        })
+    }
+
+    /// Sends one PTP message (`payload`, exactly the message) to `dest`, building the whole
+    /// frame in an mbuf: Ethernet (+802.1Q), and for UDP the IP and UDP headers with their
+    /// checksums (IPv6: plus the two trailer octets of annex D.3); frames shorter than 60
+    /// octets are zero-padded. Multicast goes to the PTP group MACs; unicast to the MAC
+    /// learnt from the peer's frames (unknown: counted, error).
+    ///
+    /// The TSC is read immediately before `rte_eth_tx_burst`. With `one_step_now`, the
+    /// launch time it returns for that reading (ns on the PTP timescale) is written into
+    /// the originTimestamp (offset 34), keeping the UDP checksum valid. With
+    /// `want_tx_timestamp` (event messages only) returns `Some(id)`, and
+    /// [`Self::drain_tx_timestamps`] later reports `(id, tsc)`.
+    ///
+    /// A full TX ring or an empty mbuf pool drops the message with an error for which
+    /// [`DataplaneError::is_would_block`] is true.
+    pub fn send(
+        &mut self,
+        dest: Destination,
+        event: bool,
+        payload: &[u8],
+        want_tx_timestamp: bool,
+        one_step_now: Option<&mut dyn FnMut(u64) -> i128>,
+    ) -> Result<Option<u32>, DataplaneError> {
+        let device = self.name.as_str();
+        let invalid = |reason| DataplaneError::InvalidSend {
+            interface: device.to_owned(),
+            reason,
+        };
+        if want_tx_timestamp && !event {
+            return Err(invalid("a TX timestamp was asked for a general message"));
+        }
+        if one_step_now.is_some() && payload.len() < ORIGIN_TIMESTAMP + Timestamp::LEN {
+            return Err(invalid("one-step message too short for an originTimestamp"));
+        }
+        let (dst, network) = match self.route(dest, event) {
+            Ok(r) => r,
+            Err(reason) => {
+                return Err(DataplaneError::InvalidSend {
+                    interface: self.name.clone(),
+                    reason,
+                })
+            }
+        };
+        let device = self.name.as_str();
+        let invalid = |reason| DataplaneError::InvalidSend {
+            interface: device.to_owned(),
+            reason,
+        };
+        let repr = FrameRepr {
+            ethernet: EthernetRepr {
+                dst: MacAddress(dst),
+                src: MacAddress(self.mac),
+                vlan: self.vlan,
+            },
+            network,
+        };
+        let hl = repr.header_len();
+        let plen = payload.len() + repr.trailer_len(true);
+        let frame_len = hl + plen;
+        let Some(mut m) = self.pool.alloc() else {
+            self.counters.tx_no_mbuf += 1;
+            return Err(DataplaneError::Io {
+                interface: device.to_owned(),
+                op: "rte_pktmbuf_alloc",
+                error: io::ErrorKind::WouldBlock.into(),
+            });
+        };
+        let Some(data) = m.append(frame_len.max(MIN_FRAME)) else {
+            return Err(invalid("message too long for an mbuf"));
+        };
+        data[hl..hl + payload.len()].copy_from_slice(payload);
+        data[hl + payload.len()..].fill(0);
+        let layout = repr
+            .emit_headers(&mut data[..frame_len], plen)
+            .map_err(|_| invalid("message too long"))?;
+        let tsc = sys::rdtsc();
+        if let Some(now) = one_step_now {
+            let ts = u128::try_from(now(tsc))
+                .ok()
+                .and_then(Timestamp::from_nanos)
+                .ok_or_else(|| invalid("one-step launch time out of range"))?;
+            let mut b = [0u8; Timestamp::LEN];
+            ts.write(&mut b, 0);
+            let data = m.data_mut();
+            let end = frame_len.min(data.len());
+            frame::patch_in_place(&mut data[..end], &layout, ORIGIN_TIMESTAMP, &b)
+                .map_err(|_| invalid("one-step message too short for an originTimestamp"))?;
+        }
+        if !self.transmit(m) {
+            return Err(DataplaneError::Io {
+                interface: self.name.clone(),
+                op: "rte_eth_tx_burst",
+                error: io::ErrorKind::WouldBlock.into(),
+            });
+        }
+        self.counters.tx_packets += 1;
+        if !want_tx_timestamp {
+            return Ok(None);
+        }
+        let id = self.next_tx_id;
+        self.next_tx_id = id.wrapping_add(1);
+        if self.tx_stamps.len() >= TX_STAMP_QUEUE {
+            self.tx_stamps.pop_front();
+            self.counters.tx_timestamp_overflow += 1;
+        }
+        self.tx_stamps.push_back((id, tsc));
+        Ok(Some(id))
+    }
+
+    /// Calls `f(id, tsc)` for every TX timestamp not yet drained (`id` as returned by
+    /// [`Self::send`], `tsc` the TSC read just before the frame was handed to the PMD).
+    pub fn drain_tx_timestamps(&mut self, f: &mut dyn FnMut(u32, u64)) {
+        while let Some((id, tsc)) = self.tx_stamps.pop_front() {
+            self.counters.tx_timestamps += 1;
+            f(id, tsc);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(t: Transport) -> DpdkPortConfig {
+        DpdkPortConfig {
+            device: "net_pcap0,rx_pcap=a.pcap".into(),
+            transport: t,
+            ipv4: Some([10, 0, 0, 1]),
+            ipv6: Some([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+            dscp: 46,
+            vlan: None,
+            ipv6_scope: 2,
+            pdelay: false,
+            rx_descriptors: 256,
+            tx_descriptors: 256,
+            pool_size: 1023,
+        }
+    }
+
+    #[test]
+    fn config_checks_name_the_device() {
+        assert!(check_config(&cfg(Transport::UdpIpv4)).is_ok());
+        let mut c = cfg(Transport::UdpIpv4);
+        c.ipv4 = None;
+        let e = check_config(&c).unwrap_err().to_string();
+        assert!(e.starts_with("net_pcap0,rx_pcap=a.pcap: UDP/IPv4"), "{e}");
+        let mut c = cfg(Transport::L2);
+        c.pool_size = 100;
+        assert!(check_config(&c)
+            .unwrap_err()
+            .to_string()
+            .contains("too small"));
+        let mut c = cfg(Transport::L2);
+        c.vlan = Some((4095, 0));
+        assert!(check_config(&c).is_err());
+        c.vlan = Some((100, 7));
+        assert!(check_config(&c).is_ok());
+        c.device = ",x".into();
+        assert!(check_config(&c).is_err());
+        let mut c = cfg(Transport::UdpIpv6);
+        c.ipv6_scope = 0xf;
+        assert!(check_config(&c).is_err());
+        let mut c = cfg(Transport::UdpIpv4);
+        c.ipv4 = Some([224, 0, 1, 129]);
+        assert!(check_config(&c).is_err());
+    }
+
+    #[test]
+    fn vdev_names() {
+        assert_eq!(port_name("net_af_packet0,iface=veth0"), "net_af_packet0");
+        assert_eq!(port_name("0000:01:00.0"), "0000:01:00.0");
+        let args: Vec<String> = [
+            "--no-huge",
+            "--vdev",
+            "net_null0",
+            "--vdev=net_ring0,x=1",
+            "--vdev",
+            "crypto_null",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(expected_vdevs(&args), ["net_null0", "net_ring0"]);
+        assert!(expected_vdevs(&["--vdev".to_string()]).is_empty());
+    }
+
+    #[test]
+    fn multicast_macs() {
+        assert_eq!(
+            ipv4_multicast_mac(frame::IPV4_PRIMARY),
+            [1, 0, 0x5e, 0, 1, 0x81]
+        );
+        assert_eq!(
+            ipv4_multicast_mac(frame::IPV4_PDELAY),
+            [1, 0, 0x5e, 0, 0, 0x6b]
+        );
+        assert_eq!(
+            ipv6_multicast_mac(frame::ipv6_primary(0xe)),
+            [0x33, 0x33, 0, 0, 1, 0x81]
+        );
+        assert_eq!(
+            ipv6_multicast_mac(frame::IPV6_PDELAY),
+            [0x33, 0x33, 0, 0, 0, 0x6b]
+        );
+    }
+
+    #[test]
+    fn neighbour_table_learns_updates_and_evicts_within_a_set() {
+        let mut n = Neighbours::new();
+        let a = IpKey::v4([10, 0, 0, 2]);
+        assert_eq!(n.lookup(&a), None);
+        n.learn(a, [2, 0, 0, 0, 0, 2]);
+        assert_eq!(n.lookup(&a), Some([2, 0, 0, 0, 0, 2]));
+        n.learn(a, [2, 0, 0, 0, 0, 3]);
+        assert_eq!(n.lookup(&a), Some([2, 0, 0, 0, 0, 3]));
+        // v4 and v6 keys with the same leading octets are different.
+        assert_eq!(n.lookup(&IpKey::v6(a.addr)), None);
+        // Thousands of peers: no growth, no panic, recent ones found.
+        for i in 0..5000u32 {
+            let b = i.to_be_bytes();
+            n.learn(
+                IpKey::v4([10, b[1], b[2], b[3]]),
+                [2, 0, b[0], b[1], b[2], b[3]],
+            );
+        }
+        assert_eq!(n.slots.len(), NEIGH_SETS * NEIGH_WAYS);
+        let last = 4999u32.to_be_bytes();
+        assert_eq!(
+            n.lookup(&IpKey::v4([10, last[1], last[2], last[3]])),
+            Some([2, 0, last[0], last[1], last[2], last[3]])
+        );
+    }
+
+    #[test]
+    fn arp_reply_and_neighbour_advert_are_well_formed() {
+        let mut out = [0xaau8; 128];
+        let n = build_arp_reply(
+            &mut out,
+            [2, 0, 0, 0, 0, 1],
+            [10, 0, 0, 1],
+            [2, 0, 0, 0, 0, 2],
+            [10, 0, 0, 2],
+            None,
+        );
+        assert_eq!(n, 60);
+        assert_eq!(&out[0..6], &[2, 0, 0, 0, 0, 2]);
+        assert_eq!(&out[12..14], &[8, 6]);
+        assert_eq!(&out[20..22], &[0, 2]);
+        assert_eq!(&out[28..32], &[10, 0, 0, 1]);
+        assert!(out[42..60].iter().all(|&b| b == 0));
+        assert_eq!(
+            build_arp_reply(&mut out[..59], [0; 6], [0; 4], [0; 6], [0; 4], None),
+            0
+        );
+
+        let ours = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        let peer = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+        let tag = VlanTag {
+            pcp: 5,
+            dei: false,
+            vid: 7,
+        };
+        let n = build_neighbour_advert(
+            &mut out,
+            [2, 0, 0, 0, 0, 1],
+            ours,
+            [2, 0, 0, 0, 0, 2],
+            peer,
+            Some(tag),
+        );
+        assert_eq!(n, 18 + 40 + 32);
+        assert_eq!(&out[12..16], &[0x81, 0x00, 0xa0, 7]);
+        let ip = &out[18..n];
+        assert_eq!(ip[6], IPPROTO_ICMPV6);
+        assert_eq!(ip[7], 255);
+        assert_eq!(ip[40], ND_ADVERT);
+        assert_eq!(
+            icmpv6_sum(&ours, &peer, &ip[40..]),
+            0xffff,
+            "checksum verifies"
+        );
+    }
+}
