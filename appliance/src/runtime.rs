@@ -221,6 +221,14 @@ impl PortIo {
         }
     }
 
+    fn log_counters(&self, number: usize) {
+        match self {
+            PortIo::Socket(p) => info!(port = number, counters = ?p.counters(), "socket counters"),
+            #[cfg(feature = "dpdk")]
+            PortIo::Dpdk(p) => info!(port = number, counters = ?p.counters(), "DPDK counters"),
+        }
+    }
+
     fn stamp_name(&self) -> String {
         match self {
             PortIo::Socket(p) => stamp_name(p.stamp_source()),
@@ -543,6 +551,9 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         });
     }
     info!("meridian stopping (signal)");
+    for (i, p) in ports.iter().enumerate() {
+        p.log_counters(i + 1);
+    }
     if tx_errors > 0 {
         error!(tx_errors, "sends failed during the run");
     }

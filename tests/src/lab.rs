@@ -257,6 +257,17 @@ impl Lab {
                 IFACE,
             ]);
             ip(&["-n", &n.ns, "link", "set", IFACE, "up"]);
+            // veth hands received frames over with the sender's UDP checksum unfinished
+            // (checksum offload); the kernel trusts it, but raw readers (DPDK's af_packet PMD,
+            // tcpdump) see a wrong checksum. Real NICs finish it: make the veth do so too.
+            let out = Command::new("ip")
+                .args(["netns", "exec", &n.ns, "ethtool", "-K", IFACE, "tx", "off"])
+                .output();
+            assert!(
+                out.as_ref().is_ok_and(|o| o.status.success()),
+                "ethtool -K {IFACE} tx off in {}: {out:?}",
+                n.ns
+            );
         }
         for n in &self.nodes {
             let up = poll(Duration::from_secs(10), Duration::from_millis(50), || {
