@@ -10,6 +10,8 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo clippy (DPDK data plane)"
+cargo clippy -p meridian --all-targets --features dpdk --locked -- -D warnings
 echo "== fuzz target builds (cargo check)"
 (cd proto/fuzz && cargo check --quiet --locked)
 echo "== dpdk-sys (DPDK 22.11 bindings and shim; its own workspace)"
@@ -23,5 +25,8 @@ cargo test --workspace --locked --exclude meridian-interop 2>&1 | tee "$log"
 # they do not compete for the two cores.
 cargo test --locked -p meridian-interop -- --test-threads=1 2>&1 | tee -a "$log"
 (cd dpdk-shim && cargo test --locked) 2>&1 | tee -a "$log"
+# The appliance with its DPDK data plane (net_pcap/net_null vdevs; each EAL scenario in its
+# own process).
+cargo test --locked -p meridian --features dpdk 2>&1 | tee -a "$log"
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"

@@ -246,6 +246,21 @@ fn better_master_passive_and_back() {
     assert!(sim.engine_tx[n(MessageType::Sync)] > syncs);
 }
 
+/// A masterOnly port is MASTER from the first instant (no LISTENING) and stays so.
+#[test]
+fn master_only_port_serves_at_once() {
+    let engine = Engine::new(config(|_, p| p.master_only = true), T0, locked()).unwrap();
+    assert_eq!(engine.port_status(0).unwrap().state, PortState::Master);
+    let mut sim = Sim::new(engine, T0, NetParams::default(), 1, 0);
+    sim.add_slave(SimSlave::new(1, Mode::Multicast { delay_log: 0 }, 0, 0), 1);
+    sim.run_until(T0.plus_nanos(1_500_000_000));
+    assert!(sim.slaves[0].received[n(MessageType::Announce)] >= 1);
+    assert!(sim.slaves[0].received[n(MessageType::Sync)] >= 2);
+    sim.start_foreign(1, ClockIdentity([7; 8]));
+    sim.run_until(secs(10));
+    assert_eq!(sim.engine.port_status(0).unwrap().state, PortState::Master);
+}
+
 /// With policy "stay master" (masterOnly), a better master changes nothing.
 #[test]
 fn master_only_ignores_better_master() {

@@ -3,11 +3,15 @@
 //! calibrated TSC clock, a free-running ptp4l slave (software stamps) on the other end.
 //!
 //! Needs DPDK 22.11 (`bash scripts/setup.sh`) and root; builds the daemon with `--features dpdk`
-//! into `target/dpdk`. Bounds as for the socket backend: |mean| < 5 µs, max < 50 µs. The path
-//! delay ptp4l sees is larger (≈17 µs vs ≈2 µs) and the stddev too (≈4 µs vs ≈0.4 µs): the
-//! af_packet PMD is a kernel packet socket underneath, and the TSC is read in user space after
-//! rx_burst / before tx_burst — these stamps include the packet socket's latency, which a
-//! NIC-driven PMD does not have.
+//! into `target/dpdk`.
+//!
+//! Bounds are looser than for the socket backend (|mean| < 30 µs, max < 100 µs instead of 5 and
+//! 50): the af_packet PMD is a kernel packet socket underneath, and the TSC is read in user
+//! space after rx_burst / before tx_burst, so the RX stamps include the packet socket's receive
+//! latency (tens of µs on this VM) and TX stamps do not. ptp4l then sees a path delay of
+//! ≈17–19 µs instead of ≈2 µs and an offset biased by about half the RX latency (measured
+//! between +2 and −19 µs from run to run). This test proves the DPDK path end to end with a real
+//! slave; precision needs a NIC PMD with hardware timesync or RX timestamp offload.
 
 use std::time::Duration;
 
@@ -76,8 +80,8 @@ fn dpdk_two_step(test: &str, vdev: &str, transport: Transport) {
         assert!(counts.get(&t).copied().unwrap_or(0) > 0, "no {t:?} sent");
     }
     report.assert_announces_ptp_timescale(&gm.mac, 37);
-    assert!(stats.mean_ns.abs() < 5_000.0, "|mean| ≥ 5 µs: {stats}");
-    assert!(stats.max_abs_ns < 50_000, "max |offset| ≥ 50 µs: {stats}");
+    assert!(stats.mean_ns.abs() < 30_000.0, "|mean| ≥ 30 µs: {stats}");
+    assert!(stats.max_abs_ns < 100_000, "max |offset| ≥ 100 µs: {stats}");
 }
 
 /// DPDK `net_af_packet` PMD, UDPv4 multicast two-step.

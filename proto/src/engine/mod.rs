@@ -470,7 +470,8 @@ fn offset_time(t: Time, d: TimeInterval) -> Time {
 
 impl Engine {
     /// A new engine at `now`. Ports start in LISTENING for one announce-receipt timeout
-    /// (9.2.6.12) and then become MASTER unless a better master is heard.
+    /// (9.2.6.12) and then become MASTER unless a better master is heard; masterOnly ports
+    /// start in MASTER.
     pub fn new(config: EngineConfig, now: Time, status: ClockStatus) -> Result<Self, ConfigError> {
         config.check()?;
         let EngineConfig { clock, ports } = config;
@@ -482,12 +483,18 @@ impl Engine {
                     clock_identity: clock.clock_identity,
                     port_number: i as u16 + 1,
                 },
-                state: PortState::Listening,
+                // A masterOnly port never listens for a better master (like linuxptp's
+                // designated-master state machine): it is MASTER from the start.
+                state: if p.master_only {
+                    PortState::Master
+                } else {
+                    PortState::Listening
+                },
                 listening_until: now.plus_nanos(
                     log_interval_nanos(p.log_announce_interval) * p.announce_receipt_timeout as u64,
                 ),
-                next_announce: Time::NEVER,
-                next_sync: Time::NEVER,
+                next_announce: if p.master_only { now } else { Time::NEVER },
+                next_sync: if p.master_only { now } else { Time::NEVER },
                 announce_seq: 0,
                 sync_seq: 0,
                 signaling_seq: 0,
