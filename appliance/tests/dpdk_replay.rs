@@ -117,7 +117,7 @@ unicast = true
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_meridian"))
+    let child = Command::new(env!("CARGO_BIN_EXE_meridian"))
         .args(["run", "--config"])
         .arg(&cfg)
         .stdout(Stdio::null())
