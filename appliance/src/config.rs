@@ -972,10 +972,12 @@ fn engine_field_to_key(field: &str) -> (Option<usize>, String) {
 }
 
 /// Finds the 1-based line where `key` is set, in `[clock]` (port None) or in the n-th
-/// `[[port]]` table (including its `[port.unicast-limits]`).
+/// `[[port]]` table (including its `[port.unicast-limits]`). A port key that is missing (a
+/// required one) is reported at its `[[port]]` header.
 fn locate(text: &str, port: Option<usize>, key: &str) -> Option<usize> {
     let mut ports_seen = 0usize;
     let mut in_scope = false;
+    let mut header = None;
     for (n, line) in text.lines().enumerate() {
         let t = line.trim();
         if t.starts_with('[') {
@@ -987,6 +989,9 @@ fn locate(text: &str, port: Option<usize>, key: &str) -> Option<usize> {
             } else {
                 port.is_none()
             };
+            if in_scope && header.is_none() && port.is_some() {
+                header = Some(n + 1);
+            }
             continue;
         }
         if in_scope {
@@ -997,7 +1002,7 @@ fn locate(text: &str, port: Option<usize>, key: &str) -> Option<usize> {
             }
         }
     }
-    None
+    header
 }
 
 #[cfg(test)]

@@ -107,7 +107,6 @@ impl Engine {
             return;
         };
         let seq = msg.header.sequence_id;
-        self.management_seq = self.management_seq.wrapping_add(1);
         let ctx: Ctx<'_> = self.ctx(i);
         let unicast = !rx.multicast;
         let repr = MessageRepr {
@@ -125,10 +124,7 @@ impl Engine {
         } else {
             Destination::Multicast
         };
-        let mut stats = core::mem::take(&mut self.stats);
-        self.ctx(i)
-            .send(out, &mut stats, dest, &repr, TxStamp::None);
-        self.stats = stats;
+        self.transmit(i, out, dest, &repr, TxStamp::None);
     }
 
     /// Applies a SET; Ok means "answer with the (new) current value".

@@ -268,7 +268,6 @@ pub struct Engine {
     last_now: Time,
     req_window: Time,
     req_count: u32,
-    management_seq: u16,
 }
 
 /// The pieces of the engine a message builder needs, borrowed apart from the port state.
@@ -516,7 +515,6 @@ impl Engine {
             last_now: now,
             req_window: now,
             req_count: 0,
-            management_seq: 0,
         })
     }
 
@@ -571,6 +569,34 @@ impl Engine {
             self.last_now = now;
             now
         }
+    }
+
+    /// Emits `repr` out of port `i` (counting it), borrowing the engine's parts apart so the
+    /// counters can be updated while the message builder reads the configuration.
+    fn transmit(
+        &mut self,
+        i: usize,
+        out: &mut dyn Output,
+        dest: Destination,
+        repr: &MessageRepr<'_>,
+        stamp: TxStamp,
+    ) {
+        let Engine {
+            clock,
+            port_cfg,
+            ports,
+            status,
+            stats,
+            ..
+        } = self;
+        let ctx = Ctx {
+            clock,
+            cfg: &port_cfg[i],
+            status,
+            index: i as PortIndex,
+            identity: ports[i].identity,
+        };
+        ctx.send(out, stats, dest, repr, stamp);
     }
 
     fn ctx(&self, i: usize) -> Ctx<'_> {
@@ -919,10 +945,7 @@ impl Engine {
             },
             tlvs: TlvBlock::EMPTY,
         };
-        let mut stats = core::mem::take(&mut self.stats);
-        self.ctx(i)
-            .send(out, &mut stats, dest, &repr, TxStamp::None);
-        self.stats = stats;
+        self.transmit(i, out, dest, &repr, TxStamp::None);
     }
 
     fn on_pdelay_req(
@@ -987,10 +1010,7 @@ impl Engine {
             },
             tlvs: TlvBlock::EMPTY,
         };
-        let mut stats = core::mem::take(&mut self.stats);
-        self.ctx(i)
-            .send(out, &mut stats, dest, &repr, TxStamp::TwoStep(token));
-        self.stats = stats;
+        self.transmit(i, out, dest, &repr, TxStamp::TwoStep(token));
     }
 
     fn on_signaling(
@@ -1082,15 +1102,13 @@ impl Engine {
             },
             tlvs,
         };
-        let mut stats = core::mem::take(&mut self.stats);
-        self.ctx(i).send(
+        self.transmit(
+            i,
             out,
-            &mut stats,
             Destination::Unicast(rx.source),
             &repr,
             TxStamp::None,
         );
-        self.stats = stats;
         // A new grant may be due at once.
         self.service_port(i, now, out);
     }
@@ -1151,10 +1169,7 @@ impl Engine {
                 }
             }
         };
-        let mut stats = core::mem::take(&mut self.stats);
-        self.ctx(i)
-            .send(out, &mut stats, p.destination, &repr, TxStamp::None);
-        self.stats = stats;
+        self.transmit(i, out, p.destination, &repr, TxStamp::None);
     }
 
     /// The data plane could not get a TX timestamp for this token: the follow-up is skipped.
