@@ -525,6 +525,23 @@ struct Opened {
     protocol_address: Vec<u8>,
 }
 
+/// Receive buffer asked for every socket: a burst of requests (thousands of slaves' Delay_Req
+/// at once) waits here for the engine's next batch instead of being dropped by the kernel,
+/// which is where ptp4l loses requests under load (UDP RcvbufErrors).
+const RECEIVE_BUFFER: i32 = 4 << 20;
+
+/// Best effort: `SO_RCVBUFFORCE` (root / CAP_NET_ADMIN may exceed `net.core.rmem_max`), else
+/// `SO_RCVBUF` (capped by the kernel). Never fatal: the default still works, only smaller.
+fn enlarge_receive_buffer(s: &Socket, name: &str) {
+    if s.set_int(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, RECEIVE_BUFFER)
+        .is_err()
+    {
+        if let Err(e) = s.set_int(libc::SOL_SOCKET, libc::SO_RCVBUF, RECEIVE_BUFFER) {
+            tracing::debug!(interface = name, error = %e, "could not enlarge the receive buffer");
+        }
+    }
+}
+
 /// One UDP socket bound to `port` on the interface, set up for PTP.
 fn udp_socket(
     cfg: &SocketPortConfig,
@@ -538,6 +555,7 @@ fn udp_socket(
         Socket::new(domain, libc::SOCK_DGRAM, libc::IPPROTO_UDP).map_err(io_err(name, "socket"))?;
     s.set_int(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)
         .map_err(io_err(name, "SO_REUSEADDR"))?;
+    enlarge_receive_buffer(&s, name);
     s.bind_to_device(name)
         .map_err(io_err(name, "SO_BINDTODEVICE"))?;
     let tos = (cfg.dscp as i32) << 2;
@@ -655,6 +673,7 @@ fn open_l2(cfg: &SocketPortConfig) -> Result<Opened, DataplaneError> {
         .map_err(io_err(name, "PACKET_AUXDATA"))?;
     // Linux >= 4.20; without it our own frames are skipped by their packet type.
     let _ = s.set_int(libc::SOL_PACKET, sys::PACKET_IGNORE_OUTGOING, 1);
+    enlarge_receive_buffer(&s, name);
     s.bind(SockAddr::Packet {
         ifindex,
         protocol: libc::ETH_P_ALL as u16,
