@@ -815,16 +815,8 @@ impl Config {
             }
         }
         // The engine's own checks, with a representative MAC.
-        let facts: Vec<PortFacts> = self
-            .ports
-            .iter()
-            .map(|_| PortFacts {
-                mac: [0x02, 0, 0, 0, 0, 1],
-                protocol_address: Vec::new(),
-            })
-            .collect();
         let ec = self
-            .engine_config(&facts)
+            .engine_config(&self.placeholder_facts())
             .map_err(|e| ConfigError { line: None, ..e })?;
         ec.check().map_err(|e| {
             // The engine names fields like `ports[0].log_sync_interval`.
@@ -838,6 +830,25 @@ impl Config {
                 problem: e.problem.to_string(),
             }
         })
+    }
+
+    /// Stand-ins for port facts before the ports are open, for questions that do not depend
+    /// on MACs or addresses.
+    fn placeholder_facts(&self) -> Vec<PortFacts> {
+        self.ports
+            .iter()
+            .map(|_| PortFacts {
+                mac: [0x02, 0, 0, 0, 0, 1],
+                protocol_address: Vec::new(),
+            })
+            .collect()
+    }
+
+    /// The delay mechanism each port ends up with: its own setting, else its profile's.
+    pub fn delay_mechanisms(&self) -> Vec<DelayMechanism> {
+        self.engine_config(&self.placeholder_facts())
+            .map(|e| e.ports.iter().map(|p| p.delay_mechanism).collect())
+            .unwrap_or_default()
     }
 
     /// The engine configuration for ports whose facts the data plane found.
@@ -1083,6 +1094,22 @@ mod tests {
         assert_eq!(
             (q.clock_class, q.clock_accuracy.0, ts),
             (6, 0x21, TimeSource::GNSS)
+        );
+    }
+
+    #[test]
+    fn delay_mechanism_from_profile_then_port() {
+        let c = Config::parse(
+            "[clock]\nprofile = \"default-p2p\"\n[[port]]\ninterface = \"a\"\n[[port]]\ninterface = \"b\"\ndelay-mechanism = \"e2e\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.delay_mechanisms(),
+            [DelayMechanism::P2P, DelayMechanism::E2E]
+        );
+        assert_eq!(
+            Config::parse(MIN).unwrap().delay_mechanisms(),
+            [DelayMechanism::E2E]
         );
     }
 

@@ -600,15 +600,9 @@ impl BaseChoice {
     }
 }
 
-fn p2p(cfg: &Config, p: &crate::config::PortSection) -> bool {
-    matches!(
-        p.delay_mechanism,
-        Some(crate::config::DelayMechanismName::P2p)
-    ) || (p.delay_mechanism.is_none()
-        && matches!(
-            cfg.clock.profile,
-            crate::config::ProfileName::DefaultP2P | crate::config::ProfileName::Ieee8021As
-        ))
+/// Whether port `i` uses peer delay (and so must also join the peer-delay group).
+fn p2p(cfg: &Config, i: usize) -> bool {
+    cfg.delay_mechanisms().get(i) == Some(&meridian_proto::engine::DelayMechanism::P2P)
 }
 
 fn open_socket_ports(cfg: &Config) -> anyhow::Result<(Vec<PortIo>, BaseChoice)> {
@@ -622,7 +616,7 @@ fn open_socket_ports(cfg: &Config) -> anyhow::Result<(Vec<PortIo>, BaseChoice)> 
             vlan: p.vlan.map(|v| (v, p.vlan_priority)),
             ipv6_scope: p.ipv6_scope,
             multicast: true,
-            pdelay: p2p(cfg, p),
+            pdelay: p2p(cfg, i),
         };
         let port =
             SocketPort::open(&sp).with_context(|| format!("port {} ({})", i + 1, p.interface))?;
@@ -734,7 +728,7 @@ fn open_dpdk_ports(cfg: &Config) -> anyhow::Result<(Vec<PortIo>, BaseChoice)> {
             dscp: p.dscp,
             vlan: p.vlan.map(|v| (v, p.vlan_priority)),
             ipv6_scope: p.ipv6_scope,
-            pdelay: p2p(cfg, p),
+            pdelay: p2p(cfg, i),
             rx_descriptors: 1024,
             tx_descriptors: 1024,
             pool_size: 8191,
