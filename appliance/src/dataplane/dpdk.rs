@@ -32,6 +32,15 @@ use meridian_proto::wire::{ErrorKind, Timestamp};
 use super::{DataplaneError, Transport};
 use crate::sys::dpdk::{self as sys, DpdkError, Eal, EthDev, Mbuf, Mempool, RxBatch, TxBatch};
 
+/// The safe DPDK wrappers this backend is built on (EAL, mempools, mbufs, ports, bursts), for
+/// tools that drive DPDK ports directly, such as the load generator in `bench/`.
+pub mod raw {
+    pub use crate::sys::dpdk::{
+        rdtsc, tsc_hz, DevInfo, DpdkError, Eal, EthDev, LinkStatus, Mbuf, Mempool, RxBatch,
+        RxTimestampField, TxBatch, BURST,
+    };
+}
+
 /// Offset of the originTimestamp / preciseOriginTimestamp in a PTP message.
 const ORIGIN_TIMESTAMP: usize = 34;
 /// EtherType of ARP.
