@@ -331,7 +331,7 @@ impl StampModeName {
 }
 
 /// `[dataplane]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DataplaneSection {
     /// sockets / dpdk.
@@ -341,9 +341,73 @@ pub struct DataplaneSection {
     /// `--vdev` for vdev ports and `--file-prefix`.
     #[serde(default)]
     pub eal_args: Vec<String>,
-    /// The CPU core the DPDK poll loop is pinned to.
+    /// The CPU core the DPDK engine loop is pinned to (and the RX and TX stages, unless
+    /// `rx-lcore` / `tx-lcore` put them elsewhere).
     #[serde(default)]
     pub lcore: Option<usize>,
+    /// The core of the RX stages (default: `lcore`). A core other than `lcore` splits every
+    /// port into a pipeline of RX stage → ring → engine → ring → TX stage.
+    #[serde(default)]
+    pub rx_lcore: Option<usize>,
+    /// The core of the TX stages (default: `lcore`).
+    #[serde(default)]
+    pub tx_lcore: Option<usize>,
+    /// Frames each pipeline ring holds (RX → engine, engine → TX, TX stamps).
+    #[serde(default = "default_ring_size")]
+    pub ring_size: usize,
+    /// RX descriptors per DPDK port (adjusted to the device's limits).
+    #[serde(default = "default_descriptors")]
+    pub rx_descriptors: u16,
+    /// TX descriptors per DPDK port.
+    #[serde(default = "default_descriptors")]
+    pub tx_descriptors: u16,
+    /// Mbufs in each DPDK port's pool.
+    #[serde(default = "default_mbufs")]
+    pub mbufs: u32,
+}
+
+impl Default for DataplaneSection {
+    fn default() -> Self {
+        DataplaneSection {
+            backend: BackendName::default(),
+            eal_args: Vec::new(),
+            lcore: None,
+            rx_lcore: None,
+            tx_lcore: None,
+            ring_size: default_ring_size(),
+            rx_descriptors: default_descriptors(),
+            tx_descriptors: default_descriptors(),
+            mbufs: default_mbufs(),
+        }
+    }
+}
+
+fn default_ring_size() -> usize {
+    1024
+}
+fn default_descriptors() -> u16 {
+    1024
+}
+fn default_mbufs() -> u32 {
+    8191
+}
+
+impl DataplaneSection {
+    /// The cores of the engine loop, the RX stages and the TX stages.
+    pub fn lcores(&self) -> (usize, usize, usize) {
+        let engine = self.lcore.unwrap_or(0);
+        (
+            engine,
+            self.rx_lcore.unwrap_or(engine),
+            self.tx_lcore.unwrap_or(engine),
+        )
+    }
+
+    /// Whether the ports run as pipelines (a stage on another core than the engine).
+    pub fn pipelined(&self) -> bool {
+        let (e, r, t) = self.lcores();
+        r != e || t != e
+    }
 }
 
 /// Backend names.
@@ -781,6 +845,61 @@ impl Config {
                               `--features dpdk`); use \"sockets\""
                         .into(),
                 });
+            }
+            let d = &self.dataplane;
+            let dp_err = |key: &str, problem: String| ConfigError {
+                key: format!("dataplane.{key}"),
+                line: text.and_then(|t| locate(t, None, key)),
+                problem,
+            };
+            let ids: Vec<usize> = core_affinity::get_core_ids()
+                .unwrap_or_default()
+                .iter()
+                .map(|c| c.id)
+                .collect();
+            for (key, core) in [
+                ("lcore", d.lcore),
+                ("rx-lcore", d.rx_lcore),
+                ("tx-lcore", d.tx_lcore),
+            ] {
+                match core {
+                    Some(c) if !ids.is_empty() && !ids.contains(&c) => {
+                        return Err(dp_err(
+                            key,
+                            format!("{c}: not a core this process may run on ({ids:?})"),
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            if !(64..=1 << 20).contains(&d.ring_size) {
+                return Err(dp_err(
+                    "ring-size",
+                    format!("{}: must be 64..=1048576", d.ring_size),
+                ));
+            }
+            for (key, n) in [
+                ("rx-descriptors", d.rx_descriptors),
+                ("tx-descriptors", d.tx_descriptors),
+            ] {
+                if n < 32 {
+                    return Err(dp_err(key, format!("{n}: must be at least 32")));
+                }
+            }
+            // The pool must cover both descriptor rings, the pipeline rings when full, and
+            // the frames in hand.
+            let rings = if d.pipelined() { 2 * d.ring_size } else { 0 };
+            let need =
+                u64::from(d.rx_descriptors) + u64::from(d.tx_descriptors) + rings as u64 + 128;
+            if u64::from(d.mbufs) < need {
+                return Err(dp_err(
+                    "mbufs",
+                    format!(
+                        "{}: needs at least {need} (rx-descriptors + tx-descriptors{} + 128)",
+                        d.mbufs,
+                        if rings > 0 { " + 2 × ring-size" } else { "" }
+                    ),
+                ));
             }
             for (i, p) in self.ports.iter().enumerate() {
                 if p.dpdk_device.is_none() {

@@ -64,6 +64,9 @@ pub struct PortReport {
     pub foreign_masters: usize,
     /// The best foreign master's grandmaster identity, if one is qualified.
     pub best_master: Option<String>,
+    /// The data plane's counters for the port (by name; DPDK: port and pipeline stages).
+    #[serde(default)]
+    pub counters: std::collections::BTreeMap<String, u64>,
 }
 
 /// Counters in the report.
@@ -134,6 +137,9 @@ pub struct StatusReport {
     pub ports: Vec<PortReport>,
     /// Counters.
     pub stats: StatsReport,
+    /// Residence time on the DPDK data plane (Delay_Req RX stamp → Delay_Resp TX stamp).
+    #[serde(default)]
+    pub residence: Option<crate::metrics::LatencyReport>,
 }
 
 /// Builds the report's clock part from the engine.
@@ -227,6 +233,13 @@ impl StatusReport {
             t.tx_timestamp_timeouts,
             t.tx_errors
         );
+        if let Some(r) = &self.residence {
+            s += &format!(
+                "residence (Delay_Req RX → Delay_Resp TX): {} samples  p50 {} ns  p99 {} ns  \
+                 p99.9 {} ns  max {} ns\n",
+                r.count, r.p50_ns, r.p99_ns, r.p999_ns, r.max_ns
+            );
+        }
         s
     }
 }

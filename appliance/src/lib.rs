@@ -19,6 +19,7 @@ pub mod clock;
 pub mod config;
 pub mod control;
 pub mod dataplane;
+pub mod metrics;
 pub mod runtime;
 #[allow(unsafe_code)]
 mod sys;

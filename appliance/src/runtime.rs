@@ -51,6 +51,9 @@ enum TimeBase {
 struct Clock {
     system: SystemClock,
     base: TimeBase,
+    /// The TSC model published for the DPDK ports and pipeline stages (DPDK only).
+    #[cfg(feature = "dpdk")]
+    shared: Option<Arc<crate::clock::tsc::SharedTscClock>>,
 }
 
 impl Clock {
@@ -94,6 +97,9 @@ impl Clock {
             let tsc = crate::dataplane::dpdk::rdtsc();
             let reference = self.system.realtime_to_tai(dataplane::realtime_ns());
             let err = c.track(tsc, reference, 1.0);
+            if let Some(s) = &self.shared {
+                s.publish(c);
+            }
             tracing::debug!(
                 error_ns = err as i64,
                 ppb = c.frequency_adjustment_ppb(),
@@ -225,13 +231,45 @@ impl PortIo {
         match self {
             PortIo::Socket(p) => info!(port = number, counters = ?p.counters(), "socket counters"),
             #[cfg(feature = "dpdk")]
-            PortIo::Dpdk(p) => info!(port = number, counters = ?p.counters(), "DPDK counters"),
+            PortIo::Dpdk(p) => {
+                info!(port = number, counters = ?p.counters(), "DPDK counters");
+                if let Some(r) = p.stage_report() {
+                    info!(port = number, counters = ?r, "DPDK pipeline counters");
+                }
+            }
         }
+    }
+
+    /// The data plane's counters for the status report.
+    fn counters(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut out = std::collections::BTreeMap::new();
+        let mut add = |prefix: &str, v: serde_json::Value| {
+            if let serde_json::Value::Object(m) = v {
+                for (k, v) in m {
+                    if let Some(n) = v.as_u64() {
+                        out.insert(format!("{prefix}{k}"), n);
+                    }
+                }
+            }
+        };
+        match self {
+            PortIo::Socket(p) => add("", serde_json::to_value(p.counters()).unwrap_or_default()),
+            #[cfg(feature = "dpdk")]
+            PortIo::Dpdk(p) => {
+                add("", serde_json::to_value(p.counters()).unwrap_or_default());
+                if let Some(r) = p.stage_report() {
+                    add("pipeline_", serde_json::to_value(r).unwrap_or_default());
+                }
+            }
+        }
+        out
     }
 
     fn stamp_name(&self) -> String {
         match self {
             PortIo::Socket(p) => stamp_name(p.stamp_source()),
+            #[cfg(feature = "dpdk")]
+            PortIo::Dpdk(p) if p.is_pipelined() => "TSC (DPDK pipeline)".into(),
             #[cfg(feature = "dpdk")]
             PortIo::Dpdk(_) => "TSC (DPDK poll loop)".into(),
         }
@@ -330,7 +368,21 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     };
     let system = SystemClock::new(utc, cfg.explicit_quality());
     let base = base.finish(&system)?;
-    let mut clock = Clock { system, base };
+    let mut clock = Clock {
+        system,
+        base,
+        #[cfg(feature = "dpdk")]
+        shared: None,
+    };
+    // DPDK: every port converts its TSC stamps with the published clock model and records
+    // residence times; with stages on other cores, the ports become pipelines.
+    let mut stages = Stages::default();
+    let residence = attach_dpdk_clock(&mut clock, &mut ports);
+    if cfg.dataplane.backend == BackendName::Dpdk && cfg.dataplane.pipelined() {
+        stages = split_pipelines(&cfg, &mut ports)?;
+    }
+    let (inline_stages, stage_threads) = stages.start(&cfg, &stop)?;
+    let mut inline_stages = inline_stages;
     let status_now = |clock: &Clock| {
         let unix = (dataplane::realtime_ns() / 1_000_000_000) as i64;
         clock.system.status(unix, crate::sys::kernel_clock_state())
@@ -378,6 +430,7 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     fd_port.push(None);
     let tx_timeout = Time(cfg.clock.tx_timestamp_timeout_ms * 2_000_000);
     let mut stamps: Vec<(usize, u32, Time)> = Vec::with_capacity(256);
+    let mut expired: Vec<u32> = Vec::with_capacity(256);
     let busy_poll = cfg.dataplane.backend == BackendName::Dpdk;
     let mut next_control = Time(0);
     let mut control_due = true;
@@ -435,6 +488,8 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
                 engine.handle_tx_timestamp(now, token, t, &mut sink);
             }
         }
+        // Stages on this core: RX bursts into the rings.
+        inline_stages.poll_rx();
         // Received messages, in bounded batches per port.
         for i in 0..ports.len() {
             for _ in 0..RX_BATCH {
@@ -476,15 +531,18 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
             now,
         };
         engine.handle_timeout(now, &mut sink);
+        // Stages on this core: the engine's frames out.
+        inline_stages.poll_tx();
         // Tokens the kernel will not report (send failed, or never stamped).
         for t in tokens.iter_mut() {
-            let expired: Vec<u32> = t
-                .iter()
-                .filter(|(_, (_, sent))| now.saturating_since(*sent) > tx_timeout.0)
-                .map(|(id, _)| *id)
-                .collect();
-            for id in expired {
-                if let Some((tok, _)) = t.remove(&id) {
+            expired.clear();
+            expired.extend(
+                t.iter()
+                    .filter(|(_, (_, sent))| now.saturating_since(*sent) > tx_timeout.0)
+                    .map(|(id, _)| *id),
+            );
+            for id in &expired {
+                if let Some((tok, _)) = t.remove(id) {
                     lost.push(tok);
                 }
             }
@@ -543,14 +601,22 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
                             best_master: ps
                                 .best_foreign_master
                                 .map(|b| b.grandmaster_identity.to_string()),
+                            counters: ports[i].counters(),
                         })
                     })
                     .collect(),
                 stats: StatsReport::new(stats, tx_errors),
+                residence: residence.as_ref().map(|h| h.snapshot().report()),
             }
         });
     }
     info!("meridian stopping (signal)");
+    stop.store(true, Ordering::Relaxed);
+    for t in stage_threads {
+        if t.join().is_err() {
+            error!("a pipeline stage thread panicked");
+        }
+    }
     for (i, p) in ports.iter().enumerate() {
         p.log_counters(i + 1);
     }
@@ -668,7 +734,7 @@ fn open_dpdk_ports(_cfg: &Config) -> anyhow::Result<(Vec<PortIo>, BaseChoice)> {
 #[cfg_attr(not(feature = "dpdk"), allow(dead_code))]
 fn eal_args(cfg: &Config) -> Vec<String> {
     let mut args = Vec::new();
-    let lcore = cfg.dataplane.lcore.unwrap_or(0);
+    let (lcore, _, _) = cfg.dataplane.lcores();
     if !cfg
         .dataplane
         .eal_args
@@ -705,7 +771,7 @@ fn open_dpdk_ports(cfg: &Config) -> anyhow::Result<(Vec<PortIo>, BaseChoice)> {
     use crate::dataplane::dpdk::{eal_init, DpdkPort, DpdkPortConfig};
     if let Some(core) = cfg.dataplane.lcore {
         if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
-            warn!(core, "could not pin the poll loop to its core");
+            warn!(core, "could not pin the engine loop to its core");
         }
     }
     let args = eal_args(cfg);
@@ -729,15 +795,157 @@ fn open_dpdk_ports(cfg: &Config) -> anyhow::Result<(Vec<PortIo>, BaseChoice)> {
             vlan: p.vlan.map(|v| (v, p.vlan_priority)),
             ipv6_scope: p.ipv6_scope,
             pdelay: p2p(cfg, i),
-            rx_descriptors: 1024,
-            tx_descriptors: 1024,
-            pool_size: 8191,
+            rx_descriptors: cfg.dataplane.rx_descriptors,
+            tx_descriptors: cfg.dataplane.tx_descriptors,
+            pool_size: cfg.dataplane.mbufs,
         };
         let port = DpdkPort::open(&dc).with_context(|| format!("port {} ({device})", i + 1))?;
         info!(port = i + 1, device = %device, hardware_timesync = port.hardware_timesync(), "DPDK port open");
         ports.push(PortIo::Dpdk(Box::new(port)));
     }
     Ok((ports, BaseChoice::Tsc))
+}
+
+/// Pipeline stages, by the core that polls them.
+#[derive(Default)]
+struct Stages {
+    #[cfg(feature = "dpdk")]
+    by_core: std::collections::BTreeMap<usize, StageSet>,
+}
+
+/// The stages one core polls, in turn.
+#[derive(Default)]
+struct StageSet {
+    #[cfg(feature = "dpdk")]
+    rx: Vec<crate::dataplane::pipeline::RxStage>,
+    #[cfg(feature = "dpdk")]
+    tx: Vec<crate::dataplane::pipeline::TxStage>,
+}
+
+impl StageSet {
+    /// One RX burst per RX stage; the frames received.
+    fn poll_rx(&mut self) -> usize {
+        #[cfg(feature = "dpdk")]
+        {
+            self.rx.iter_mut().map(|s| s.poll()).sum()
+        }
+        #[cfg(not(feature = "dpdk"))]
+        0
+    }
+
+    /// One TX burst per TX stage; the frames sent.
+    fn poll_tx(&mut self) -> usize {
+        #[cfg(feature = "dpdk")]
+        {
+            self.tx.iter_mut().map(|s| s.poll()).sum()
+        }
+        #[cfg(not(feature = "dpdk"))]
+        0
+    }
+}
+
+impl Stages {
+    /// Starts a pinned thread for every core other than the engine's; returns the stages the
+    /// engine loop polls itself and the threads (which end when `stop` is set).
+    #[cfg_attr(not(feature = "dpdk"), allow(unused_mut, unused_variables))]
+    fn start(
+        mut self,
+        cfg: &Config,
+        stop: &Arc<AtomicBool>,
+    ) -> anyhow::Result<(StageSet, Vec<std::thread::JoinHandle<()>>)> {
+        let mut threads = Vec::new();
+        #[cfg(feature = "dpdk")]
+        {
+            let (engine_core, _, _) = cfg.dataplane.lcores();
+            let inline = self.by_core.remove(&engine_core).unwrap_or_default();
+            for (core, mut set) in std::mem::take(&mut self.by_core) {
+                let stop = Arc::clone(stop);
+                let t = std::thread::Builder::new()
+                    .name(format!("meridian-io{core}"))
+                    .spawn(move || {
+                        if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
+                            warn!(core, "could not pin pipeline stages to their core");
+                        }
+                        info!(
+                            core,
+                            rx_stages = set.rx.len(),
+                            tx_stages = set.tx.len(),
+                            "pipeline stages polling"
+                        );
+                        // Poll mode: spin; the stop flag is looked at every 1024 idle rounds.
+                        let mut idle = 0u32;
+                        loop {
+                            let work = set.poll_rx() + set.poll_tx();
+                            if work == 0 {
+                                idle = idle.wrapping_add(1);
+                                if idle % 1024 == 0 && stop.load(Ordering::Relaxed) {
+                                    break;
+                                }
+                                std::hint::spin_loop();
+                            } else if stop.load(Ordering::Relaxed) {
+                                break;
+                            }
+                        }
+                    })
+                    .context("starting a pipeline thread")?;
+                threads.push(t);
+            }
+            Ok((inline, threads))
+        }
+        #[cfg(not(feature = "dpdk"))]
+        Ok((StageSet::default(), threads))
+    }
+}
+
+/// Gives every DPDK port the published TSC clock and a shared residence histogram.
+#[cfg_attr(not(feature = "dpdk"), allow(unused_variables))]
+fn attach_dpdk_clock(
+    clock: &mut Clock,
+    ports: &mut [PortIo],
+) -> Option<Arc<crate::metrics::LatencyHistogram>> {
+    #[cfg(feature = "dpdk")]
+    if let TimeBase::Tsc(c) = &clock.base {
+        let shared = Arc::new(crate::clock::tsc::SharedTscClock::new(c));
+        let hist = Arc::new(crate::metrics::LatencyHistogram::new());
+        for p in ports.iter_mut() {
+            if let PortIo::Dpdk(p) = p {
+                p.attach_clock(Arc::clone(&shared), Arc::clone(&hist));
+            }
+        }
+        clock.shared = Some(shared);
+        return Some(hist);
+    }
+    None
+}
+
+/// Splits every DPDK port into RX stage → engine → TX stage, placing the stages on the
+/// cores of the lcore map.
+#[cfg(feature = "dpdk")]
+fn split_pipelines(cfg: &Config, ports: &mut [PortIo]) -> anyhow::Result<Stages> {
+    let (engine, rx_core, tx_core) = cfg.dataplane.lcores();
+    let mut stages = Stages::default();
+    for (i, p) in ports.iter_mut().enumerate() {
+        if let PortIo::Dpdk(p) = p {
+            let (rx, tx) = p
+                .split_pipeline(cfg.dataplane.ring_size)
+                .with_context(|| format!("port {}: pipeline", i + 1))?;
+            stages.by_core.entry(rx_core).or_default().rx.push(rx);
+            stages.by_core.entry(tx_core).or_default().tx.push(tx);
+        }
+    }
+    info!(
+        engine_core = engine,
+        rx_core,
+        tx_core,
+        ring_size = cfg.dataplane.ring_size,
+        "DPDK pipeline: RX stage → ring → engine → ring → TX stage"
+    );
+    Ok(stages)
+}
+
+#[cfg(not(feature = "dpdk"))]
+fn split_pipelines(_cfg: &Config, _ports: &mut [PortIo]) -> anyhow::Result<Stages> {
+    bail!("this build has no DPDK data plane")
 }
 
 fn stamp_name(s: StampSource) -> String {

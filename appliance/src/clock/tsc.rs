@@ -12,6 +12,8 @@
 //! invariant TSC (`constant_tsc nonstop_tsc` in /proc/cpuinfo), which [`invariant_tsc`]
 //! checks.
 
+use std::sync::atomic::{fence, AtomicU64, Ordering};
+
 /// A calibration or tracking problem.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TscError {
@@ -158,6 +160,72 @@ impl TscClock {
     }
 }
 
+/// A [`TscClock`] published by one thread (the one that disciplines it) and read by others
+/// (the TX stage computing one-step launch times and residence times), without locks: a
+/// sequence lock over atomics. The writer makes the sequence odd, stores the model, makes it
+/// even again; a reader retries while the sequence is odd or changed under it. Reads cost a
+/// few loads; a retry happens only during a publish (once a second).
+#[derive(Debug)]
+pub struct SharedTscClock {
+    seq: AtomicU64,
+    base_tsc: AtomicU64,
+    base_ns_hi: AtomicU64,
+    base_ns_lo: AtomicU64,
+    ns_per_tick: AtomicU64,
+}
+
+impl SharedTscClock {
+    /// Starts with `c`.
+    pub fn new(c: &TscClock) -> SharedTscClock {
+        let s = SharedTscClock {
+            seq: AtomicU64::new(0),
+            base_tsc: AtomicU64::new(0),
+            base_ns_hi: AtomicU64::new(0),
+            base_ns_lo: AtomicU64::new(0),
+            ns_per_tick: AtomicU64::new(0),
+        };
+        s.publish(c);
+        s
+    }
+
+    /// Publishes a new model. One writer at a time (the thread that owns the [`TscClock`]).
+    pub fn publish(&self, c: &TscClock) {
+        let seq = self.seq.load(Ordering::Relaxed);
+        self.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+        fence(Ordering::Release);
+        self.base_tsc.store(c.base_tsc, Ordering::Relaxed);
+        let ns = c.base_ns as u128;
+        self.base_ns_hi.store((ns >> 64) as u64, Ordering::Relaxed);
+        self.base_ns_lo.store(ns as u64, Ordering::Relaxed);
+        self.ns_per_tick
+            .store(c.ns_per_tick.to_bits(), Ordering::Relaxed);
+        self.seq.store(seq.wrapping_add(2), Ordering::Release);
+    }
+
+    /// The time at counter value `tsc` by the latest published model (see [`TscClock::ns_at`]).
+    #[inline]
+    pub fn ns_at(&self, tsc: u64) -> i128 {
+        loop {
+            let s1 = self.seq.load(Ordering::Acquire);
+            if s1 & 1 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let base_tsc = self.base_tsc.load(Ordering::Relaxed);
+            let hi = self.base_ns_hi.load(Ordering::Relaxed);
+            let lo = self.base_ns_lo.load(Ordering::Relaxed);
+            let npt = f64::from_bits(self.ns_per_tick.load(Ordering::Relaxed));
+            fence(Ordering::Acquire);
+            if self.seq.load(Ordering::Relaxed) != s1 {
+                continue;
+            }
+            let base_ns = (((hi as u128) << 64) | lo as u128) as i128;
+            let dt = tsc.wrapping_sub(base_tsc) as i64 as f64;
+            return base_ns + (dt * npt).round() as i128;
+        }
+    }
+}
+
 /// Whether /proc/cpuinfo says the TSC is invariant (runs at a constant rate in every
 /// P-/C-state): both `constant_tsc` and `nonstop_tsc`.
 pub fn invariant_tsc() -> bool {
@@ -239,6 +307,51 @@ mod tests {
         let tsc = (121e9 * hz / 1e9) as u64;
         c.track(tsc, 121_000_000_000 + 50_000_000, 1.0);
         assert!((c.ns_at(tsc) - 121_000_000_000 - 50_000_000).abs() < 10);
+    }
+
+    #[test]
+    fn shared_clock_reads_what_was_published_even_under_concurrent_publishes() {
+        let mut c = TscClock::from_samples(&[(0, 0), (1_000_000_000, 500_000_000)]).unwrap();
+        let shared = std::sync::Arc::new(SharedTscClock::new(&c));
+        assert_eq!(shared.ns_at(2_000_000_000), c.ns_at(2_000_000_000));
+        // A negative base and a base beyond 64 bits survive the split into words.
+        c.step(-(1i128 << 70));
+        shared.publish(&c);
+        assert_eq!(shared.ns_at(123_456_789), c.ns_at(123_456_789));
+        // Every model published below reads exactly V at tsc T, with a different base and
+        // rate each: a reader mixing the words of two models (a torn read) would not.
+        const T: u64 = 1_000_000_000_000;
+        const V: i128 = 1_700_000_000_000_000_000;
+        let model = |k: u64| {
+            let npt = 0.4 + k as f64 * 1e-7;
+            let base_tsc = k * 1_000;
+            let dt = T.wrapping_sub(base_tsc) as i64 as f64;
+            TscClock {
+                base_tsc,
+                base_ns: V - (dt * npt).round() as i128,
+                ns_per_tick: npt,
+                nominal_ns_per_tick: npt,
+                integral_ppb: 0.0,
+            }
+        };
+        shared.publish(&model(0));
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let shared = std::sync::Arc::clone(&shared);
+            let done = std::sync::Arc::clone(&done);
+            std::thread::spawn(move || {
+                let mut reads = 0u64;
+                while !done.load(Ordering::Relaxed) || reads < 1_000 {
+                    assert_eq!(shared.ns_at(T), V, "torn read after {reads} reads");
+                    reads += 1;
+                }
+            })
+        };
+        for k in 0..2_000_000 {
+            shared.publish(&model(k));
+        }
+        done.store(true, Ordering::Relaxed);
+        reader.join().unwrap();
     }
 
     #[test]

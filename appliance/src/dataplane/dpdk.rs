@@ -30,6 +30,13 @@ use meridian_proto::wire::frame::{
 use meridian_proto::wire::{ErrorKind, Timestamp};
 
 use super::{DataplaneError, Transport};
+use std::sync::Arc;
+
+use crate::clock::tsc::SharedTscClock;
+use crate::dataplane::pipeline::{
+    self, Rings, RxStage, StageCounters, StageReport, TxFrame, TxMeta, TxStage,
+};
+use crate::metrics::LatencyHistogram;
 use crate::sys::dpdk::{self as sys, DpdkError, Eal, EthDev, Mbuf, Mempool, RxBatch, TxBatch};
 
 /// The safe DPDK wrappers this backend is built on (EAL, mempools, mbufs, ports, bursts), for
@@ -112,7 +119,7 @@ pub struct DpdkRx {
 }
 
 /// What a DPDK port saw, dropped or could not do; every count only grows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DpdkCounters {
     /// Frames taken from the RX queue.
     pub rx_frames: u64,
@@ -528,8 +535,16 @@ pub struct DpdkPort {
     // then the pool goes.
     rx: RxBatch,
     tx: TxBatch,
-    dev: EthDev,
+    /// The rings to the RX and TX stages once split ([`Self::split_pipeline`]).
+    pipeline: Option<Arc<Rings>>,
+    /// The device, until split into the stages' queues.
+    dev: Option<EthDev>,
+    port_id: u16,
     pool: Mempool,
+    stage_counters: Arc<StageCounters>,
+    /// Converts TSC readings to time for residence measurement and the TX stage.
+    clock: Option<Arc<SharedTscClock>>,
+    residence: Arc<LatencyHistogram>,
     /// TSC read right after the last rx_burst.
     rx_tsc: u64,
     neighbours: Neighbours,
@@ -543,7 +558,8 @@ impl std::fmt::Debug for DpdkPort {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DpdkPort")
             .field("device", &self.device)
-            .field("port_id", &self.dev.port_id())
+            .field("port_id", &self.port_id)
+            .field("pipelined", &self.pipeline.is_some())
             .field("transport", &self.transport)
             .field("mac", &MacAddress(self.mac))
             .field("hw_timesync", &self.hw_timesync)
@@ -644,8 +660,13 @@ impl DpdkPort {
             ts_field: eal.rx_timestamp_dynfield(),
             rx: RxBatch::new(),
             tx: TxBatch::new(),
-            dev,
+            pipeline: None,
+            port_id: dev.port_id(),
+            dev: Some(dev),
             pool,
+            stage_counters: Arc::default(),
+            clock: None,
+            residence: Arc::default(),
             rx_tsc: 0,
             neighbours: Neighbours::new(),
             tx_stamps: VecDeque::with_capacity(TX_STAMP_QUEUE),
@@ -711,19 +732,8 @@ impl DpdkPort {
     /// solicitations on the way; everything else is counted and freed.
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<Option<DpdkRx>, DataplaneError> {
         for _ in 0..MAX_FRAMES_PER_RECV {
-            let m = match self.rx.pop() {
-                Some(m) => m,
-                None => {
-                    if self.dev.rx_burst(&mut self.rx) == 0 {
-                        return Ok(None);
-                    }
-                    self.rx_tsc = sys::rdtsc();
-                    self.counters.rx_bursts += 1;
-                    match self.rx.pop() {
-                        Some(m) => m,
-                        None => return Ok(None),
-                    }
-                }
+            let Some(m) = self.next_frame() else {
+                return Ok(None);
             };
             self.counters.rx_frames += 1;
             if m.is_empty() {
@@ -753,6 +763,80 @@ impl DpdkPort {
             }));
         }
         Ok(None)
+    }
+
+    /// The next received frame: from the RX stage's ring (pipeline), or from the current
+    /// burst, polling a new one when it is used up. Sets `rx_tsc` to the frame's stamp.
+    fn next_frame(&mut self) -> Option<Mbuf> {
+        if let Some(rings) = &self.pipeline {
+            let f = rings.rx.pop()?;
+            self.rx_tsc = f.tsc;
+            return Some(f.mbuf);
+        }
+        if let Some(m) = self.rx.pop() {
+            return Some(m);
+        }
+        let dev = self.dev.as_mut()?;
+        if dev.rx_burst(&mut self.rx) == 0 {
+            return None;
+        }
+        self.rx_tsc = sys::rdtsc();
+        self.counters.rx_bursts += 1;
+        self.rx.pop()
+    }
+
+    /// Attaches the TSC clock that converts this port's stamps to time (the runtime's
+    /// clock, published after every adjustment) and the histogram that records residence
+    /// times (Delay_Req RX stamp → Delay_Resp TX stamp). Without a clock no residence time is
+    /// recorded and the port cannot be split into a pipeline.
+    pub fn attach_clock(&mut self, clock: Arc<SharedTscClock>, residence: Arc<LatencyHistogram>) {
+        self.clock = Some(clock);
+        self.residence = residence;
+    }
+
+    /// Splits the port into a pipeline: returns its RX and TX stages, to be polled on their
+    /// cores, joined to this port (which stays on the engine core) by rings of `ring_size`
+    /// frames. From then on [`Self::recv`] takes frames from the RX stage, [`Self::send`]
+    /// hands them to the TX stage (which stamps them and writes one-step launch times with
+    /// the attached clock), and [`Self::drain_tx_timestamps`] reports the TX stage's stamps.
+    pub fn split_pipeline(
+        &mut self,
+        ring_size: usize,
+    ) -> Result<(RxStage, TxStage), DataplaneError> {
+        let unsupported = |reason: &str| DataplaneError::Unsupported {
+            interface: self.name.clone(),
+            op: "pipeline",
+            reason: reason.into(),
+        };
+        let Some(clock) = self.clock.clone() else {
+            return Err(unsupported("no TSC clock attached"));
+        };
+        if ring_size < 2 {
+            return Err(unsupported("ring size below 2"));
+        }
+        let Some(dev) = self.dev.take() else {
+            return Err(unsupported("already split"));
+        };
+        // Frames of the current burst and TX stamps not yet drained stay valid: the burst is
+        // still taken by recv before the ring (below), the stamps are drained as before.
+        let (rxq, txq) = dev.split();
+        let rings = Arc::new(Rings::new(ring_size));
+        self.pipeline = Some(Arc::clone(&rings));
+        let counters = Arc::clone(&self.stage_counters);
+        Ok((
+            RxStage::new(rxq, Arc::clone(&rings), Arc::clone(&counters)),
+            TxStage::new(txq, rings, counters, clock, Arc::clone(&self.residence)),
+        ))
+    }
+
+    /// The pipeline stages' counters, once split.
+    pub fn stage_report(&self) -> Option<StageReport> {
+        self.pipeline.as_ref().map(|_| self.stage_counters.report())
+    }
+
+    /// Whether the port runs as a pipeline.
+    pub fn is_pipelined(&self) -> bool {
+        self.pipeline.is_some()
     }
 
     /// Classifies one frame, learning neighbours and answering ARP / ND on the way.
@@ -966,16 +1050,34 @@ impl DpdkPort {
             return false;
         };
         out.copy_from_slice(&frame[..n]);
-        self.transmit(m)
+        self.transmit(
+            m,
+            TxMeta {
+                layout: None,
+                stamp_id: None,
+                one_step: false,
+            },
+        )
     }
 
-    /// Sends one mbuf; `false` (and counted) if the TX ring did not take it.
-    fn transmit(&mut self, m: Mbuf) -> bool {
+    /// Sends one mbuf (pipeline: hands it to the TX stage); `false` (and counted) if the TX
+    /// queue or ring did not take it.
+    fn transmit(&mut self, m: Mbuf, meta: TxMeta) -> bool {
+        if let Some(rings) = &self.pipeline {
+            if rings.tx.push(TxFrame { mbuf: m, meta }).is_ok() {
+                return true;
+            }
+            self.counters.tx_ring_full += 1;
+            return false;
+        }
+        let Some(dev) = self.dev.as_mut() else {
+            return false;
+        };
         self.tx.clear();
         if self.tx.push(m).is_err() {
             return false;
         }
-        if self.dev.tx_burst(&mut self.tx) == 1 {
+        if dev.tx_burst(&mut self.tx) == 1 {
             return true;
         }
         self.counters.tx_ring_full += self.tx.clear() as u64;
@@ -1145,20 +1247,44 @@ impl DpdkPort {
         let layout = repr
             .emit_headers(&mut data[..frame_len], plen)
             .map_err(|_| invalid("message too long"))?;
+        let id = self.next_tx_id;
+        if self.pipeline.is_some() {
+            // The TX stage stamps, writes the launch time and measures residence.
+            let meta = TxMeta {
+                layout: Some(layout),
+                stamp_id: want_tx_timestamp.then_some(id),
+                one_step: one_step_now.is_some(),
+            };
+            if !self.transmit(m, meta) {
+                return Err(DataplaneError::Io {
+                    interface: self.name.clone(),
+                    op: "pipeline tx ring",
+                    error: io::ErrorKind::WouldBlock.into(),
+                });
+            }
+            self.counters.tx_packets += 1;
+            if !want_tx_timestamp {
+                return Ok(None);
+            }
+            self.next_tx_id = id.wrapping_add(1);
+            return Ok(Some(id));
+        }
         let tsc = sys::rdtsc();
         if let Some(now) = one_step_now {
-            let ts = u128::try_from(now(tsc))
-                .ok()
-                .and_then(Timestamp::from_nanos)
-                .ok_or_else(|| invalid("one-step launch time out of range"))?;
-            let mut b = [0u8; Timestamp::LEN];
-            ts.write(&mut b, 0);
-            let data = m.data_mut();
-            let end = frame_len.min(data.len());
-            frame::patch_in_place(&mut data[..end], &layout, ORIGIN_TIMESTAMP, &b)
-                .map_err(|_| invalid("one-step message too short for an originTimestamp"))?;
+            pipeline::write_launch_time(m.data_mut(), &layout, now(tsc))
+                .map_err(|()| invalid("one-step launch time out of range"))?;
         }
-        if !self.transmit(m) {
+        let residence = match &self.clock {
+            Some(c) => pipeline::delay_resp_receive_ns(m.data(), &layout)
+                .map(|rx| (c.ns_at(tsc) - rx).clamp(0, u64::MAX as i128) as u64),
+            None => None,
+        };
+        let meta = TxMeta {
+            layout: Some(layout),
+            stamp_id: None,
+            one_step: false,
+        };
+        if !self.transmit(m, meta) {
             return Err(DataplaneError::Io {
                 interface: self.name.clone(),
                 op: "rte_eth_tx_burst",
@@ -1166,10 +1292,12 @@ impl DpdkPort {
             });
         }
         self.counters.tx_packets += 1;
+        if let Some(r) = residence {
+            self.residence.record(r);
+        }
         if !want_tx_timestamp {
             return Ok(None);
         }
-        let id = self.next_tx_id;
         self.next_tx_id = id.wrapping_add(1);
         if self.tx_stamps.len() >= TX_STAMP_QUEUE {
             self.tx_stamps.pop_front();
@@ -1182,6 +1310,12 @@ impl DpdkPort {
     /// Calls `f(id, tsc)` for every TX timestamp not yet drained (`id` as returned by
     /// [`Self::send`], `tsc` the TSC read just before the frame was handed to the PMD).
     pub fn drain_tx_timestamps(&mut self, f: &mut dyn FnMut(u32, u64)) {
+        if let Some(rings) = &self.pipeline {
+            while let Some((id, tsc)) = rings.stamps.pop() {
+                self.counters.tx_timestamps += 1;
+                f(id, tsc);
+            }
+        }
         while let Some((id, tsc)) = self.tx_stamps.pop_front() {
             self.counters.tx_timestamps += 1;
             f(id, tsc);

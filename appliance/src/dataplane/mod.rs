@@ -25,6 +25,8 @@
 
 #[cfg(feature = "dpdk")]
 pub mod dpdk;
+#[cfg(feature = "dpdk")]
+pub mod pipeline;
 mod socket;
 
 pub use socket::{

@@ -161,7 +161,7 @@ pub struct RxInfo {
 }
 
 /// What a port dropped or could not do; every count only grows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SocketCounters {
     /// Messages returned by [`SocketPort::recv`].
     pub rx_packets: u64,

@@ -830,40 +830,115 @@ impl EthDev {
     /// Receives up to [`BURST`] frames into `batch`, which must be empty (mbufs still in it
     /// are freed first); returns how many arrived.
     pub fn rx_burst(&mut self, batch: &mut RxBatch) -> usize {
-        batch.clear();
-        if !self.started {
-            return 0;
-        }
-        // SAFETY: the port is started and `&mut self` makes this the only user of RX queue
-        // 0; `batch.ptrs` has room for BURST pointers; the n mbufs returned are owned by the
-        // batch from now on.
-        let n = unsafe {
-            ffi::shim_rte_eth_rx_burst(self.port, 0, batch.ptrs.as_mut_ptr(), BURST as u16)
-        };
-        batch.head = 0;
-        batch.len = usize::from(n).min(BURST);
-        batch.len
+        // SAFETY: `&mut self` makes this the only user of RX queue 0 (a split port has no
+        // EthDev left to call this on).
+        unsafe { rx_burst(self.port, self.started, batch) }
     }
 
     /// Transmits the mbufs of `batch`; returns how many the PMD took (it frees them once
     /// sent). Those it did not take stay in `batch`, in order, for a retry or to be freed.
     pub fn tx_burst(&mut self, batch: &mut TxBatch) -> usize {
-        if batch.is_empty() || !self.started {
-            return 0;
-        }
-        // SAFETY: the port is started and `&mut self` makes this the only user of TX queue
-        // 0; batch.ptrs[..len] are valid mbufs owned by the batch; tx_burst takes ownership
-        // of the first `sent` of them, which are removed from the batch below.
-        let sent = unsafe {
-            ffi::shim_rte_eth_tx_burst(self.port, 0, batch.ptrs.as_mut_ptr(), batch.len as u16)
-        };
-        let sent = usize::from(sent).min(batch.len);
-        batch.ptrs.copy_within(sent..batch.len, 0);
-        batch.len -= sent;
-        for p in &mut batch.ptrs[batch.len..] {
-            *p = ptr::null_mut();
-        }
-        sent
+        // SAFETY: `&mut self` makes this the only user of TX queue 0.
+        unsafe { tx_burst(self.port, self.started, batch) }
+    }
+
+    /// Splits the started port into its receive and transmit queues, each to be polled by
+    /// its own thread. The port is stopped and closed when both are dropped.
+    pub fn split(self) -> (RxQueue, TxQueue) {
+        let dev = Arc::new(SplitDev(self));
+        (
+            RxQueue {
+                dev: Arc::clone(&dev),
+            },
+            TxQueue { dev },
+        )
+    }
+}
+
+/// # Safety
+/// The caller is the only user of `port`'s RX queue 0 for the duration of the call.
+unsafe fn rx_burst(port: u16, started: bool, batch: &mut RxBatch) -> usize {
+    batch.clear();
+    if !started {
+        return 0;
+    }
+    // SAFETY: the port is started and the caller is the only user of RX queue 0;
+    // `batch.ptrs` has room for BURST pointers; the n mbufs returned are owned by the batch
+    // from now on.
+    let n = unsafe { ffi::shim_rte_eth_rx_burst(port, 0, batch.ptrs.as_mut_ptr(), BURST as u16) };
+    batch.head = 0;
+    batch.len = usize::from(n).min(BURST);
+    batch.len
+}
+
+/// # Safety
+/// The caller is the only user of `port`'s TX queue 0 for the duration of the call.
+unsafe fn tx_burst(port: u16, started: bool, batch: &mut TxBatch) -> usize {
+    if batch.is_empty() || !started {
+        return 0;
+    }
+    // SAFETY: the port is started and the caller is the only user of TX queue 0;
+    // batch.ptrs[..len] are valid mbufs owned by the batch; tx_burst takes ownership of the
+    // first `sent` of them, which are removed from the batch below.
+    let sent =
+        unsafe { ffi::shim_rte_eth_tx_burst(port, 0, batch.ptrs.as_mut_ptr(), batch.len as u16) };
+    let sent = usize::from(sent).min(batch.len);
+    batch.ptrs.copy_within(sent..batch.len, 0);
+    batch.len -= sent;
+    for p in &mut batch.ptrs[batch.len..] {
+        *p = ptr::null_mut();
+    }
+    sent
+}
+
+/// A port shared by its two queue handles.
+struct SplitDev(EthDev);
+
+// SAFETY: through `&SplitDev` only the port id and the started flag are read (plain data);
+// each queue is polled only through its unique, non-Clone RxQueue / TxQueue via `&mut`.
+unsafe impl Sync for SplitDev {}
+
+/// Receive queue 0 of a split port ([`EthDev::split`]); one thread polls it.
+pub struct RxQueue {
+    dev: Arc<SplitDev>,
+}
+
+impl fmt::Debug for RxQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RxQueue")
+            .field("port", &self.dev.0.port)
+            .finish()
+    }
+}
+
+impl RxQueue {
+    /// As [`EthDev::rx_burst`].
+    pub fn rx_burst(&mut self, batch: &mut RxBatch) -> usize {
+        // SAFETY: this RxQueue is the only handle to RX queue 0 of its port (split consumed
+        // the EthDev; RxQueue is not Clone) and `&mut self` serialises its use.
+        unsafe { rx_burst(self.dev.0.port, self.dev.0.started, batch) }
+    }
+}
+
+/// Transmit queue 0 of a split port ([`EthDev::split`]); one thread polls it.
+pub struct TxQueue {
+    dev: Arc<SplitDev>,
+}
+
+impl fmt::Debug for TxQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TxQueue")
+            .field("port", &self.dev.0.port)
+            .finish()
+    }
+}
+
+impl TxQueue {
+    /// As [`EthDev::tx_burst`].
+    pub fn tx_burst(&mut self, batch: &mut TxBatch) -> usize {
+        // SAFETY: this TxQueue is the only handle to TX queue 0 of its port, and `&mut self`
+        // serialises its use.
+        unsafe { tx_burst(self.dev.0.port, self.dev.0.started, batch) }
     }
 }
 

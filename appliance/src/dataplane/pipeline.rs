@@ -1,0 +1,480 @@
+//! The DPDK pipeline: an RX stage and a TX stage per port, each on the core the lcore map
+//! gives it, joined to the engine core by lock-free bounded rings (`crossbeam` `ArrayQueue`).
+//!
+//! ```text
+//!  NIC RX queue ─▶ RxStage ──rx ring──▶ engine core (DpdkPort::recv → engine → DpdkPort::send)
+//!                 (burst, TSC stamp,                        │
+//!                  pre-classify)                          tx ring
+//!                                                           ▼
+//!  NIC TX queue ◀───────────────────────────────────── TxStage (TSC stamp, one-step launch
+//!                                       stamp ring ◀──  time, residence, tx_burst)
+//! ```
+//!
+//! * **RX stage** polls `rx_burst`, reads the TSC once per burst (the frames' RX stamp),
+//!   drops what cannot be PTP, ARP or IPv6 neighbour discovery for us (counted), counts event
+//!   and general messages, and passes each frame (the mbuf itself, no copy) with its stamp
+//!   over the rx ring. A full ring is a counted drop, never a wait.
+//! * **Engine core** ([`super::dpdk::DpdkPort`] in pipeline mode) parses and answers as in the
+//!   single-core mode, builds each outgoing frame in an mbuf and pushes it on the tx ring
+//!   (full: counted drop, the engine's TX-timestamp token times out).
+//! * **TX stage** takes up to a burst from the tx ring, reads the TSC, writes one-step launch
+//!   times (with the UDP checksum kept valid), records the residence time of every
+//!   Delay_Resp (TX stamp − the Delay_Req RX stamp it carries), calls `tx_burst`, and returns
+//!   `(id, tsc)` TX stamps over the stamp ring.
+//!
+//! Nothing here allocates, locks or makes a syscall per packet. Counters are atomics written
+//! by one stage and read by anyone.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crossbeam_queue::ArrayQueue;
+use meridian_proto::wire::frame::{self, FrameLayout};
+use meridian_proto::wire::Timestamp;
+use serde::Serialize;
+
+use crate::clock::tsc::SharedTscClock;
+use crate::metrics::LatencyHistogram;
+use crate::sys::dpdk::{self as sys, Mbuf, RxBatch, RxQueue, TxBatch, TxQueue, BURST};
+
+/// Offset of originTimestamp / receiveTimestamp in a PTP message.
+const TIMESTAMP_AT: usize = 34;
+/// messageType of Delay_Resp.
+const DELAY_RESP: u8 = 0x9;
+
+/// A received frame on its way to the engine core.
+pub(crate) struct RxFrame {
+    pub mbuf: Mbuf,
+    /// TSC read right after the rx_burst that returned it.
+    pub tsc: u64,
+}
+
+/// What the TX stage must do with a frame besides sending it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TxMeta {
+    /// Where the PTP message starts (none: not PTP, e.g. an ARP reply).
+    pub layout: Option<FrameLayout>,
+    /// Report the TX stamp under this id.
+    pub stamp_id: Option<u32>,
+    /// Write the launch time into originTimestamp (one-step).
+    pub one_step: bool,
+}
+
+/// A frame on its way to the TX stage.
+pub(crate) struct TxFrame {
+    pub mbuf: Mbuf,
+    pub meta: TxMeta,
+}
+
+/// The rings of one port.
+pub(crate) struct Rings {
+    pub rx: ArrayQueue<RxFrame>,
+    pub tx: ArrayQueue<TxFrame>,
+    pub stamps: ArrayQueue<(u32, u64)>,
+}
+
+impl Rings {
+    pub fn new(size: usize) -> Rings {
+        Rings {
+            rx: ArrayQueue::new(size),
+            tx: ArrayQueue::new(size),
+            stamps: ArrayQueue::new(size),
+        }
+    }
+}
+
+/// Counters of one port's RX and TX stages (each field has one writer).
+#[derive(Debug, Default)]
+pub struct StageCounters {
+    rx_bursts: AtomicU64,
+    rx_frames: AtomicU64,
+    rx_event: AtomicU64,
+    rx_general: AtomicU64,
+    rx_filtered: AtomicU64,
+    rx_ring_full: AtomicU64,
+    tx_bursts: AtomicU64,
+    tx_frames: AtomicU64,
+    tx_queue_full: AtomicU64,
+    tx_launch_errors: AtomicU64,
+    stamp_ring_full: AtomicU64,
+}
+
+fn bump(c: &AtomicU64, n: u64) {
+    // One writer per counter: a load and a store, no locked instruction.
+    c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
+/// A snapshot of [`StageCounters`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StageReport {
+    /// rx_burst calls that returned frames.
+    pub rx_bursts: u64,
+    /// Frames received.
+    pub rx_frames: u64,
+    /// PTP event messages passed on.
+    pub rx_event: u64,
+    /// Other frames passed on (PTP general, ARP, neighbour discovery).
+    pub rx_general: u64,
+    /// Frames dropped by the RX stage: not PTP, ARP or ND.
+    pub rx_filtered: u64,
+    /// Frames dropped because the rx ring was full (the engine core fell behind).
+    pub rx_ring_full: u64,
+    /// tx_burst calls.
+    pub tx_bursts: u64,
+    /// Frames the NIC queue took.
+    pub tx_frames: u64,
+    /// Frames dropped because the NIC TX queue was full.
+    pub tx_queue_full: u64,
+    /// One-step frames whose launch time could not be written (dropped).
+    pub tx_launch_errors: u64,
+    /// TX stamps dropped because the stamp ring was full.
+    pub stamp_ring_full: u64,
+}
+
+impl StageCounters {
+    /// The counts now.
+    pub fn report(&self) -> StageReport {
+        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        StageReport {
+            rx_bursts: g(&self.rx_bursts),
+            rx_frames: g(&self.rx_frames),
+            rx_event: g(&self.rx_event),
+            rx_general: g(&self.rx_general),
+            rx_filtered: g(&self.rx_filtered),
+            rx_ring_full: g(&self.rx_ring_full),
+            tx_bursts: g(&self.tx_bursts),
+            tx_frames: g(&self.tx_frames),
+            tx_queue_full: g(&self.tx_queue_full),
+            tx_launch_errors: g(&self.tx_launch_errors),
+            stamp_ring_full: g(&self.stamp_ring_full),
+        }
+    }
+}
+
+/// What the RX stage passes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// A PTP event message (UDP 319, or L2 messageType < 8).
+    Event,
+    /// PTP general message, ARP, IPv6 neighbour discovery: for the engine core.
+    General,
+    /// Nothing the port handles.
+    Other,
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn udp_class(dst_port: Option<u16>) -> Class {
+    match dst_port {
+        Some(frame::PORT_EVENT) => Class::Event,
+        Some(frame::PORT_GENERAL) => Class::General,
+        _ => Class::Other,
+    }
+}
+
+/// Cheap classification from the headers alone (the engine core verifies everything).
+pub(crate) fn pre_classify(d: &[u8]) -> Class {
+    let Some(mut et) = be16(d, 12) else {
+        return Class::Other;
+    };
+    let mut l3 = 14;
+    if et == 0x8100 {
+        let Some(inner) = be16(d, 16) else {
+            return Class::Other;
+        };
+        et = inner;
+        l3 = 18;
+    }
+    match et {
+        0x88F7 => match d.get(l3) {
+            Some(b) if b & 0x0F < 8 => Class::Event,
+            Some(_) => Class::General,
+            None => Class::Other,
+        },
+        0x0806 => Class::General,
+        0x0800 => {
+            let (Some(&vihl), Some(&proto)) = (d.get(l3), d.get(l3 + 9)) else {
+                return Class::Other;
+            };
+            if proto != 17 {
+                return Class::Other;
+            }
+            let l4 = l3 + usize::from(vihl & 0x0F) * 4;
+            udp_class(be16(d, l4 + 2))
+        }
+        0x86DD => match d.get(l3 + 6) {
+            Some(17) => udp_class(be16(d, l3 + 40 + 2)),
+            Some(58) => Class::General,
+            _ => Class::Other,
+        },
+        _ => Class::Other,
+    }
+}
+
+/// The RX stage of one port.
+pub struct RxStage {
+    queue: RxQueue,
+    batch: RxBatch,
+    rings: Arc<Rings>,
+    counters: Arc<StageCounters>,
+}
+
+impl std::fmt::Debug for RxStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RxStage")
+            .field("queue", &self.queue)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RxStage {
+    pub(crate) fn new(queue: RxQueue, rings: Arc<Rings>, counters: Arc<StageCounters>) -> Self {
+        RxStage {
+            queue,
+            batch: RxBatch::new(),
+            rings,
+            counters,
+        }
+    }
+
+    /// One rx_burst; returns the frames received.
+    pub fn poll(&mut self) -> usize {
+        let n = self.queue.rx_burst(&mut self.batch);
+        if n == 0 {
+            return 0;
+        }
+        let tsc = sys::rdtsc();
+        let c = &*self.counters;
+        bump(&c.rx_bursts, 1);
+        bump(&c.rx_frames, n as u64);
+        let (mut event, mut general, mut filtered, mut full) = (0, 0, 0, 0);
+        while let Some(mbuf) = self.batch.pop() {
+            match pre_classify(mbuf.data()) {
+                Class::Other => {
+                    filtered += 1;
+                    continue;
+                }
+                Class::Event => event += 1,
+                Class::General => general += 1,
+            }
+            if self.rings.rx.push(RxFrame { mbuf, tsc }).is_err() {
+                full += 1;
+            }
+        }
+        bump(&c.rx_event, event);
+        bump(&c.rx_general, general);
+        bump(&c.rx_filtered, filtered);
+        bump(&c.rx_ring_full, full);
+        n
+    }
+}
+
+/// The TX stage of one port.
+pub struct TxStage {
+    queue: TxQueue,
+    batch: TxBatch,
+    rings: Arc<Rings>,
+    counters: Arc<StageCounters>,
+    clock: Arc<SharedTscClock>,
+    residence: Arc<LatencyHistogram>,
+}
+
+impl std::fmt::Debug for TxStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TxStage")
+            .field("queue", &self.queue)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The receiveTimestamp of a Delay_Resp at `layout` in `data`, ns.
+pub(crate) fn delay_resp_receive_ns(data: &[u8], layout: &FrameLayout) -> Option<i128> {
+    let msg = data.get(layout.ptp_offset..)?;
+    if msg.first()? & 0x0F != DELAY_RESP {
+        return None;
+    }
+    let ts = Timestamp::read(msg, TIMESTAMP_AT, "receiveTimestamp").ok()?;
+    Some(ts.as_nanos() as i128)
+}
+
+/// Writes `launch_ns` into the originTimestamp of the one-step message at `layout`.
+pub(crate) fn write_launch_time(
+    data: &mut [u8],
+    layout: &FrameLayout,
+    launch_ns: i128,
+) -> Result<(), ()> {
+    let ts = u128::try_from(launch_ns)
+        .ok()
+        .and_then(Timestamp::from_nanos)
+        .ok_or(())?;
+    let mut b = [0u8; Timestamp::LEN];
+    ts.write(&mut b, 0);
+    let end = (layout.ptp_offset + layout.payload_len).min(data.len());
+    frame::patch_in_place(&mut data[..end], layout, TIMESTAMP_AT, &b).map_err(|_| ())
+}
+
+impl TxStage {
+    pub(crate) fn new(
+        queue: TxQueue,
+        rings: Arc<Rings>,
+        counters: Arc<StageCounters>,
+        clock: Arc<SharedTscClock>,
+        residence: Arc<LatencyHistogram>,
+    ) -> Self {
+        TxStage {
+            queue,
+            batch: TxBatch::new(),
+            rings,
+            counters,
+            clock,
+            residence,
+        }
+    }
+
+    /// Sends up to one burst from the tx ring; returns the frames taken from the ring.
+    pub fn poll(&mut self) -> usize {
+        let mut frames: [Option<TxFrame>; BURST] = Default::default();
+        let mut n = 0;
+        while n < BURST {
+            match self.rings.tx.pop() {
+                Some(f) => {
+                    frames[n] = Some(f);
+                    n += 1;
+                }
+                None => break,
+            }
+        }
+        if n == 0 {
+            return 0;
+        }
+        let c = &*self.counters;
+        let tsc = sys::rdtsc();
+        let now_ns = self.clock.ns_at(tsc);
+        let mut stamps: [Option<u32>; BURST] = [None; BURST];
+        let mut residence: [Option<u64>; BURST] = [None; BURST];
+        let mut queued = 0;
+        for f in frames.iter_mut().take(n) {
+            let Some(TxFrame { mut mbuf, meta }) = f.take() else {
+                continue;
+            };
+            if let Some(layout) = &meta.layout {
+                if meta.one_step && write_launch_time(mbuf.data_mut(), layout, now_ns).is_err() {
+                    bump(&c.tx_launch_errors, 1);
+                    continue;
+                }
+                if let Some(rx_ns) = delay_resp_receive_ns(mbuf.data(), layout) {
+                    residence[queued] = Some((now_ns - rx_ns).clamp(0, u64::MAX as i128) as u64);
+                }
+            }
+            stamps[queued] = meta.stamp_id;
+            if self.batch.push(mbuf).is_ok() {
+                queued += 1;
+            }
+        }
+        let sent = self.queue.tx_burst(&mut self.batch);
+        bump(&c.tx_bursts, 1);
+        bump(&c.tx_frames, sent as u64);
+        let unsent = self.batch.clear();
+        bump(&c.tx_queue_full, unsent as u64);
+        for i in 0..sent.min(queued) {
+            if let Some(id) = stamps[i] {
+                if self.rings.stamps.push((id, tsc)).is_err() {
+                    bump(&c.stamp_ring_full, 1);
+                }
+            }
+            if let Some(r) = residence[i] {
+                self.residence.record(r);
+            }
+        }
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use meridian_proto::wire::frame::{EthernetRepr, FrameRepr, Ipv4Repr, NetworkRepr, UdpPorts};
+    use meridian_proto::wire::MacAddress;
+
+    fn udp4(dst_port: u16, vlan: bool) -> Vec<u8> {
+        let repr = FrameRepr {
+            ethernet: EthernetRepr {
+                dst: MacAddress([1, 0, 0x5e, 0, 1, 0x81]),
+                src: MacAddress([2, 0, 0, 0, 0, 1]),
+                vlan: vlan.then_some(meridian_proto::wire::frame::VlanTag {
+                    pcp: 0,
+                    dei: false,
+                    vid: 5,
+                }),
+            },
+            network: NetworkRepr::Udp4(
+                Ipv4Repr {
+                    src: [10, 0, 0, 2],
+                    dst: [224, 0, 1, 129],
+                    dscp_ecn: 0,
+                    identification: 1,
+                    flags_fragment: 0x4000,
+                    ttl: 1,
+                },
+                UdpPorts {
+                    src: dst_port,
+                    dst: dst_port,
+                },
+            ),
+        };
+        let mut f = vec![0u8; repr.header_len() + 44];
+        repr.emit_headers(&mut f, 44).unwrap();
+        f
+    }
+
+    #[test]
+    fn pre_classification() {
+        assert_eq!(pre_classify(&udp4(319, false)), Class::Event);
+        assert_eq!(pre_classify(&udp4(320, false)), Class::General);
+        assert_eq!(pre_classify(&udp4(319, true)), Class::Event);
+        assert_eq!(pre_classify(&udp4(53, false)), Class::Other);
+        let mut l2 = vec![0u8; 60];
+        l2[12..14].copy_from_slice(&0x88F7u16.to_be_bytes());
+        l2[14] = 0x01; // Delay_Req
+        assert_eq!(pre_classify(&l2), Class::Event);
+        l2[14] = 0x0B; // Announce
+        assert_eq!(pre_classify(&l2), Class::General);
+        l2[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
+        assert_eq!(pre_classify(&l2), Class::General);
+        l2[12..14].copy_from_slice(&0x86DDu16.to_be_bytes());
+        l2[14 + 6] = 58;
+        assert_eq!(pre_classify(&l2), Class::General);
+        l2[14 + 6] = 6;
+        assert_eq!(pre_classify(&l2), Class::Other);
+        l2[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+        l2[14] = 0x45;
+        l2[14 + 9] = 6; // TCP
+        assert_eq!(pre_classify(&l2), Class::Other);
+        // Truncated frames never panic.
+        for n in 0..l2.len() {
+            let _ = pre_classify(&l2[..n]);
+            let _ = pre_classify(&udp4(319, true)[..n]);
+        }
+    }
+
+    #[test]
+    fn launch_time_and_receive_time_at_the_layout() {
+        let mut f = udp4(319, false);
+        let layout = FrameLayout {
+            ptp_offset: 42,
+            payload_len: 44,
+            udp_offset: Some(34),
+            udp_checksum_in_use: false,
+            ipv6_trailer_offset: None,
+        };
+        f[42] = DELAY_RESP;
+        assert_eq!(delay_resp_receive_ns(&f, &layout), Some(0));
+        write_launch_time(&mut f, &layout, 5_000_000_123).unwrap();
+        assert_eq!(delay_resp_receive_ns(&f, &layout), Some(5_000_000_123));
+        assert!(write_launch_time(&mut f, &layout, -1).is_err());
+        f[42] = 0x0; // Sync: no receive time to report
+        assert_eq!(delay_resp_receive_ns(&f, &layout), None);
+    }
+}
