@@ -259,15 +259,34 @@ impl PortIo {
                 add("", serde_json::to_value(p.counters()).unwrap_or_default());
                 if let Some(r) = p.stage_report() {
                     add("pipeline_", serde_json::to_value(r).unwrap_or_default());
+                } else if let Some(h) = p.hw_stamp_counters() {
+                    add("", serde_json::to_value(h).unwrap_or_default());
                 }
             }
         }
         out
     }
 
+    /// Keeps a NIC clock's mapping onto the TSC current (DPDK hardware timesync).
+    fn track_hw_clock(&mut self, number: usize) {
+        #[cfg(feature = "dpdk")]
+        if let PortIo::Dpdk(p) = self {
+            if let Some(err) = p.track_nic_clock() {
+                tracing::debug!(port = number, error_ns = err as i64, "NIC clock mapping");
+            }
+        }
+        #[cfg(not(feature = "dpdk"))]
+        let _ = number;
+    }
+
     fn stamp_name(&self) -> String {
         match self {
             PortIo::Socket(p) => stamp_name(p.stamp_source()),
+            #[cfg(feature = "dpdk")]
+            PortIo::Dpdk(p) if p.hardware_timesync() => format!(
+                "hardware (DPDK timesync, TSC fallback){}",
+                if p.is_pipelined() { ", pipeline" } else { "" }
+            ),
             #[cfg(feature = "dpdk")]
             PortIo::Dpdk(p) if p.is_pipelined() => "TSC (DPDK pipeline)".into(),
             #[cfg(feature = "dpdk")]
@@ -464,6 +483,9 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
 
         if now >= next_status {
             clock.track();
+            for (i, p) in ports.iter_mut().enumerate() {
+                p.track_hw_clock(i + 1);
+            }
             let now = clock.now();
             engine.set_clock_status(now, status_now(&clock));
             next_status = now.plus_nanos(STATUS_REFRESH_NS);

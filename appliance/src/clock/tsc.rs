@@ -110,6 +110,13 @@ impl TscClock {
         self.base_ns + (dt * self.ns_per_tick).round() as i128
     }
 
+    /// The counter value at which the clock reads `ns` (the inverse of [`Self::ns_at`]).
+    #[inline]
+    pub fn tsc_at(&self, ns: i128) -> u64 {
+        let dt = ((ns - self.base_ns) as f64 / self.ns_per_tick).round() as i64;
+        self.base_tsc.wrapping_add(dt as u64)
+    }
+
     /// The counter's frequency as currently modelled, Hz.
     pub fn frequency_hz(&self) -> f64 {
         1e9 / self.ns_per_tick
@@ -223,6 +230,38 @@ impl SharedTscClock {
             let dt = tsc.wrapping_sub(base_tsc) as i64 as f64;
             return base_ns + (dt * npt).round() as i128;
         }
+    }
+
+    /// The latest published model.
+    pub fn load(&self) -> TscClock {
+        loop {
+            let s1 = self.seq.load(Ordering::Acquire);
+            if s1 & 1 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let base_tsc = self.base_tsc.load(Ordering::Relaxed);
+            let hi = self.base_ns_hi.load(Ordering::Relaxed);
+            let lo = self.base_ns_lo.load(Ordering::Relaxed);
+            let npt = f64::from_bits(self.ns_per_tick.load(Ordering::Relaxed));
+            fence(Ordering::Acquire);
+            if self.seq.load(Ordering::Relaxed) != s1 {
+                continue;
+            }
+            return TscClock {
+                base_tsc,
+                base_ns: (((hi as u128) << 64) | lo as u128) as i128,
+                ns_per_tick: npt,
+                nominal_ns_per_tick: npt,
+                integral_ppb: 0.0,
+            };
+        }
+    }
+
+    /// The counter value at which the latest model reads `ns` (see [`TscClock::tsc_at`]).
+    #[inline]
+    pub fn tsc_at(&self, ns: i128) -> u64 {
+        self.load().tsc_at(ns)
     }
 }
 
@@ -352,6 +391,18 @@ mod tests {
         }
         done.store(true, Ordering::Relaxed);
         reader.join().unwrap();
+    }
+
+    #[test]
+    fn tsc_at_inverts_ns_at() {
+        let c = TscClock::from_samples(&[(1_000, 5_000_000_000), (2_600_001_000, 6_000_000_000)])
+            .unwrap();
+        for tsc in [1_000u64, 77_777_777, 2_600_001_000, 9_999_999_999] {
+            let back = c.tsc_at(c.ns_at(tsc));
+            assert!(back.abs_diff(tsc) <= 2, "{tsc} → {back}");
+        }
+        let shared = SharedTscClock::new(&c);
+        assert_eq!(shared.tsc_at(5_500_000_000), c.tsc_at(5_500_000_000));
     }
 
     #[test]

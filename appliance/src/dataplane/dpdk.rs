@@ -33,6 +33,9 @@ use super::{DataplaneError, Transport};
 use std::sync::Arc;
 
 use crate::clock::tsc::SharedTscClock;
+use crate::dataplane::hwstamp::{
+    HwStampCounters, NicClockMap, NicTimesync, RxHwStamper, TxHwStamper,
+};
 use crate::dataplane::pipeline::{
     self, Rings, RxStage, StageCounters, StageReport, TxFrame, TxMeta, TxStage,
 };
@@ -530,6 +533,9 @@ pub struct DpdkPort {
     ipv6_scope: u8,
     mac: [u8; 6],
     hw_timesync: bool,
+    /// With hardware timesync: the NIC clock against the TSC, and the register handlers of
+    /// the single-core mode (the pipeline's stages get their own).
+    hw: Option<HwStamping>,
     ts_field: Option<sys::RxTimestampField>,
     // Drop order matters: the batches free their mbufs, then the port stops and closes,
     // then the pool goes.
@@ -545,8 +551,10 @@ pub struct DpdkPort {
     /// Converts TSC readings to time for residence measurement and the TX stage.
     clock: Option<Arc<SharedTscClock>>,
     residence: Arc<LatencyHistogram>,
-    /// TSC read right after the last rx_burst.
+    /// The current frame's RX stamp (TSC, or a hardware stamp mapped to the TSC).
     rx_tsc: u64,
+    /// TSC read right after the last rx_burst.
+    burst_tsc: u64,
     neighbours: Neighbours,
     tx_stamps: VecDeque<(u32, u64)>,
     next_tx_id: u32,
@@ -565,6 +573,61 @@ impl std::fmt::Debug for DpdkPort {
             .field("hw_timesync", &self.hw_timesync)
             .field("counters", &self.counters)
             .finish_non_exhaustive()
+    }
+}
+
+impl NicTimesync for sys::Timesync {
+    fn read_time(&mut self) -> Option<i128> {
+        sys::Timesync::read_time(self).ok()
+    }
+    fn read_rx_timestamp(&mut self) -> Option<i128> {
+        sys::Timesync::read_rx_timestamp(self)
+    }
+    fn read_tx_timestamp(&mut self) -> Option<i128> {
+        sys::Timesync::read_tx_timestamp(self)
+    }
+}
+
+/// How long a hardware TX stamp is awaited before the TSC stamp is used instead.
+const HW_TX_TIMEOUT_NS: f64 = 5_000_000.0;
+
+/// Hardware stamping of a port with timesync: the NIC clock's mapping onto the TSC and the
+/// register handlers (see [`super::hwstamp`]).
+struct HwStamping {
+    nic: sys::Timesync,
+    map: NicClockMap,
+    rx: RxHwStamper<sys::Timesync>,
+    tx: TxHwStamper<sys::Timesync>,
+}
+
+impl HwStamping {
+    /// Calibrates the NIC clock against the TSC (100 ms).
+    fn new(nic: sys::Timesync) -> Result<HwStamping, crate::clock::tsc::TscError> {
+        let mut probe = nic;
+        let map = NicClockMap::calibrate(&mut probe, &mut sys::rdtsc, 50, &mut || {
+            std::thread::sleep(std::time::Duration::from_millis(2))
+        })?;
+        let hs = HwStamping {
+            nic,
+            rx: RxHwStamper::new(nic, map.shared()),
+            tx: TxHwStamper::new(nic, map.shared(), Self::timeout_ticks()),
+            map,
+        };
+        Ok(hs)
+    }
+
+    fn timeout_ticks() -> u64 {
+        // EAL's TSC frequency is enough for a timeout (it is only ~0.15 % off).
+        let hz = sys::tsc_hz().unwrap_or(3_000_000_000) as f64;
+        (HW_TX_TIMEOUT_NS * hz / 1e9) as u64
+    }
+
+    /// Handlers for a pipeline's RX and TX stages (the registers move there with them).
+    fn stampers(&self) -> (RxHwStamper<sys::Timesync>, TxHwStamper<sys::Timesync>) {
+        (
+            RxHwStamper::new(self.nic, self.map.shared()),
+            TxHwStamper::new(self.nic, self.map.shared(), Self::timeout_ticks()),
+        )
     }
 }
 
@@ -629,6 +692,18 @@ impl DpdkPort {
                 false
             }
         };
+        let hw = match dev.timesync() {
+            Some(ts) => match HwStamping::new(ts) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    tracing::warn!(device, error = %e,
+                        "hardware timesync enabled but its clock cannot be mapped; TSC stamps");
+                    None
+                }
+            },
+            None => None,
+        };
+        let hw_timesync = hw_timesync && hw.is_some();
         let link = dev.link().ok();
         tracing::info!(
             device,
@@ -657,6 +732,7 @@ impl DpdkPort {
             ipv6_scope: cfg.ipv6_scope,
             mac,
             hw_timesync,
+            hw,
             ts_field: eal.rx_timestamp_dynfield(),
             rx: RxBatch::new(),
             tx: TxBatch::new(),
@@ -668,6 +744,7 @@ impl DpdkPort {
             clock: None,
             residence: Arc::default(),
             rx_tsc: 0,
+            burst_tsc: 0,
             neighbours: Neighbours::new(),
             tx_stamps: VecDeque::with_capacity(TX_STAMP_QUEUE),
             next_tx_id: 0,
@@ -773,16 +850,54 @@ impl DpdkPort {
             self.rx_tsc = f.tsc;
             return Some(f.mbuf);
         }
-        if let Some(m) = self.rx.pop() {
-            return Some(m);
+        if self.rx.waiting() == 0 {
+            let dev = self.dev.as_mut()?;
+            if dev.rx_burst(&mut self.rx) == 0 {
+                return None;
+            }
+            self.burst_tsc = sys::rdtsc();
+            self.counters.rx_bursts += 1;
+            if let Some(h) = &mut self.hw {
+                h.rx.begin_burst();
+            }
         }
-        let dev = self.dev.as_mut()?;
-        if dev.rx_burst(&mut self.rx) == 0 {
-            return None;
+        let m = self.rx.pop()?;
+        self.rx_tsc = match &mut self.hw {
+            Some(h) => h.rx.stamp(m.rx_timesync_latched(), self.burst_tsc),
+            None => self.burst_tsc,
+        };
+        Some(m)
+    }
+
+    /// One update of the NIC-clock → TSC mapping (hardware timesync only; call about once
+    /// a second from the engine core). Returns the mapping error before the update, ns.
+    pub fn track_nic_clock(&mut self) -> Option<i128> {
+        let h = self.hw.as_mut()?;
+        h.map.track(&mut h.nic, &mut sys::rdtsc)
+    }
+
+    /// Hardware stamping counters (hardware timesync only).
+    pub fn hw_stamp_counters(&self) -> Option<HwStampCounters> {
+        let h = self.hw.as_ref()?;
+        let (r, t) = (h.rx.counters, h.tx.counters);
+        let mut c = HwStampCounters {
+            rx_hw_stamps: r.rx_hw_stamps,
+            rx_hw_missing: r.rx_hw_missing,
+            rx_hw_extra: r.rx_hw_extra,
+            tx_hw_stamps: t.tx_hw_stamps,
+            tx_hw_busy: t.tx_hw_busy,
+            tx_hw_timeouts: t.tx_hw_timeouts,
+        };
+        if self.pipeline.is_some() {
+            let s = self.stage_counters.report();
+            c.rx_hw_stamps += s.rx_hw_stamps;
+            c.rx_hw_missing += s.rx_hw_missing;
+            c.rx_hw_extra += s.rx_hw_extra;
+            c.tx_hw_stamps += s.tx_hw_stamps;
+            c.tx_hw_busy += s.tx_hw_busy;
+            c.tx_hw_timeouts += s.tx_hw_timeouts;
         }
-        self.rx_tsc = sys::rdtsc();
-        self.counters.rx_bursts += 1;
-        self.rx.pop()
+        Some(c)
     }
 
     /// Attaches the TSC clock that converts this port's stamps to time (the runtime's
@@ -823,9 +938,23 @@ impl DpdkPort {
         let rings = Arc::new(Rings::new(ring_size));
         self.pipeline = Some(Arc::clone(&rings));
         let counters = Arc::clone(&self.stage_counters);
+        let (rx_hw, tx_hw) = match &self.hw {
+            Some(h) => {
+                let (r, t) = h.stampers();
+                (Some(r), Some(t))
+            }
+            None => (None, None),
+        };
         Ok((
-            RxStage::new(rxq, Arc::clone(&rings), Arc::clone(&counters)),
-            TxStage::new(txq, rings, counters, clock, Arc::clone(&self.residence)),
+            RxStage::new(rxq, Arc::clone(&rings), Arc::clone(&counters), rx_hw),
+            TxStage::new(
+                txq,
+                rings,
+                counters,
+                clock,
+                Arc::clone(&self.residence),
+                tx_hw,
+            ),
         ))
     }
 
@@ -1269,6 +1398,11 @@ impl DpdkPort {
             self.next_tx_id = id.wrapping_add(1);
             return Ok(Some(id));
         }
+        // One hardware TX stamp at a time (see hwstamp); the others keep the TSC stamp.
+        let hw_reserved = want_tx_timestamp && self.hw.as_mut().is_some_and(|h| h.tx.reserve());
+        if hw_reserved {
+            m.request_tx_timesync();
+        }
         let tsc = sys::rdtsc();
         if let Some(now) = one_step_now {
             pipeline::write_launch_time(m.data_mut(), &layout, now(tsc))
@@ -1285,6 +1419,11 @@ impl DpdkPort {
             one_step: false,
         };
         if !self.transmit(m, meta) {
+            if hw_reserved {
+                if let Some(h) = &mut self.hw {
+                    h.tx.not_sent();
+                }
+            }
             return Err(DataplaneError::Io {
                 interface: self.name.clone(),
                 op: "rte_eth_tx_burst",
@@ -1299,6 +1438,12 @@ impl DpdkPort {
             return Ok(None);
         }
         self.next_tx_id = id.wrapping_add(1);
+        if hw_reserved {
+            if let Some(h) = &mut self.hw {
+                h.tx.sent(id, tsc);
+                return Ok(Some(id));
+            }
+        }
         if self.tx_stamps.len() >= TX_STAMP_QUEUE {
             self.tx_stamps.pop_front();
             self.counters.tx_timestamp_overflow += 1;
@@ -1319,6 +1464,12 @@ impl DpdkPort {
         while let Some((id, tsc)) = self.tx_stamps.pop_front() {
             self.counters.tx_timestamps += 1;
             f(id, tsc);
+        }
+        if let Some(h) = &mut self.hw {
+            if let Some((id, tsc)) = h.tx.poll(sys::rdtsc()) {
+                self.counters.tx_timestamps += 1;
+                f(id, tsc);
+            }
         }
     }
 }

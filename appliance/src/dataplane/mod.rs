@@ -25,6 +25,7 @@
 
 #[cfg(feature = "dpdk")]
 pub mod dpdk;
+pub mod hwstamp;
 #[cfg(feature = "dpdk")]
 pub mod pipeline;
 mod socket;

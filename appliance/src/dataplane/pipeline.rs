@@ -34,8 +34,9 @@ use meridian_proto::wire::Timestamp;
 use serde::Serialize;
 
 use crate::clock::tsc::SharedTscClock;
+use crate::dataplane::hwstamp::{RxHwStamper, TxHwStamper};
 use crate::metrics::LatencyHistogram;
-use crate::sys::dpdk::{self as sys, Mbuf, RxBatch, RxQueue, TxBatch, TxQueue, BURST};
+use crate::sys::dpdk::{self as sys, Mbuf, RxBatch, RxQueue, Timesync, TxBatch, TxQueue, BURST};
 
 /// Offset of originTimestamp / receiveTimestamp in a PTP message.
 const TIMESTAMP_AT: usize = 34;
@@ -97,6 +98,12 @@ pub struct StageCounters {
     tx_queue_full: AtomicU64,
     tx_launch_errors: AtomicU64,
     stamp_ring_full: AtomicU64,
+    pub(crate) rx_hw_stamps: AtomicU64,
+    pub(crate) rx_hw_missing: AtomicU64,
+    pub(crate) rx_hw_extra: AtomicU64,
+    pub(crate) tx_hw_stamps: AtomicU64,
+    pub(crate) tx_hw_busy: AtomicU64,
+    pub(crate) tx_hw_timeouts: AtomicU64,
 }
 
 fn bump(c: &AtomicU64, n: u64) {
@@ -129,6 +136,18 @@ pub struct StageReport {
     pub tx_launch_errors: u64,
     /// TX stamps dropped because the stamp ring was full.
     pub stamp_ring_full: u64,
+    /// Hardware timesync (see `hwstamp`): RX frames stamped by the NIC.
+    pub rx_hw_stamps: u64,
+    /// Latched RX frames whose register read failed.
+    pub rx_hw_missing: u64,
+    /// Further latched RX frames in one burst.
+    pub rx_hw_extra: u64,
+    /// Transmissions stamped by the NIC.
+    pub tx_hw_stamps: u64,
+    /// Stamp requests sent without the hardware request (register busy).
+    pub tx_hw_busy: u64,
+    /// Hardware TX stamps that did not appear in time.
+    pub tx_hw_timeouts: u64,
 }
 
 impl StageCounters {
@@ -147,6 +166,12 @@ impl StageCounters {
             tx_queue_full: g(&self.tx_queue_full),
             tx_launch_errors: g(&self.tx_launch_errors),
             stamp_ring_full: g(&self.stamp_ring_full),
+            rx_hw_stamps: g(&self.rx_hw_stamps),
+            rx_hw_missing: g(&self.rx_hw_missing),
+            rx_hw_extra: g(&self.rx_hw_extra),
+            tx_hw_stamps: g(&self.tx_hw_stamps),
+            tx_hw_busy: g(&self.tx_hw_busy),
+            tx_hw_timeouts: g(&self.tx_hw_timeouts),
         }
     }
 }
@@ -219,6 +244,7 @@ pub struct RxStage {
     batch: RxBatch,
     rings: Arc<Rings>,
     counters: Arc<StageCounters>,
+    hw: Option<RxHwStamper<Timesync>>,
 }
 
 impl std::fmt::Debug for RxStage {
@@ -230,12 +256,18 @@ impl std::fmt::Debug for RxStage {
 }
 
 impl RxStage {
-    pub(crate) fn new(queue: RxQueue, rings: Arc<Rings>, counters: Arc<StageCounters>) -> Self {
+    pub(crate) fn new(
+        queue: RxQueue,
+        rings: Arc<Rings>,
+        counters: Arc<StageCounters>,
+        hw: Option<RxHwStamper<Timesync>>,
+    ) -> Self {
         RxStage {
             queue,
             batch: RxBatch::new(),
             rings,
             counters,
+            hw,
         }
     }
 
@@ -250,6 +282,9 @@ impl RxStage {
         bump(&c.rx_bursts, 1);
         bump(&c.rx_frames, n as u64);
         let (mut event, mut general, mut filtered, mut full) = (0, 0, 0, 0);
+        if let Some(h) = &mut self.hw {
+            h.begin_burst();
+        }
         while let Some(mbuf) = self.batch.pop() {
             match pre_classify(mbuf.data()) {
                 Class::Other => {
@@ -259,9 +294,21 @@ impl RxStage {
                 Class::Event => event += 1,
                 Class::General => general += 1,
             }
+            let tsc = match &mut self.hw {
+                Some(h) => h.stamp(mbuf.rx_timesync_latched(), tsc),
+                None => tsc,
+            };
             if self.rings.rx.push(RxFrame { mbuf, tsc }).is_err() {
                 full += 1;
             }
+        }
+        if let Some(h) = &self.hw {
+            c.rx_hw_stamps
+                .store(h.counters.rx_hw_stamps, Ordering::Relaxed);
+            c.rx_hw_missing
+                .store(h.counters.rx_hw_missing, Ordering::Relaxed);
+            c.rx_hw_extra
+                .store(h.counters.rx_hw_extra, Ordering::Relaxed);
         }
         bump(&c.rx_event, event);
         bump(&c.rx_general, general);
@@ -279,6 +326,7 @@ pub struct TxStage {
     counters: Arc<StageCounters>,
     clock: Arc<SharedTscClock>,
     residence: Arc<LatencyHistogram>,
+    hw: Option<TxHwStamper<Timesync>>,
 }
 
 impl std::fmt::Debug for TxStage {
@@ -322,6 +370,7 @@ impl TxStage {
         counters: Arc<StageCounters>,
         clock: Arc<SharedTscClock>,
         residence: Arc<LatencyHistogram>,
+        hw: Option<TxHwStamper<Timesync>>,
     ) -> Self {
         TxStage {
             queue,
@@ -330,11 +379,33 @@ impl TxStage {
             counters,
             clock,
             residence,
+            hw,
+        }
+    }
+
+    /// Hands a hardware TX stamp that has arrived (or timed out) to the engine core.
+    fn poll_hw(&mut self) {
+        let Some(h) = &mut self.hw else {
+            return;
+        };
+        if !h.is_pending() {
+            return;
+        }
+        if let Some(stamp) = h.poll(sys::rdtsc()) {
+            if self.rings.stamps.push(stamp).is_err() {
+                bump(&self.counters.stamp_ring_full, 1);
+            }
+            let c = &*self.counters;
+            c.tx_hw_stamps
+                .store(h.counters.tx_hw_stamps, Ordering::Relaxed);
+            c.tx_hw_timeouts
+                .store(h.counters.tx_hw_timeouts, Ordering::Relaxed);
         }
     }
 
     /// Sends up to one burst from the tx ring; returns the frames taken from the ring.
     pub fn poll(&mut self) -> usize {
+        self.poll_hw();
         let mut frames: [Option<TxFrame>; BURST] = Default::default();
         let mut n = 0;
         while n < BURST {
@@ -354,6 +425,8 @@ impl TxStage {
         let now_ns = self.clock.ns_at(tsc);
         let mut stamps: [Option<u32>; BURST] = [None; BURST];
         let mut residence: [Option<u64>; BURST] = [None; BURST];
+        // The frame (index in the batch) that asked the NIC for a hardware stamp.
+        let mut hw_frame: Option<usize> = None;
         let mut queued = 0;
         for f in frames.iter_mut().take(n) {
             let Some(TxFrame { mut mbuf, meta }) = f.take() else {
@@ -369,6 +442,10 @@ impl TxStage {
                 }
             }
             stamps[queued] = meta.stamp_id;
+            if meta.stamp_id.is_some() && self.hw.as_mut().is_some_and(|h| h.reserve()) {
+                mbuf.request_tx_timesync();
+                hw_frame = Some(queued);
+            }
             if self.batch.push(mbuf).is_ok() {
                 queued += 1;
             }
@@ -378,8 +455,18 @@ impl TxStage {
         bump(&c.tx_frames, sent as u64);
         let unsent = self.batch.clear();
         bump(&c.tx_queue_full, unsent as u64);
+        if let (Some(i), Some(h)) = (hw_frame, &mut self.hw) {
+            match stamps[i] {
+                Some(id) if i < sent => h.sent(id, tsc),
+                _ => h.not_sent(),
+            }
+            c.tx_hw_busy.store(h.counters.tx_hw_busy, Ordering::Relaxed);
+        }
         for i in 0..sent.min(queued) {
             if let Some(id) = stamps[i] {
+                if hw_frame == Some(i) {
+                    continue; // reported by poll_hw when the NIC has it
+                }
                 if self.rings.stamps.push((id, tsc)).is_err() {
                     bump(&c.stamp_ring_full, 1);
                 }

@@ -428,6 +428,20 @@ impl Mbuf {
         Some(unsafe { std::slice::from_raw_parts_mut(p.cast::<u8>(), len) })
     }
 
+    /// Whether the NIC latched this frame's receive time in its timesync register
+    /// (`RTE_MBUF_F_RX_IEEE1588_TMST`), to be read with [`Timesync::read_rx_timestamp`].
+    pub fn rx_timesync_latched(&self) -> bool {
+        self.ol_flags() & ffi::RTE_MBUF_F_RX_IEEE1588_TMST != 0
+    }
+
+    /// Asks the NIC to latch this frame's transmit time in its timesync register
+    /// (`RTE_MBUF_F_TX_IEEE1588_TMST`), to be read with [`Timesync::read_tx_timestamp`].
+    pub fn request_tx_timesync(&mut self) {
+        let flags = self.ol_flags() | ffi::RTE_MBUF_F_TX_IEEE1588_TMST;
+        // SAFETY: the mbuf is valid and exclusively ours; only its offload flags change.
+        unsafe { ffi::shim_rte_mbuf_set_ol_flags(self.0.as_ptr(), flags) }
+    }
+
     /// The mbuf's offload flags.
     pub fn ol_flags(&self) -> u64 {
         // SAFETY: the mbuf is valid and owned.
@@ -622,6 +636,8 @@ pub struct LinkStatus {
 pub struct EthDev {
     port: u16,
     started: bool,
+    /// `rte_eth_timesync_enable` succeeded.
+    timesync: bool,
     /// The pool the RX queue fills from, kept alive while the port may use it.
     pool: Option<Mempool>,
 }
@@ -648,6 +664,7 @@ impl EthDev {
         Ok(EthDev {
             port,
             started: false,
+            timesync: false,
             pool: None,
         })
     }
@@ -821,10 +838,25 @@ impl EthDev {
         // SAFETY: the port exists; the call only switches the NIC's time stamping on.
         let rc = unsafe { ffi::rte_eth_timesync_enable(self.port) };
         match rc {
-            0 => Ok(true),
+            0 => {
+                self.timesync = true;
+                Ok(true)
+            }
             rc if rc == -ENOTSUP => Ok(false),
             rc => Err(DpdkError::ret("rte_eth_timesync_enable", rc)),
         }
+    }
+
+    /// The port's hardware clock, if [`Self::timesync_probe`] enabled it.
+    pub fn timesync(&self) -> Option<Timesync> {
+        self.timesync.then_some(Timesync { port: self.port })
+    }
+
+    /// Whether the device can send a frame at a given time
+    /// (`RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP`, e.g. mlx5 with `tx_pp`).
+    pub fn can_send_on_timestamp(&self) -> bool {
+        self.info()
+            .is_ok_and(|i| i.tx_offload_capa & ffi::RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP != 0)
     }
 
     /// Receives up to [`BURST`] frames into `batch`, which must be empty (mbufs still in it
@@ -891,6 +923,51 @@ unsafe fn tx_burst(port: u16, started: bool, batch: &mut TxBatch) -> usize {
     sent
 }
 
+/// A port's hardware clock through DPDK's generic timesync API (one RX and one TX latch
+/// register per port on the NICs that implement it: igb, ixgbe, i40e, ice, …).
+///
+/// Copy, and used from the RX stage (RX register), the TX stage (TX register) and the engine
+/// core (clock reads): the PMDs implement these as independent register accesses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timesync {
+    port: u16,
+}
+
+fn timespec_ns(t: &ffi::timespec) -> i128 {
+    i128::from(t.tv_sec) * 1_000_000_000 + i128::from(t.tv_nsec)
+}
+
+impl Timesync {
+    /// The hardware clock now, ns.
+    pub fn read_time(&self) -> Result<i128, DpdkError> {
+        let mut t = ffi::timespec::default();
+        // SAFETY: the port exists and has timesync enabled; `t` is a valid out-parameter.
+        let rc = unsafe { ffi::rte_eth_timesync_read_time(self.port, &mut t) };
+        if rc != 0 {
+            return Err(DpdkError::ret("rte_eth_timesync_read_time", rc));
+        }
+        Ok(timespec_ns(&t))
+    }
+
+    /// The latched receive time, ns (and the latch is freed), or `None` if none is waiting.
+    pub fn read_rx_timestamp(&self) -> Option<i128> {
+        let mut t = ffi::timespec::default();
+        // SAFETY: as above; flags 0 selects the default register (igb/ixgbe ignore it, i40e
+        // register 0).
+        let rc = unsafe { ffi::rte_eth_timesync_read_rx_timestamp(self.port, &mut t, 0) };
+        (rc == 0).then(|| timespec_ns(&t))
+    }
+
+    /// The latched transmit time, ns (and the latch is freed), or `None` if none is
+    /// waiting (not sent yet, or not latched).
+    pub fn read_tx_timestamp(&self) -> Option<i128> {
+        let mut t = ffi::timespec::default();
+        // SAFETY: as above.
+        let rc = unsafe { ffi::rte_eth_timesync_read_tx_timestamp(self.port, &mut t) };
+        (rc == 0).then(|| timespec_ns(&t))
+    }
+}
+
 /// A port shared by its two queue handles.
 struct SplitDev(EthDev);
 
@@ -912,6 +989,11 @@ impl fmt::Debug for RxQueue {
 }
 
 impl RxQueue {
+    /// The port's hardware clock, if timesync is enabled.
+    pub fn timesync(&self) -> Option<Timesync> {
+        self.dev.0.timesync()
+    }
+
     /// As [`EthDev::rx_burst`].
     pub fn rx_burst(&mut self, batch: &mut RxBatch) -> usize {
         // SAFETY: this RxQueue is the only handle to RX queue 0 of its port (split consumed
@@ -934,6 +1016,11 @@ impl fmt::Debug for TxQueue {
 }
 
 impl TxQueue {
+    /// The port's hardware clock, if timesync is enabled.
+    pub fn timesync(&self) -> Option<Timesync> {
+        self.dev.0.timesync()
+    }
+
     /// As [`EthDev::tx_burst`].
     pub fn tx_burst(&mut self, batch: &mut TxBatch) -> usize {
         // SAFETY: this TxQueue is the only handle to TX queue 0 of its port, and `&mut self`
