@@ -1194,6 +1194,45 @@ mod tests {
         assert!(Config::parse("").unwrap_err().problem.contains("[[port]]"));
     }
 
+    #[cfg(feature = "dpdk")]
+    #[test]
+    fn dpdk_pipeline_keys_are_checked() {
+        let base = "[[port]]\ninterface = \"e\"\ntransport = \"l2\"\ndpdk-device = \"net_null0\"\n";
+        let with = |dp: &str| format!("[dataplane]\nbackend = \"dpdk\"\n{dp}\n{base}");
+        let c = Config::parse(&with("lcore = 0")).unwrap();
+        assert!(!c.dataplane.pipelined());
+        assert_eq!(c.dataplane.lcores(), (0, 0, 0));
+        let c = Config::parse(&with("lcore = 0\ntx-lcore = 0\nrx-lcore = 0")).unwrap();
+        assert!(!c.dataplane.pipelined());
+        let e = Config::parse(&with("ring-size = 8")).unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("dataplane.ring-size", Some(3)),
+            "{e}"
+        );
+        let e = Config::parse(&with("mbufs = 1000")).unwrap_err();
+        assert_eq!(e.key, "dataplane.mbufs", "{e}");
+        assert!(e.problem.contains("2176"), "{e}");
+        let e = Config::parse(&with("rx-descriptors = 4")).unwrap_err();
+        assert_eq!(e.key, "dataplane.rx-descriptors", "{e}");
+        let e = Config::parse(&with("rx-lcore = 4096")).unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("dataplane.rx-lcore", Some(3)),
+            "{e}"
+        );
+        // A pipeline needs room for both rings in the pool.
+        let e = Config::parse(&with(
+            "rx-lcore = 0\nlcore = 0\ntx-lcore = 0\nring-size = 8192",
+        ));
+        assert!(e.is_ok(), "no pipeline, rings unused");
+        if core_affinity::get_core_ids().is_some_and(|c| c.len() > 1) {
+            let e = Config::parse(&with("lcore = 0\nrx-lcore = 1\nring-size = 8192")).unwrap_err();
+            assert_eq!(e.key, "dataplane.mbufs", "{e}");
+            assert!(e.problem.contains("2 × ring-size"), "{e}");
+        }
+    }
+
     #[test]
     fn profile_then_overrides() {
         let c = Config::parse(

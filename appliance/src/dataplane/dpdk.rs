@@ -713,6 +713,8 @@ impl DpdkPort {
             rx_descriptors = rxd,
             tx_descriptors = txd,
             hw_timesync,
+            // Launch-time one-step needs this; Meridian does not use it yet (see README).
+            send_on_timestamp = dev.can_send_on_timestamp(),
             link_up = link.map(|l| l.up),
             link_mbps = link.map(|l| l.speed_mbps),
             "DPDK port started"
