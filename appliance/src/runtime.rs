@@ -888,6 +888,10 @@ impl Stages {
                         if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
                             warn!(core, "could not pin pipeline stages to their core");
                         }
+                        // An EAL lcore id gives the stages per-lcore mempool caches.
+                        if let Err(e) = crate::dataplane::dpdk::register_thread() {
+                            warn!(core, error = %e, "could not register the stage thread with EAL");
+                        }
                         info!(
                             core,
                             rx_stages = set.rx.len(),

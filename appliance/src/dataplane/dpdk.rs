@@ -588,6 +588,17 @@ impl NicTimesync for sys::Timesync {
     }
 }
 
+/// Registers the calling thread with EAL (for pipeline stage threads): it gets an lcore id
+/// and per-lcore mempool caches. Returns the lcore id.
+pub fn register_thread() -> Result<u32, DataplaneError> {
+    let eal = Eal::get().ok_or_else(|| DataplaneError::Unsupported {
+        interface: String::new(),
+        op: "register_thread",
+        reason: "DPDK's EAL is not initialised".into(),
+    })?;
+    sys::register_thread(eal).map_err(|e| dpdk_err("EAL", e))
+}
+
 /// How long a hardware TX stamp is awaited before the TSC stamp is used instead.
 const HW_TX_TIMEOUT_NS: f64 = 5_000_000.0;
 

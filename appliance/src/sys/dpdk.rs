@@ -923,6 +923,19 @@ unsafe fn tx_burst(port: u16, started: bool, batch: &mut TxBatch) -> usize {
     sent
 }
 
+/// Registers the calling thread with EAL (`rte_thread_register`) so it gets an lcore id and
+/// with it per-lcore mempool caches: mbuf allocation and free from a pipeline stage thread
+/// then mostly stays in the cache instead of the pool's shared ring. Returns the lcore id.
+pub fn register_thread(_eal: Eal) -> Result<u32, DpdkError> {
+    // SAFETY: EAL is up (the Eal proof); the call only assigns this thread an lcore slot.
+    let rc = unsafe { ffi::rte_thread_register() };
+    if rc != 0 {
+        return Err(DpdkError::last("rte_thread_register"));
+    }
+    // SAFETY: reads this thread's lcore id (a TLS variable) through the shim.
+    Ok(unsafe { ffi::shim_rte_lcore_id() })
+}
+
 /// A port's hardware clock through DPDK's generic timesync API (one RX and one TX latch
 /// register per port on the NICs that implement it: igb, ixgbe, i40e, ice, …).
 ///
