@@ -283,14 +283,24 @@ impl PortIo {
         match self {
             PortIo::Socket(p) => stamp_name(p.stamp_source()),
             #[cfg(feature = "dpdk")]
-            PortIo::Dpdk(p) if p.hardware_timesync() => format!(
-                "hardware (DPDK timesync, TSC fallback){}",
-                if p.is_pipelined() { ", pipeline" } else { "" }
+            PortIo::Dpdk(p) => format!(
+                "{}{}{}",
+                if p.hardware_timesync() {
+                    "hardware (DPDK timesync, TSC fallback)"
+                } else {
+                    "TSC"
+                },
+                if p.launch_time_one_step() {
+                    ", launch-time one-step"
+                } else {
+                    ""
+                },
+                if p.is_pipelined() {
+                    " (DPDK pipeline)"
+                } else {
+                    " (DPDK poll loop)"
+                }
             ),
-            #[cfg(feature = "dpdk")]
-            PortIo::Dpdk(p) if p.is_pipelined() => "TSC (DPDK pipeline)".into(),
-            #[cfg(feature = "dpdk")]
-            PortIo::Dpdk(_) => "TSC (DPDK poll loop)".into(),
         }
     }
 }
@@ -820,6 +830,7 @@ fn open_dpdk_ports(cfg: &Config) -> anyhow::Result<(Vec<PortIo>, BaseChoice)> {
             rx_descriptors: cfg.dataplane.rx_descriptors,
             tx_descriptors: cfg.dataplane.tx_descriptors,
             pool_size: cfg.dataplane.mbufs,
+            launch_time: p.one_step,
         };
         let port = DpdkPort::open(&dc).with_context(|| format!("port {} ({device})", i + 1))?;
         info!(port = i + 1, device = %device, hardware_timesync = port.hardware_timesync(), "DPDK port open");

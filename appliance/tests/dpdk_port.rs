@@ -53,6 +53,14 @@ fn vdev_that_fails_to_probe_fails_eal_init() {
     in_own_process("vdev_that_fails_to_probe_fails_eal_init", scenario_bad_vdev);
 }
 
+#[test]
+fn pipeline_stages_stamp_write_launch_times_and_measure_residence() {
+    in_own_process(
+        "pipeline_stages_stamp_write_launch_times_and_measure_residence",
+        scenario_pipeline,
+    );
+}
+
 fn in_own_process(test_name: &str, scenario: fn()) {
     if std::env::var(SCENARIO_ENV).as_deref() == Ok(test_name) {
         scenario();
@@ -115,6 +123,7 @@ fn port_cfg(device: String, transport: Transport) -> DpdkPortConfig {
         rx_descriptors: 128,
         tx_descriptors: 128,
         pool_size: 1023,
+        launch_time: false,
     }
 }
 
@@ -569,6 +578,183 @@ fn scenario_null() {
     // A one-octet buffer is fine too.
     let mut tiny = [0u8; 1];
     assert!(port.recv(&mut tiny).expect("recv").is_none());
+}
+
+/// A port split into RX stage → rings → TX stage, the stages polled here by hand: frames
+/// arrive with their burst's TSC stamp, junk is filtered by the RX stage, a Delay_Resp gets
+/// its residence time recorded, a one-step Sync gets its launch time (checksum intact), a
+/// two-step Sync's TX stamp comes back over the stamp ring.
+fn scenario_pipeline() {
+    use meridian::clock::tsc::{SharedTscClock, TscClock};
+    use meridian::metrics::LatencyHistogram;
+    use std::sync::Arc;
+
+    let dir = ScratchDir::new("pipeline");
+    let (input, out) = (dir.join("in.pcap"), dir.join("out.pcap"));
+    let t = (1_800_000_000u32, 0u32);
+    let delay_req = ptp_message(1, 44, 0x21);
+    let frames: Vec<PcapFrame> = vec![
+        (
+            t,
+            udp_frame(
+                PEER_MAC,
+                [1, 0, 0x5e, 0, 1, 0x81],
+                PEER_IP,
+                [224, 0, 1, 129],
+                319,
+                319,
+                &delay_req,
+            ),
+        ),
+        (
+            t,
+            udp_frame(
+                PEER_MAC,
+                [0xff; 6],
+                PEER_IP,
+                OUR_IP,
+                5353,
+                53,
+                &[1, 2, 3, 4],
+            ),
+        ),
+        (t, arp_request(PEER_MAC, PEER_IP, OUR_IP)),
+    ];
+    write_pcap(&input, &frames);
+    eal_init(&eal_args(
+        "pipeline",
+        &[format!(
+            "net_pcap0,rx_pcap={},tx_pcap={}",
+            input.display(),
+            out.display()
+        )],
+    ))
+    .expect("eal_init");
+    let mut port = DpdkPort::open(&port_cfg("net_pcap0".into(), Transport::UdpIpv4)).expect("open");
+    // Splitting needs the clock that converts TSC readings.
+    assert!(port.split_pipeline(64).is_err(), "no clock attached yet");
+    let tsc = TscClock::calibrate(
+        rdtsc,
+        || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_nanos() as i128
+        },
+        20,
+        || std::thread::sleep(Duration::from_millis(1)),
+    )
+    .expect("calibrate");
+    let shared = Arc::new(SharedTscClock::new(&tsc));
+    let residence = Arc::new(LatencyHistogram::new());
+    port.attach_clock(Arc::clone(&shared), Arc::clone(&residence));
+    let (mut rx, mut tx) = port.split_pipeline(64).expect("split");
+    assert!(port.is_pipelined());
+    assert!(port.split_pipeline(64).is_err(), "split twice");
+
+    // RX: the stage takes the burst; the port hands out the Delay_Req with its stamp.
+    let before = rdtsc();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while rx.poll() == 0 && Instant::now() < deadline {}
+    let after = rdtsc();
+    let mut buf = [0u8; 2048];
+    let got = port.recv(&mut buf).expect("recv").expect("the Delay_Req");
+    assert_eq!(&buf[..got.len], &delay_req[..]);
+    assert!(
+        (before..=after).contains(&got.tsc),
+        "burst stamp inside the poll"
+    );
+    assert!(got.event && got.multicast);
+    assert!(port.recv(&mut buf).expect("recv").is_none());
+
+    // TX: the ARP reply (sent by recv), a Delay_Resp, a one-step Sync, a two-step Sync.
+    let rx_ns = shared.ns_at(got.tsc);
+    let mut delay_resp = ptp_message(9, 54, 0x44);
+    Timestamp::from_nanos(rx_ns as u128)
+        .expect("ts")
+        .write(&mut delay_resp, 34);
+    port.send(Destination::Multicast, false, &delay_resp, false, None)
+        .expect("send Delay_Resp");
+    let sync1 = ptp_message(0, 44, 0x55);
+    let mut launch = |t: u64| shared.ns_at(t);
+    port.send(
+        Destination::Multicast,
+        true,
+        &sync1,
+        false,
+        Some(&mut launch),
+    )
+    .expect("send one-step Sync");
+    let sync2 = ptp_message(0, 44, 0x66);
+    let id = port
+        .send(Destination::Multicast, true, &sync2, true, None)
+        .expect("send two-step Sync")
+        .expect("an id");
+    let t0 = rdtsc();
+    assert_eq!(tx.poll(), 4, "ARP reply + 3 messages in one burst");
+    let t1 = rdtsc();
+    let mut stamps = Vec::new();
+    port.drain_tx_timestamps(&mut |i, s| stamps.push((i, s)));
+    assert_eq!(stamps.len(), 1);
+    assert_eq!(stamps[0].0, id);
+    assert!(
+        (t0..=t1).contains(&stamps[0].1),
+        "TX stamp inside the TX poll"
+    );
+
+    // The residence time: Delay_Resp TX stamp − the Delay_Req RX stamp it carries.
+    let r = residence.snapshot();
+    assert_eq!(r.count(), 1);
+    let want = (shared.ns_at(stamps[0].1) - rx_ns) as u64;
+    assert!(
+        r.max.abs_diff(want) < 2_000,
+        "residence {} vs {want}",
+        r.max
+    );
+
+    let report = port.stage_report().expect("stage counters");
+    println!("{report:?}");
+    assert_eq!(report.rx_frames, 3);
+    assert_eq!(report.rx_filtered, 1, "the DNS frame");
+    assert_eq!(report.rx_event, 1);
+    assert_eq!(report.rx_general, 1, "the ARP request");
+    assert_eq!(report.tx_frames, 4);
+    assert_eq!(
+        report.rx_ring_full + report.tx_queue_full + report.stamp_ring_full,
+        0
+    );
+
+    // The launch-time field a send-on-timestamp PMD reads: written and read back.
+    {
+        use meridian::dataplane::dpdk::raw::{Eal, Mempool};
+        let eal = Eal::get().expect("EAL up");
+        let field = eal
+            .tx_timestamp_dynfield()
+            .expect("register the TX timestamp field");
+        let pool = Mempool::create(eal, "launch_test", 63, 0, -1).expect("pool");
+        let mut m = pool.alloc().expect("mbuf");
+        assert_eq!(m.launch_time(field), None, "flag not set on a fresh mbuf");
+        m.set_launch_time(field, 1_800_000_000_123_456_789);
+        assert_eq!(m.launch_time(field), Some(1_800_000_000_123_456_789));
+    }
+
+    // Close the port (the stages hold it) so net_pcap flushes its file.
+    drop((rx, tx));
+    let sent = read_pcap(&out);
+    assert_eq!(sent.len(), 4, "{sent:?}");
+    let sync1_out = sent
+        .iter()
+        .find_map(|(_, f)| {
+            let p = ParsedFrame::parse(f).ok()?;
+            (p.payload.first() == Some(&0) && p.payload.get(10) == Some(&sync1[10])).then_some(p)
+        })
+        .expect("the one-step Sync, checksum valid");
+    let origin = Timestamp::read(sync1_out.payload, 34, "originTimestamp").expect("origin");
+    let (lo, hi) = (shared.ns_at(t0), shared.ns_at(t1));
+    assert!(
+        (lo..=hi).contains(&(origin.as_nanos() as i128)),
+        "launch time {origin} inside the TX poll [{lo}, {hi}]"
+    );
 }
 
 fn scenario_bad_vdev() {

@@ -101,6 +101,9 @@ pub struct DpdkPortConfig {
     pub tx_descriptors: u16,
     /// Mbufs in the port's pool; at least `rx_descriptors + tx_descriptors + 64`.
     pub pool_size: u32,
+    /// One-step messages should leave at their launch time (where the device can send on
+    /// a timestamp; otherwise the TSC launch time is written just before tx_burst).
+    pub launch_time: bool,
 }
 
 /// A received PTP message.
@@ -536,6 +539,8 @@ pub struct DpdkPort {
     /// With hardware timesync: the NIC clock against the TSC, and the register handlers of
     /// the single-core mode (the pipeline's stages get their own).
     hw: Option<HwStamping>,
+    /// With send-on-timestamp: one-step frames leave at a launch time set in the mbuf.
+    launch: Option<LaunchTime>,
     ts_field: Option<sys::RxTimestampField>,
     // Drop order matters: the batches free their mbufs, then the port stops and closes,
     // then the pool goes.
@@ -597,6 +602,57 @@ pub fn register_thread() -> Result<u32, DataplaneError> {
         reason: "DPDK's EAL is not initialised".into(),
     })?;
     sys::register_thread(eal).map_err(|e| dpdk_err("EAL", e))
+}
+
+impl NicTimesync for sys::DeviceClock {
+    fn read_time(&mut self) -> Option<i128> {
+        self.read().ok().map(i128::from)
+    }
+    fn read_rx_timestamp(&mut self) -> Option<i128> {
+        None
+    }
+    fn read_tx_timestamp(&mut self) -> Option<i128> {
+        None
+    }
+}
+
+/// How far ahead of the TSC read one-step frames are scheduled with send-on-timestamp: more
+/// than the time from that read to the NIC (a few µs), so the frame is never late.
+const LAUNCH_LEAD_NS: f64 = 100_000.0;
+
+/// Launch-time one-step (`RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP`): the mbuf field that takes
+/// the launch time and the device clock mapped onto the TSC.
+struct LaunchTime {
+    field: sys::TxTimestampField,
+    dev: sys::DeviceClock,
+    map: NicClockMap,
+    lead_ticks: u64,
+}
+
+impl LaunchTime {
+    fn new(eal: Eal, dev: sys::DeviceClock) -> Result<LaunchTime, String> {
+        let field = eal.tx_timestamp_dynfield().map_err(|e| e.to_string())?;
+        let mut probe = dev;
+        let map = NicClockMap::calibrate(&mut probe, &mut sys::rdtsc, 50, &mut || {
+            std::thread::sleep(std::time::Duration::from_millis(2))
+        })
+        .map_err(|e| e.to_string())?;
+        let hz = sys::tsc_hz().unwrap_or(3_000_000_000) as f64;
+        Ok(LaunchTime {
+            field,
+            dev,
+            map,
+            lead_ticks: (LAUNCH_LEAD_NS * hz / 1e9) as u64,
+        })
+    }
+
+    fn stage(&self) -> pipeline::LaunchStage {
+        pipeline::LaunchStage {
+            field: self.field,
+            device: self.map.shared(),
+            lead_ticks: self.lead_ticks,
+        }
+    }
 }
 
 /// How long a hardware TX stamp is awaited before the TSC stamp is used instead.
@@ -684,7 +740,14 @@ impl DpdkPort {
             dev.socket_id(),
         )
         .map_err(err)?;
-        dev.configure(0, 0).map_err(err)?;
+        let launch_capable = info.tx_offload_capa & sys::TX_OFFLOAD_SEND_ON_TIMESTAMP != 0;
+        let want_launch = cfg.launch_time && launch_capable;
+        let tx_offloads = if want_launch {
+            sys::TX_OFFLOAD_SEND_ON_TIMESTAMP
+        } else {
+            0
+        };
+        dev.configure(0, tx_offloads).map_err(err)?;
         let (rxd, txd) = dev
             .setup_queues(&pool, cfg.rx_descriptors, cfg.tx_descriptors)
             .map_err(err)?;
@@ -715,6 +778,19 @@ impl DpdkPort {
             None => None,
         };
         let hw_timesync = hw_timesync && hw.is_some();
+        let launch = if want_launch {
+            match LaunchTime::new(eal, dev.device_clock()) {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    tracing::warn!(device, error = %e,
+                        "the device can send on a timestamp but its clock cannot be mapped; \
+                         one-step launch times are written just before tx_burst instead");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let link = dev.link().ok();
         tracing::info!(
             device,
@@ -724,8 +800,8 @@ impl DpdkPort {
             rx_descriptors = rxd,
             tx_descriptors = txd,
             hw_timesync,
-            // Launch-time one-step needs this; Meridian does not use it yet (see README).
-            send_on_timestamp = dev.can_send_on_timestamp(),
+            send_on_timestamp = launch_capable,
+            launch_time_one_step = launch.is_some(),
             link_up = link.map(|l| l.up),
             link_mbps = link.map(|l| l.speed_mbps),
             "DPDK port started"
@@ -746,6 +822,7 @@ impl DpdkPort {
             mac,
             hw_timesync,
             hw,
+            launch,
             ts_field: eal.rx_timestamp_dynfield(),
             rx: RxBatch::new(),
             tx: TxBatch::new(),
@@ -885,8 +962,16 @@ impl DpdkPort {
     /// One update of the NIC-clock → TSC mapping (hardware timesync only; call about once
     /// a second from the engine core). Returns the mapping error before the update, ns.
     pub fn track_nic_clock(&mut self) -> Option<i128> {
+        if let Some(l) = &mut self.launch {
+            l.map.track(&mut l.dev, &mut sys::rdtsc);
+        }
         let h = self.hw.as_mut()?;
         h.map.track(&mut h.nic, &mut sys::rdtsc)
+    }
+
+    /// Whether one-step frames leave at a launch time the device honours.
+    pub fn launch_time_one_step(&self) -> bool {
+        self.launch.is_some()
     }
 
     /// Hardware stamping counters (hardware timesync only).
@@ -967,6 +1052,7 @@ impl DpdkPort {
                 clock,
                 Arc::clone(&self.residence),
                 tx_hw,
+                self.launch.as_ref().map(LaunchTime::stage),
             ),
         ))
     }
@@ -1418,7 +1504,17 @@ impl DpdkPort {
         }
         let tsc = sys::rdtsc();
         if let Some(now) = one_step_now {
-            pipeline::write_launch_time(m.data_mut(), &layout, now(tsc))
+            let origin = match &self.launch {
+                // The device sends it at the device time for TSC tsc + lead: say that time.
+                Some(l) => {
+                    let at = tsc.wrapping_add(l.lead_ticks);
+                    let dev = l.map.shared().ns_at(at).clamp(0, u64::MAX as i128) as u64;
+                    m.set_launch_time(l.field, dev);
+                    now(at)
+                }
+                None => now(tsc),
+            };
+            pipeline::write_launch_time(m.data_mut(), &layout, origin)
                 .map_err(|()| invalid("one-step launch time out of range"))?;
         }
         let residence = match &self.clock {
@@ -1504,6 +1600,7 @@ mod tests {
             rx_descriptors: 256,
             tx_descriptors: 256,
             pool_size: 1023,
+            launch_time: false,
         }
     }
 

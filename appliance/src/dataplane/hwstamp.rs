@@ -117,6 +117,23 @@ impl NicClockMap {
     }
 }
 
+/// Launch-time one-step: the frame read at TSC `tsc_now` is to leave `lead_ticks` later.
+/// Returns the originTimestamp to write (the PTP time at launch, by `ptp_time`, ns) and the
+/// launch time to give the NIC (its device clock at that moment, by `device`, in device
+/// units). Both come from the same TSC instant, so the NIC sends the frame when its clock
+/// reaches the time the frame says.
+pub fn launch_plan(
+    tsc_now: u64,
+    lead_ticks: u64,
+    ptp_time: &SharedTscClock,
+    device: &SharedTscClock,
+) -> (i128, u64) {
+    let at = tsc_now.wrapping_add(lead_ticks);
+    let origin = ptp_time.ns_at(at);
+    let dev = device.ns_at(at).clamp(0, u64::MAX as i128) as u64;
+    (origin, dev)
+}
+
 /// Assigns RX hardware stamps within bursts (see the module docs).
 #[derive(Debug)]
 pub struct RxHwStamper<N> {
@@ -333,6 +350,32 @@ mod tests {
             // 10 ticks = 4 ns.
             assert!(back.abs_diff(tsc) < 10, "{tsc} → {back}");
         }
+    }
+
+    #[test]
+    fn launch_time_and_origin_timestamp_name_the_same_instant() {
+        let (nic, map) = sim();
+        // The PTP timescale: TSC at 2.5 GHz exactly, TAI epoch offset.
+        let ptp = SharedTscClock::new(
+            &TscClock::from_samples(&[
+                (0, 1_800_000_000_000_000_000),
+                (2_500_000_000, 1_800_000_001_000_000_000),
+            ])
+            .unwrap(),
+        );
+        let now = 9_000_000_000u64;
+        let lead = 250_000; // 100 µs
+        let (origin, dev) = launch_plan(now, lead, &ptp, &map.shared());
+        // The NIC sends when its clock reads `dev`: that is TSC now + lead (within a few
+        // ticks of mapping error), when the PTP time is `origin`.
+        let true_launch = now + lead;
+        let dev_true = nic.at(true_launch);
+        assert!(
+            (dev as i128 - dev_true).abs() < 10,
+            "device launch {dev} vs {dev_true}"
+        );
+        assert_eq!(origin, ptp.ns_at(true_launch));
+        assert_eq!(origin - ptp.ns_at(now), 100_000);
     }
 
     #[test]

@@ -34,9 +34,11 @@ use meridian_proto::wire::Timestamp;
 use serde::Serialize;
 
 use crate::clock::tsc::SharedTscClock;
-use crate::dataplane::hwstamp::{RxHwStamper, TxHwStamper};
+use crate::dataplane::hwstamp::{launch_plan, RxHwStamper, TxHwStamper};
 use crate::metrics::LatencyHistogram;
-use crate::sys::dpdk::{self as sys, Mbuf, RxBatch, RxQueue, Timesync, TxBatch, TxQueue, BURST};
+use crate::sys::dpdk::{
+    self as sys, Mbuf, RxBatch, RxQueue, Timesync, TxBatch, TxQueue, TxTimestampField, BURST,
+};
 
 /// Offset of originTimestamp / receiveTimestamp in a PTP message.
 const TIMESTAMP_AT: usize = 34;
@@ -318,6 +320,14 @@ impl RxStage {
     }
 }
 
+/// Launch-time one-step in the TX stage: the mbuf field for the launch time, the device
+/// clock against the TSC, and how far ahead frames are scheduled.
+pub(crate) struct LaunchStage {
+    pub field: TxTimestampField,
+    pub device: Arc<SharedTscClock>,
+    pub lead_ticks: u64,
+}
+
 /// The TX stage of one port.
 pub struct TxStage {
     queue: TxQueue,
@@ -327,6 +337,7 @@ pub struct TxStage {
     clock: Arc<SharedTscClock>,
     residence: Arc<LatencyHistogram>,
     hw: Option<TxHwStamper<Timesync>>,
+    launch: Option<LaunchStage>,
 }
 
 impl std::fmt::Debug for TxStage {
@@ -371,8 +382,10 @@ impl TxStage {
         clock: Arc<SharedTscClock>,
         residence: Arc<LatencyHistogram>,
         hw: Option<TxHwStamper<Timesync>>,
+        launch: Option<LaunchStage>,
     ) -> Self {
         TxStage {
+            launch,
             queue,
             batch: TxBatch::new(),
             rings,
@@ -433,9 +446,20 @@ impl TxStage {
                 continue;
             };
             if let Some(layout) = &meta.layout {
-                if meta.one_step && write_launch_time(mbuf.data_mut(), layout, now_ns).is_err() {
-                    bump(&c.tx_launch_errors, 1);
-                    continue;
+                if meta.one_step {
+                    let origin = match &self.launch {
+                        Some(l) => {
+                            let (origin, dev) =
+                                launch_plan(tsc, l.lead_ticks, &self.clock, &l.device);
+                            mbuf.set_launch_time(l.field, dev);
+                            origin
+                        }
+                        None => now_ns,
+                    };
+                    if write_launch_time(mbuf.data_mut(), layout, origin).is_err() {
+                        bump(&c.tx_launch_errors, 1);
+                        continue;
+                    }
                 }
                 if let Some(rx_ns) = delay_resp_receive_ns(mbuf.data(), layout) {
                     residence[queued] = Some((now_ns - rx_ns).clamp(0, u64::MAX as i128) as u64);

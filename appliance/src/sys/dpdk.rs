@@ -199,6 +199,62 @@ impl Eal {
     }
 }
 
+impl Eal {
+    /// Registers the TX timestamp dynamic field and flag
+    /// (`rte_mbuf_dyn_tx_timestamp_register`): where a frame's launch time goes for PMDs
+    /// with `RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP`.
+    pub fn tx_timestamp_dynfield(self) -> Result<TxTimestampField, DpdkError> {
+        let mut offset: c_int = -1;
+        let mut flag: u64 = 0;
+        // SAFETY: EAL is up; both out-parameters are valid for the call.
+        let rc = unsafe { ffi::rte_mbuf_dyn_tx_timestamp_register(&mut offset, &mut flag) };
+        if rc != 0 {
+            return Err(DpdkError::last("rte_mbuf_dyn_tx_timestamp_register"));
+        }
+        let offset = usize::try_from(offset)
+            .map_err(|_| DpdkError::new("rte_mbuf_dyn_tx_timestamp_register: offset", 22))?;
+        // The field must be a u64 inside the mbuf, or writing it would be out of bounds.
+        if offset + mem::size_of::<u64>() > mem::size_of::<ffi::rte_mbuf>() || flag == 0 {
+            return Err(DpdkError::new(
+                "rte_mbuf_dyn_tx_timestamp_register: field",
+                22,
+            ));
+        }
+        Ok(TxTimestampField { offset, flag })
+    }
+}
+
+/// Where a frame's launch time goes (`rte_dynfield_timestamp`, device clock units) and the
+/// `ol_flags` bit asking the PMD to honour it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxTimestampField {
+    offset: usize,
+    flag: u64,
+}
+
+/// `RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP`.
+pub const TX_OFFLOAD_SEND_ON_TIMESTAMP: u64 = ffi::RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP;
+
+/// A port's device clock as `rte_eth_read_clock` reads it (the units of the launch-time
+/// field). Copy; read from the engine core only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceClock {
+    port: u16,
+}
+
+impl DeviceClock {
+    /// The device clock now (device units, ns on most PMDs).
+    pub fn read(&self) -> Result<u64, DpdkError> {
+        let mut v: u64 = 0;
+        // SAFETY: the port exists; `v` is a valid out-parameter.
+        let rc = unsafe { ffi::rte_eth_read_clock(self.port, &mut v) };
+        if rc != 0 {
+            return Err(DpdkError::ret("rte_eth_read_clock", rc));
+        }
+        Ok(v)
+    }
+}
+
 /// Where a PMD puts RX timestamps in an mbuf: a `u64` dynamic field (units are the PMD's)
 /// and the `ol_flags` bit saying it was filled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -440,6 +496,33 @@ impl Mbuf {
         let flags = self.ol_flags() | ffi::RTE_MBUF_F_TX_IEEE1588_TMST;
         // SAFETY: the mbuf is valid and exclusively ours; only its offload flags change.
         unsafe { ffi::shim_rte_mbuf_set_ol_flags(self.0.as_ptr(), flags) }
+    }
+
+    /// Sets the frame's launch time (device clock units) and the flag asking the PMD to
+    /// send it then.
+    pub fn set_launch_time(&mut self, field: TxTimestampField, t: u64) {
+        // SAFETY: `field` comes from Eal::tx_timestamp_dynfield, which checked the field is a
+        // u64 lying inside struct rte_mbuf; the mbuf is exclusively ours; write_unaligned
+        // needs no alignment.
+        unsafe {
+            ffi::shim_rte_mbuf_dynfield(self.0.as_ptr(), field.offset as c_int)
+                .cast::<u64>()
+                .write_unaligned(t);
+            ffi::shim_rte_mbuf_set_ol_flags(self.0.as_ptr(), self.ol_flags() | field.flag);
+        }
+    }
+
+    /// The launch time set by [`Self::set_launch_time`], if its flag is set.
+    pub fn launch_time(&self, field: TxTimestampField) -> Option<u64> {
+        if self.ol_flags() & field.flag == 0 {
+            return None;
+        }
+        // SAFETY: as in set_launch_time, reading.
+        Some(unsafe {
+            ffi::shim_rte_mbuf_dynfield(self.0.as_ptr(), field.offset as c_int)
+                .cast::<u64>()
+                .read_unaligned()
+        })
     }
 
     /// The mbuf's offload flags.
@@ -852,11 +935,9 @@ impl EthDev {
         self.timesync.then_some(Timesync { port: self.port })
     }
 
-    /// Whether the device can send a frame at a given time
-    /// (`RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP`, e.g. mlx5 with `tx_pp`).
-    pub fn can_send_on_timestamp(&self) -> bool {
-        self.info()
-            .is_ok_and(|i| i.tx_offload_capa & ffi::RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP != 0)
+    /// The device clock (`rte_eth_read_clock`).
+    pub fn device_clock(&self) -> DeviceClock {
+        DeviceClock { port: self.port }
     }
 
     /// Receives up to [`BURST`] frames into `batch`, which must be empty (mbufs still in it
