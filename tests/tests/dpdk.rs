@@ -1,7 +1,8 @@
 //! Meridian's DPDK data plane against real linuxptp peers: the `net_af_packet` and `net_af_xdp`
 //! PMDs on the grandmaster's end of a veth pair in a namespace, the poll loop stamping with the
-//! calibrated TSC clock, and a free-running ptp4l slave (software stamps; both PMDs, UDPv4 and
-//! L2) on the other end.
+//! calibrated TSC clock. On the other end, either a free-running ptp4l slave (software stamps;
+//! both PMDs, UDPv4 and L2), or `pmc` reading every dataset over the network and being refused
+//! a SET (af_packet, UDPv4 and L2; the checks of `tests/pmc.rs`, shared through the library).
 //!
 //! Needs DPDK 22.11 (`bash scripts/setup.sh`) and root; builds the daemon with `--features dpdk`
 //! into `target/dpdk`.
@@ -31,7 +32,7 @@ use std::time::Duration;
 
 use meridian_interop::{
     collect_offsets, meridian_dpdk_binary, parse_offsets, Lab, Meridian, MeridianConfig,
-    MessageType, Node, OffsetStats, Transport, PTP4L_SKIP,
+    MessageType, Node, OffsetStats, PmcWant, Transport, PTP4L_SKIP,
 };
 use serde_json::Value;
 
@@ -286,4 +287,67 @@ fn dpdk_af_xdp_udp4_ptp4l_slave() {
 #[test]
 fn dpdk_af_xdp_l2_ptp4l_slave() {
     dpdk_two_step("dpdk_af_xdp_l2", Pmd::AfXdp, Transport::L2);
+}
+
+/// pmc over the network (`pmc -4|-2 -b 0 -i mi0` in the slave's namespace) against Meridian on
+/// the DPDK `pmd`: the management requests arrive through the poll loop and the answers leave
+/// through it. Explicit priorities, clock quality and user description; `identity = "auto"`,
+/// which must come from the DPDK port's MAC.
+fn dpdk_pmc(test: &str, pmd: Pmd, transport: Transport) {
+    let Some(lab) = dpdk_lab(test) else {
+        return;
+    };
+    let (gm, sl) = (lab.node(0), lab.node(1));
+    let _xdp_off = prepare(&lab, pmd);
+    let mut cap = lab.capture(sl);
+    let cfg = dpdk_config(gm, pmd, transport)
+        .clock("priority1", "100")
+        .clock("priority2", "99")
+        .clock("user-description", "\"DPDK lab\"")
+        .clock(
+            "quality",
+            "{ class = 6, accuracy = 0x21, variance = 0x4e5d, time-source = \"gnss\", \
+             time-traceable = true, frequency-traceable = true }",
+        );
+    let (mut m, status) = start_dpdk(&lab, gm, pmd, &cfg);
+    let identity = gm.eui64_identity();
+    assert_eq!(
+        status["clock"]["identity"].as_str(),
+        Some(identity.as_str()),
+        "{status}"
+    );
+    let want = PmcWant {
+        identity,
+        priority1: 100,
+        priority2: 99,
+        class: 6,
+        accuracy: 0x21,
+        variance: 0x4e5d,
+        time_source: 0x20,
+        traceable: Some(true),
+        protocol_address: match transport {
+            Transport::UdpV4 => format!("1 {}", gm.ip),
+            Transport::L2 => format!("3 {}", gm.mac),
+        },
+        user_description: "DPDK lab".into(),
+    };
+    lab.pmc_check_datasets(&m, gm, sl, transport, &want);
+    lab.pmc_check_set_refused(sl, transport, 100);
+    stop_dpdk(&lab, gm, pmd, &mut m);
+
+    let report = cap.check_tshark();
+    println!("Meridian sent {:?}", report.counts(&gm.mac));
+    assert!(report.of(&gm.mac, MessageType::Management).count() >= 8);
+}
+
+/// pmc over UDPv4 against Meridian on the `net_af_packet` PMD.
+#[test]
+fn dpdk_af_packet_pmc_udp4() {
+    dpdk_pmc("dpdk_af_packet_pmc_udp4", Pmd::AfPacket, Transport::UdpV4);
+}
+
+/// pmc over L2 against Meridian on the `net_af_packet` PMD.
+#[test]
+fn dpdk_af_packet_pmc_l2() {
+    dpdk_pmc("dpdk_af_packet_pmc_l2", Pmd::AfPacket, Transport::L2);
 }
