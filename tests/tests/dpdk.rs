@@ -15,7 +15,8 @@
 //! each way (of one per CPU allocated); the test sets that explicitly (`ethtool -L`). As root
 //! (`CAP_IPC_LOCK`) the UMEM is not charged to the memlock rlimit. A graceful stop detaches the
 //! program (checked); a daemon killed hard leaves it attached (a later PMD reuses it), so the
-//! test detaches it itself (`ip link set dev mi0 xdp off`) before the namespaces go.
+//! test detaches it itself (`ip link set dev mi0 xdp off`) before the namespaces go. It also
+//! removes EAL's runtime directory, which every DPDK process leaves in `/var/run/dpdk`.
 //!
 //! Bounds are looser than for the socket backend (|median| < 30 µs and 90 % of samples within
 //! 50 µs, instead of |mean| < 5 µs and max < 50 µs): the TSC is read in user space after
@@ -28,6 +29,7 @@
 //! path end to end with real peers; precision needs a NIC PMD with hardware timesync or RX
 //! timestamp offload.
 
+use std::path::Path;
 use std::time::Duration;
 
 use meridian_interop::{
@@ -116,45 +118,63 @@ fn xdp_counters(lab: &Lab, node: &Node) -> String {
         .join(", ")
 }
 
-/// Detaches any XDP program from a node's interface when dropped: the af_xdp PMD detaches
-/// its program when the port closes, but a daemon killed hard (SIGKILL after the grace
-/// period) leaves it attached. Declared before the daemon, so it runs after the daemon has
-/// been stopped and before the lab deletes the namespaces (which would destroy the veth and
-/// its program anyway).
-struct XdpOff<'a> {
+/// What a DPDK daemon leaves behind, removed when dropped. Created before the daemon, so it
+/// drops after the daemon has been stopped and before the lab deletes the namespaces.
+///
+/// - af_xdp: the PMD detaches its XDP program when the port closes, but a daemon killed hard
+///   (SIGKILL after the grace period) leaves it attached: `ip link set dev mi0 xdp off`
+///   (deleting the namespace would destroy the veth and its program too).
+/// - EAL's runtime directory `/var/run/dpdk/<file prefix>` (a telemetry socket; EAL never
+///   removes the directory, and Meridian never calls `rte_eal_cleanup`): the config names it
+///   after the grandmaster's namespace ([`eal_prefix`]), so it is this lab's own.
+struct DpdkCleanup<'a> {
     lab: &'a Lab,
     node: &'a Node,
+    pmd: Pmd,
 }
 
-impl Drop for XdpOff<'_> {
+impl Drop for DpdkCleanup<'_> {
     fn drop(&mut self) {
-        let _ = self.lab.run(
-            self.node,
-            &["ip", "link", "set", "dev", &self.node.iface, "xdp", "off"],
-            Duration::from_secs(5),
-        );
+        if self.pmd == Pmd::AfXdp {
+            let _ = self.lab.run(
+                self.node,
+                &["ip", "link", "set", "dev", &self.node.iface, "xdp", "off"],
+                Duration::from_secs(5),
+            );
+        }
+        let _ = std::fs::remove_dir_all(Path::new("/var/run/dpdk").join(eal_prefix(self.node)));
     }
 }
 
-/// Prepares the lab's veth for `pmd`. For af_xdp: one queue each way ([`one_queue`]), and a
-/// guard that detaches the XDP program at the end (keep it alive until the daemon is stopped).
-fn prepare<'a>(lab: &'a Lab, pmd: Pmd) -> Option<XdpOff<'a>> {
+/// EAL's `--file-prefix` for the daemon on `gm`: its namespace's name, unique to the lab.
+fn eal_prefix(gm: &Node) -> String {
+    gm.ns.clone()
+}
+
+/// Prepares the lab for Meridian on `pmd` (for af_xdp: one queue each way, [`one_queue`]);
+/// returns the guard that cleans up after the daemon (keep it alive until the daemon stops).
+fn prepare(lab: &Lab, pmd: Pmd) -> DpdkCleanup<'_> {
     let (gm, sl) = (lab.node(0), lab.node(1));
-    (pmd == Pmd::AfXdp).then(|| {
+    if pmd == Pmd::AfXdp {
         one_queue(lab, gm, sl);
-        XdpOff { lab, node: gm }
-    })
+    }
+    DpdkCleanup { lab, node: gm, pmd }
 }
 
 /// The lab defaults ([`MeridianConfig::new`]) plus the DPDK data plane on `pmd`: EAL without
-/// hugepages or PCI, the poll loop on lcore 0, the port's device and IPv4 address.
+/// hugepages or PCI and with the lab's file prefix ([`eal_prefix`]), the poll loop on lcore 0,
+/// the port's device and IPv4 address.
 fn dpdk_config(gm: &Node, pmd: Pmd, transport: Transport) -> MeridianConfig {
     MeridianConfig::new(gm, transport)
         .set("dataplane", "backend", "\"dpdk\"")
         .set(
             "dataplane",
             "eal-args",
-            "[\"--no-huge\", \"--no-pci\", \"--no-shconf\", \"-m\", \"256\"]",
+            &format!(
+                "[\"--no-huge\", \"--no-pci\", \"--no-shconf\", \"-m\", \"256\", \
+                 \"--file-prefix={}\"]",
+                eal_prefix(gm)
+            ),
         )
         .set("dataplane", "lcore", "0")
         .port("dpdk-device", &format!("\"{}\"", pmd.device(&gm.iface)))
@@ -213,7 +233,7 @@ fn dpdk_two_step(test: &str, pmd: Pmd, transport: Transport) {
         return;
     };
     let (gm, sl) = (lab.node(0), lab.node(1));
-    let _xdp_off = prepare(&lab, pmd);
+    let _cleanup = prepare(&lab, pmd);
     // Captured on the slave's side: the af_packet PMD transmits with PACKET_QDISC_BYPASS,
     // which skips the taps tcpdump reads on the grandmaster's own interface (and frames the
     // af_xdp PMD receives never reach them).
@@ -298,7 +318,7 @@ fn dpdk_pmc(test: &str, pmd: Pmd, transport: Transport) {
         return;
     };
     let (gm, sl) = (lab.node(0), lab.node(1));
-    let _xdp_off = prepare(&lab, pmd);
+    let _cleanup = prepare(&lab, pmd);
     let mut cap = lab.capture(sl);
     let cfg = dpdk_config(gm, pmd, transport)
         .clock("priority1", "100")
