@@ -28,6 +28,7 @@
 
 mod capture;
 mod lab;
+mod management;
 mod meridian;
 mod peers;
 mod process;
@@ -35,6 +36,7 @@ mod stats;
 
 pub use capture::{Capture, MessageType, PtpFrame, TsharkReport};
 pub use lab::{Lab, Node, Transport};
+pub use management::PmcWant;
 pub use meridian::{meridian_binary, meridian_dpdk_binary, Meridian, MeridianConfig};
 pub use peers::{
     collect_offsets, parse_offsets, parse_pmc, parse_ptpd_offsets, ptp4l_unicast_client_cfg,
