@@ -364,6 +364,11 @@ pub struct DataplaneSection {
     /// Mbufs in each DPDK port's pool.
     #[serde(default = "default_mbufs")]
     pub mbufs: u32,
+    /// Microseconds the engine loop sleeps after an iteration that found nothing to do
+    /// (0: pure busy poll). Frees the engine core for other work; with the RX/TX stages on
+    /// another core the stamps are unaffected.
+    #[serde(default)]
+    pub idle_sleep_us: u32,
 }
 
 impl Default for DataplaneSection {
@@ -378,6 +383,7 @@ impl Default for DataplaneSection {
             rx_descriptors: default_descriptors(),
             tx_descriptors: default_descriptors(),
             mbufs: default_mbufs(),
+            idle_sleep_us: 0,
         }
     }
 }
@@ -871,6 +877,12 @@ impl Config {
                     }
                     _ => {}
                 }
+            }
+            if d.idle_sleep_us > 100_000 {
+                return Err(dp_err(
+                    "idle-sleep-us",
+                    format!("{}: at most 100000 (100 ms)", d.idle_sleep_us),
+                ));
             }
             if !(64..=1 << 20).contains(&d.ring_size) {
                 return Err(dp_err(

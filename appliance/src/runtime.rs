@@ -461,6 +461,9 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     let mut stamps: Vec<(usize, u32, Time)> = Vec::with_capacity(256);
     let mut expired: Vec<u32> = Vec::with_capacity(256);
     let busy_poll = cfg.dataplane.backend == BackendName::Dpdk;
+    let idle_sleep_ns = u64::from(cfg.dataplane.idle_sleep_us) * 1_000;
+    // Whether the previous iteration found anything to do (busy poll with idle sleep).
+    let mut idle = false;
     let mut next_control = Time(0);
     let mut control_due = true;
 
@@ -480,7 +483,15 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         };
         if busy_poll {
             // Poll mode: no sleeping and no syscall per iteration; the control socket is
-            // looked at every CONTROL_CHECK_NS.
+            // looked at every CONTROL_CHECK_NS. With `idle-sleep-us`, an iteration that
+            // found nothing is followed by a short sleep (never past the engine's deadline).
+            if idle && idle_sleep_ns > 0 {
+                let nap = idle_sleep_ns.min(sleep);
+                if nap > 0 {
+                    std::thread::sleep(std::time::Duration::from_nanos(nap));
+                }
+            }
+            idle = true;
             if now >= next_control {
                 next_control = now.plus_nanos(CONTROL_CHECK_NS);
                 control_due = true;
@@ -507,6 +518,9 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
                 warn!(port = i + 1, error = %e, "reading TX timestamps");
             }
         }
+        if !stamps.is_empty() {
+            idle = false;
+        }
         for &(i, id, t) in &stamps {
             if let Some((token, _)) = tokens[i].remove(&id) {
                 let mut sink = Sink {
@@ -521,12 +535,17 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
             }
         }
         // Stages on this core: RX bursts into the rings.
-        inline_stages.poll_rx();
+        if inline_stages.poll_rx() > 0 {
+            idle = false;
+        }
         // Received messages, in bounded batches per port.
         for i in 0..ports.len() {
             for _ in 0..RX_BATCH {
                 let info = match ports[i].recv(&mut buf, &clock) {
-                    Ok(Some(info)) => info,
+                    Ok(Some(info)) => {
+                        idle = false;
+                        info
+                    }
                     Ok(None) => break,
                     Err(e) => {
                         warn!(port = i + 1, error = %e, "receive");
@@ -564,7 +583,9 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         };
         engine.handle_timeout(now, &mut sink);
         // Stages on this core: the engine's frames out.
-        inline_stages.poll_tx();
+        if inline_stages.poll_tx() > 0 {
+            idle = false;
+        }
         // Tokens the kernel will not report (send failed, or never stamped).
         for t in tokens.iter_mut() {
             expired.clear();
