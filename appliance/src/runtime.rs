@@ -676,6 +676,17 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     if tx_errors > 0 {
         error!(tx_errors, "sends failed during the run");
     }
+    // Ports closed, then EAL's runtime directory (if Meridian named it) goes.
+    drop(ports);
+    if cfg.dataplane.backend == BackendName::Dpdk
+        && !cfg
+            .dataplane
+            .eal_args
+            .iter()
+            .any(|a| a.starts_with("--file-prefix"))
+    {
+        clean_eal_runtime_dirs(true);
+    }
     Ok(())
 }
 
@@ -803,7 +814,7 @@ fn eal_args(cfg: &Config) -> Vec<String> {
         .iter()
         .any(|a| a.starts_with("--file-prefix"))
     {
-        args.push(format!("--file-prefix=meridian-{}", std::process::id()));
+        args.push(format!("--file-prefix={}", own_eal_prefix()));
     }
     args.extend(cfg.dataplane.eal_args.iter().cloned());
     for p in &cfg.ports {
@@ -819,6 +830,56 @@ fn eal_args(cfg: &Config) -> Vec<String> {
     args
 }
 
+/// The EAL file prefix Meridian picks when the configuration gives none.
+fn own_eal_prefix() -> String {
+    format!("{EAL_PREFIX}{}", std::process::id())
+}
+
+const EAL_PREFIX: &str = "meridian-";
+
+/// Where EAL keeps a prefix's runtime files (sockets, fbarrays): `/var/run/dpdk/PREFIX` as
+/// root, else under `$XDG_RUNTIME_DIR/dpdk` (or `/tmp/dpdk`).
+fn eal_runtime_base() -> std::path::PathBuf {
+    // The owner of /proc/self is the effective uid.
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
+    if root {
+        return "/var/run/dpdk".into();
+    }
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .map(|d| std::path::PathBuf::from(d).join("dpdk"))
+        .unwrap_or_else(|| "/tmp/dpdk".into())
+}
+
+/// EAL never removes its runtime directory. Removes ours at exit (when Meridian chose the
+/// prefix), and at start those of earlier Meridian processes that no longer run (killed).
+#[cfg_attr(not(feature = "dpdk"), allow(dead_code))]
+fn clean_eal_runtime_dirs(at_exit: bool) {
+    let base = eal_runtime_base();
+    if at_exit {
+        let _ = std::fs::remove_dir_all(base.join(own_eal_prefix()));
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(&base) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(EAL_PREFIX))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            tracing::debug!(dir = %e.path().display(), "removing a dead Meridian's EAL runtime dir");
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 #[cfg(feature = "dpdk")]
 fn open_dpdk_ports(cfg: &Config) -> anyhow::Result<(Vec<PortIo>, BaseChoice)> {
     use crate::dataplane::dpdk::{eal_init, DpdkPort, DpdkPortConfig};
@@ -828,6 +889,7 @@ fn open_dpdk_ports(cfg: &Config) -> anyhow::Result<(Vec<PortIo>, BaseChoice)> {
         }
     }
     let args = eal_args(cfg);
+    clean_eal_runtime_dirs(false);
     info!(args = ?args, "initialising DPDK EAL");
     eal_init(&args).context("DPDK EAL")?;
     let mut ports = Vec::new();

@@ -19,6 +19,8 @@ use meridian_proto::wire::frame::{
 use meridian_proto::wire::Timestamp;
 
 const SCENARIO_ENV: &str = "MERIDIAN_DPDK_PORT_SCENARIO";
+/// The EAL file prefix the parent picked for the child.
+const PREFIX_ENV: &str = "MERIDIAN_DPDK_PORT_EAL_PREFIX";
 const SKIP_ENV: &str = "MERIDIAN_SKIP_DPDK";
 
 /// The ptp4l master of the fixtures.
@@ -71,11 +73,22 @@ fn in_own_process(test_name: &str, scenario: fn()) {
         return;
     }
     let exe = std::env::current_exe().expect("path of the test binary");
+    // The child's EAL file prefix, chosen here so its runtime directory (which EAL never
+    // removes) can be removed afterwards.
+    // Short: EAL puts sockets under it, and socket paths are limited to 108 octets.
+    let tag: u32 = test_name
+        .bytes()
+        .fold(17u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    let prefix = format!("meridian-t{}-{tag:x}", std::process::id());
     let output = Command::new(exe)
         .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
         .env(SCENARIO_ENV, test_name)
+        .env(PREFIX_ENV, &prefix)
         .output()
         .expect("re-execute the test binary");
+    for base in ["/var/run/dpdk", "/tmp/dpdk"] {
+        let _ = std::fs::remove_dir_all(Path::new(base).join(&prefix));
+    }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     print!("{stdout}");
@@ -102,7 +115,10 @@ fn eal_args(tag: &str, vdevs: &[String]) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    a.push(format!("meridian-{tag}-{}", std::process::id()));
+    a.push(
+        std::env::var(PREFIX_ENV)
+            .unwrap_or_else(|_| format!("meridian-{tag}-{}", std::process::id())),
+    );
     for v in vdevs {
         a.push("--vdev".into());
         a.push(v.clone());
