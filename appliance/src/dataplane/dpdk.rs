@@ -11,8 +11,14 @@
 //! where it fills one (`net_pcap`: capture time in µs). Transmit: the TSC read immediately
 //! before `rte_eth_tx_burst`; one-step messages carry the launch time computed from that
 //! read, patched in with the UDP checksum kept valid. The caller converts TSC readings to
-//! time with a calibrated TSC clock. `rte_eth_timesync_*` is probed at open
-//! ([`DpdkPort::hardware_timesync`]); no PMD in the lab supports it.
+//! time with a calibrated TSC clock. Where `rte_eth_timesync_enable` succeeds, the NIC's
+//! latch registers stamp PTP event frames instead (one RX and one TX stamp at a time, mapped
+//! onto the TSC: see [`super::hwstamp`]); where the device can send on a timestamp, one-step
+//! frames leave at a scheduled launch time. No PMD in the lab supports either.
+//!
+//! **Pipeline.** [`DpdkPort::split_pipeline`] moves the queues to an RX and a TX stage
+//! ([`super::pipeline`]) for other cores; the port keeps parsing, answering and building
+//! frames on the engine core, exchanging mbufs with the stages over lock-free rings.
 //!
 //! Nothing allocates per packet: mbufs come from the port's pool, the RX batch, TX batch,
 //! neighbour table and TX timestamp queue are allocated at [`DpdkPort::open`].
@@ -46,8 +52,9 @@ use crate::sys::dpdk::{self as sys, DpdkError, Eal, EthDev, Mbuf, Mempool, RxBat
 /// tools that drive DPDK ports directly, such as the load generator in `bench/`.
 pub mod raw {
     pub use crate::sys::dpdk::{
-        rdtsc, tsc_hz, DevInfo, DpdkError, Eal, EthDev, LinkStatus, Mbuf, Mempool, RxBatch,
-        RxTimestampField, TxBatch, BURST,
+        rdtsc, register_thread, tsc_hz, DevInfo, DeviceClock, DpdkError, Eal, EthDev, LinkStatus,
+        Mbuf, Mempool, RxBatch, RxQueue, RxTimestampField, Timesync, TxBatch, TxQueue,
+        TxTimestampField, BURST,
     };
 }
 
