@@ -49,6 +49,8 @@ options:
   --burst N          send once N requests are due (1-32, default 1: as soon as due)
   --drain-ms MS      keep receiving after the last request (default 100)
   --wait S           how long to wait for the link and the first Delay_Resp (default 15)
+  --meridian-pid P   also watch Meridian's poll thread for CPU contention
+  --retry-starved N  repeat a search trial spoiled by CPU contention up to N times (default 2)
 rates are Delay_Req per second.";
 
 /// TSC slots remembered for matching answers: 2^18 requests (≈ 0.13 s at 2 M/s).
@@ -68,6 +70,8 @@ struct Opts {
     burst: usize,
     drain: Duration,
     wait: Duration,
+    meridian_pid: Option<u32>,
+    retry_starved: usize,
     eal_extra: Vec<String>,
     // run
     rate: Option<f64>,
@@ -95,6 +99,8 @@ impl Default for Opts {
             burst: 1,
             drain: Duration::from_millis(100),
             wait: Duration::from_secs(15),
+            meridian_pid: None,
+            retry_starved: 2,
             eal_extra: Vec::new(),
             rate: None,
             duration: Duration::from_secs(10),
@@ -146,6 +152,8 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
             "--burst" => o.burst = (num(val()?)? as usize).clamp(1, BURST),
             "--drain-ms" => o.drain = Duration::from_millis(num(val()?)? as u64),
             "--wait" => o.wait = secs(num(val()?)?),
+            "--meridian-pid" => o.meridian_pid = Some(num(val()?)? as u32),
+            "--retry-starved" => o.retry_starved = num(val()?)? as usize,
             "--rate" => o.rate = Some(num(val()?)?),
             "--duration" => o.duration = secs(num(val()?)?),
             "--start" => o.start = num(val()?)?.max(1.0),
@@ -159,6 +167,37 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
         }
     }
     Ok(o)
+}
+
+/// Time a thread spent runnable but waiting for its CPU, ns (`/proc/…/schedstat`, second
+/// field): on a dedicated busy-poll core this stays flat; when it grows, another process
+/// took the core and every figure of the interval is spoiled.
+fn run_queue_wait_ns(path: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(path).ok()?;
+    s.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The schedstat files watched: our own thread, and Meridian's poll loop (its main thread).
+#[derive(Debug, Clone)]
+struct Watch {
+    own: String,
+    meridian: Option<String>,
+}
+
+impl Watch {
+    fn new(meridian_pid: Option<u32>) -> Self {
+        Watch {
+            own: "/proc/thread-self/schedstat".into(),
+            meridian: meridian_pid.map(|p| format!("/proc/{p}/task/{p}/schedstat")),
+        }
+    }
+
+    fn read(&self) -> (Option<u64>, Option<u64>) {
+        (
+            run_queue_wait_ns(&self.own),
+            self.meridian.as_deref().and_then(run_queue_wait_ns),
+        )
+    }
 }
 
 /// One request's TX stamp, under its global index (`u64::MAX`: free or answered).
@@ -199,6 +238,10 @@ struct Trial {
     no_mbuf: u64,
     /// Round trips, ns.
     rtt: Histogram,
+    /// Run-queue wait of the load generator's thread during the trial, ns.
+    own_wait_ns: Option<u64>,
+    /// Run-queue wait of Meridian's poll thread during the trial, ns.
+    meridian_wait_ns: Option<u64>,
 }
 
 impl Trial {
@@ -219,7 +262,29 @@ impl Trial {
             unsent: 0,
             no_mbuf: 0,
             rtt: Histogram::new(),
+            own_wait_ns: None,
+            meridian_wait_ns: None,
         }
+    }
+
+    /// Whether another process took either busy-poll core for more than 1 % of the trial.
+    fn starved(&self) -> bool {
+        let limit = (self.secs * 1e9 * 0.01) as u64;
+        self.own_wait_ns.unwrap_or(0) > limit || self.meridian_wait_ns.unwrap_or(0) > limit
+    }
+
+    fn wait_text(&self) -> String {
+        let ms = |w: Option<u64>| w.map_or("?".into(), |w| format!("{:.1} ms", w as f64 / 1e6));
+        format!(
+            "CPU taken by other processes: load generator {}, Meridian {}{}",
+            ms(self.own_wait_ns),
+            ms(self.meridian_wait_ns),
+            if self.starved() {
+                " — STARVED, figures spoiled"
+            } else {
+                ""
+            }
+        )
     }
 
     fn lost(&self) -> u64 {
@@ -317,6 +382,7 @@ impl Trial {
             self.no_mbuf,
             self.others_text()
         );
+        println!("  {}", self.wait_text());
     }
 
     fn result_line(&self) -> String {
@@ -324,7 +390,8 @@ impl Trial {
             "target={:.0} secs={:.3} burst={} sent={} sent_per_s={:.0} answered={} lost={} \
              loss_pct={:.6} unmatched={} stale={} messages_per_s={:.0} rtt_p50_ns={} \
              rtt_p99_ns={} rtt_p999_ns={} rtt_max_ns={} refused_bursts={} behind={} \
-             sync={} follow_up={} announce={}",
+             sync={} follow_up={} announce={} own_wait_ms={:.1} meridian_wait_ms={:.1} \
+             starved={}",
             self.target,
             self.secs,
             self.burst,
@@ -345,6 +412,9 @@ impl Trial {
             self.other[0],
             self.other[8],
             self.other[0xb],
+            self.own_wait_ns.map_or(-1.0, |w| w as f64 / 1e6),
+            self.meridian_wait_ns.map_or(-1.0, |w| w as f64 / 1e6),
+            u8::from(self.starved()),
         )
     }
 }
@@ -365,6 +435,7 @@ struct Gen {
     pend_len: usize,
     ns_per_tick: f64,
     ticks_per_s: f64,
+    watch: Watch,
 }
 
 impl Gen {
@@ -428,6 +499,7 @@ impl Gen {
             pend_len: 0,
             ns_per_tick: 1.0,
             ticks_per_s: 1e9,
+            watch: Watch::new(o.meridian_pid),
         })
     }
 
@@ -546,6 +618,7 @@ impl Gen {
         let t0 = raw::rdtsc();
         let end = t0 + (dur.as_secs_f64() * self.ticks_per_s) as u64;
         let mut generated = 0u64;
+        let (own0, mer0) = self.watch.read();
         loop {
             let now = raw::rdtsc();
             if now >= end {
@@ -596,6 +669,9 @@ impl Gen {
             }
             self.poll_rx(&mut t, first);
         }
+        let (own1, mer1) = self.watch.read();
+        t.own_wait_ns = own0.zip(own1).map(|(a, b)| b.saturating_sub(a));
+        t.meridian_wait_ns = mer0.zip(mer1).map(|(a, b)| b.saturating_sub(a));
         t.unsent += self.tx.clear() as u64;
         self.pend_len = 0;
         let end = raw::rdtsc() + (drain.as_secs_f64() * self.ticks_per_s) as u64;
@@ -636,17 +712,27 @@ fn cmd_search(o: &Opts) -> Result<(), String> {
     );
     let mut results: Vec<Trial> = Vec::new();
     let r = search::find_max(plan, |rate| {
-        let t = g.trial(rate, o.step, o.burst, o.drain);
-        let ok = t.passed(o.loss_pct);
-        println!(
-            "-- trial {}: {}",
-            results.len() + 1,
-            if ok { "PASS" } else { "FAIL" }
-        );
-        t.print();
-        println!("RESULT pass={} {}", ok, t.result_line());
-        results.push(t);
-        ok
+        let mut attempt = 0;
+        loop {
+            let t = g.trial(rate, o.step, o.burst, o.drain);
+            let ok = t.passed(o.loss_pct);
+            println!(
+                "-- trial {}: {}",
+                results.len() + 1,
+                if ok { "PASS" } else { "FAIL" }
+            );
+            t.print();
+            println!("RESULT pass={} {}", ok, t.result_line());
+            // A failure while another process held one of the cores says nothing about
+            // Meridian: try again (a pass under contention stands).
+            if !ok && t.starved() && attempt < o.retry_starved {
+                attempt += 1;
+                println!("   (failed while starved of CPU: repeating, attempt {attempt})");
+                continue;
+            }
+            results.push(t);
+            return ok;
+        }
     });
     println!();
     println!(
