@@ -205,11 +205,13 @@ for pct in 50 90; do
     rate=$(python3 -c "print(round($MAX_RATE * $pct / 100))")
     for attempt in $(seq 0 $PHASE_RETRIES); do
         echo "== phase $pct %: $rate Delay_Req/s for $PHASE_S s"
-        status_json >"$tmp/before-$pct.json"
+        # The snapshots bracket exactly the measured interval (not the link check or the
+        # quiet wait before it).
+        snap="$bin/meridian status --socket $ctl --json >$tmp"
         "${lg[@]}" run "${lg_opts[@]}" --rate "$rate" --duration "$PHASE_S" \
+            --exec-before "$snap/before-$pct.json" --exec-after "$snap/after-$pct.json" \
             2>"$tmp/loadgen-$pct.log" | tee "$tmp/phase-$pct.txt" ||
             { cat "$tmp/loadgen-$pct.log" >&2; die "phase $pct % failed"; }
-        status_json >"$tmp/after-$pct.json"
         r=$(grep '^RESULT' "$tmp/phase-$pct.txt" | tail -1)
         [[ $(field starved "$r") == 1 && $attempt -lt $PHASE_RETRIES ]] || break
         echo "   (another process held a busy-poll core: repeating the phase)"
@@ -221,7 +223,7 @@ for pct in 50 90; do
             res="$(field p50_ns "$rl") / $(field p99_ns "$rl") / $(field p999_ns "$rl") (n=$(field count "$rl"))"
         fi
     fi
-    summary+=("| $pct % | $(field target "$r") | $(field sent_per_s "$r") | $(field loss_pct "$r") | $(field messages_per_s "$r") | $(field rtt_p50_ns "$r") / $(field rtt_p99_ns "$r") / $(field rtt_p999_ns "$r") (max $(field rtt_max_ns "$r")) | $res | $(field own_wait_ms "$r") / $(field meridian_wait_ms "$r") |")
+    summary+=("| $pct % | $(field target "$r") | $(field offered_per_s "$r") | $(field loss_pct "$r") | $(field messages_per_s "$r") | $(field rtt_p50_ns "$r") / $(field rtt_p99_ns "$r") / $(field rtt_p999_ns "$r") (max $(field rtt_max_ns "$r")) | $res | $(field own_wait_ms "$r") / $(field meridian_wait_ms "$r"); $(field steal_ms "$r") |")
 done
 
 echo "== Meridian counters"
@@ -243,6 +245,6 @@ echo
 echo "== summary (Meridian: $layout_text; load generator core $LOADGEN_LCORE; $SLAVES slaves; burst $BURST)"
 echo "maximum with < $LOSS_PCT % loss: $MAX_RATE Delay_Req/s = $max_msgs PTP messages/s (in + out)"
 echo
-echo "| load | target Delay_Req/s | sent/s | loss % | msgs/s in+out | RTT p50 / p99 / p99.9 ns | residence p50 / p99 / p99.9 ns | CPU lost to others, loadgen / Meridian ms |"
+echo "| load | target Delay_Req/s | offered/s | loss % | msgs/s in+out | RTT p50 / p99 / p99.9 ns | residence p50 / p99 / p99.9 ns | CPU taken from the pollers, ms: run-queue wait loadgen / Meridian; hypervisor steal per vCPU |"
 echo "|---|---:|---:|---:|---:|---|---|---|"
 printf '%s\n' "${summary[@]}"

@@ -47,14 +47,23 @@ options:
   --src-ip A.B.C.D   address of slave 0; slave k has it + k (default 10.77.1.1)
   --domain N         PTP domain (default 0)
   --burst N          send once N requests are due (1-32, default 1: as soon as due)
+  --ring-full MODE   requests the memif ring refuses (Meridian's RX ring is full): drop
+                     them and count them lost, as a NIC drops on RX overrun (default), or
+                     retry them (back-pressure: measures saturation throughput)
   --drain-ms MS      keep receiving after the last request (default 100)
   --wait S           how long to wait for the link and the first Delay_Resp (default 15)
   --meridian-pid P   also watch Meridian's poll thread for CPU contention
   --retry-starved N  repeat a search trial spoiled by CPU contention up to N times (default 2)
+  --quiet-wait S     before measuring and before a repeat, wait up to S seconds until other
+                     processes take < 0.5 % of the poll cores (default 60)
+  --exec-before CMD  run: `sh -c CMD` right before the measured interval (e.g. a status
+  --exec-after CMD   snapshot), and right after it and its drain
 rates are Delay_Req per second.";
 
 /// TSC slots remembered for matching answers: 2^18 requests (≈ 0.13 s at 2 M/s).
 const RING: usize = 1 << 18;
+/// A gap between two iterations of the poll loop longer than this is a stall.
+const STALL_NS: u64 = 5_000;
 /// The pool of the port (RX descriptors, requests in flight, the TX batch).
 const POOL: u32 = 16383;
 
@@ -68,10 +77,14 @@ struct Opts {
     src_ip: [u8; 4],
     domain: u8,
     burst: usize,
+    retry_full: bool,
     drain: Duration,
     wait: Duration,
     meridian_pid: Option<u32>,
     retry_starved: usize,
+    quiet_wait: Duration,
+    exec_before: Option<String>,
+    exec_after: Option<String>,
     eal_extra: Vec<String>,
     // run
     rate: Option<f64>,
@@ -97,10 +110,14 @@ impl Default for Opts {
             src_ip: [10, 77, 1, 1],
             domain: 0,
             burst: 1,
+            retry_full: false,
             drain: Duration::from_millis(100),
             wait: Duration::from_secs(15),
             meridian_pid: None,
             retry_starved: 2,
+            quiet_wait: Duration::from_secs(60),
+            exec_before: None,
+            exec_after: None,
             eal_extra: Vec::new(),
             rate: None,
             duration: Duration::from_secs(10),
@@ -150,10 +167,20 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
             }
             "--domain" => o.domain = num(val()?)?.min(255.0) as u8,
             "--burst" => o.burst = (num(val()?)? as usize).clamp(1, BURST),
+            "--ring-full" => {
+                o.retry_full = match val()?.as_str() {
+                    "drop" => false,
+                    "retry" => true,
+                    v => return Err(format!("--ring-full {v}: drop or retry")),
+                }
+            }
             "--drain-ms" => o.drain = Duration::from_millis(num(val()?)? as u64),
             "--wait" => o.wait = secs(num(val()?)?),
             "--meridian-pid" => o.meridian_pid = Some(num(val()?)? as u32),
             "--retry-starved" => o.retry_starved = num(val()?)? as usize,
+            "--quiet-wait" => o.quiet_wait = secs(num(val()?)?),
+            "--exec-before" => o.exec_before = Some(val()?),
+            "--exec-after" => o.exec_after = Some(val()?),
             "--rate" => o.rate = Some(num(val()?)?),
             "--duration" => o.duration = secs(num(val()?)?),
             "--start" => o.start = num(val()?)?.max(1.0),
@@ -213,8 +240,16 @@ struct Trial {
     target: f64,
     secs: f64,
     burst: usize,
-    /// Requests taken by `rte_eth_tx_burst`.
+    /// Requests generated and handed to `rte_eth_tx_burst` (or retried; see `ring_full`).
+    offered: u64,
+    /// Requests the memif ring took, i.e. that entered Meridian's RX ring.
     sent: u64,
+    /// Requests the ring refused because it was full (Meridian's RX ring overflowed): dropped
+    /// and counted as lost, as a NIC drops on RX overrun; with `--ring-full retry`, retried
+    /// (and counted once per refusal).
+    ring_full: u64,
+    /// Refused requests are retried.
+    retry_full: bool,
     /// Delay_Resp matched to a request of this trial.
     answered: u64,
     /// Delay_Resp to an emulated slave matching no outstanding request (duplicate, or
@@ -228,12 +263,8 @@ struct Trial {
     other: [u64; 16],
     /// Frames that were not well-formed PTP.
     not_ptp: u64,
-    /// `tx_burst` calls that left requests behind (the peer's ring was full).
-    refused_bursts: u64,
     /// Requests never offered because the generator fell more than 1 ms behind schedule.
     behind: u64,
-    /// Requests still queued when the trial ended (not sent, not counted).
-    unsent: u64,
     /// Empty pool when building a request.
     no_mbuf: u64,
     /// Round trips, ns.
@@ -242,6 +273,14 @@ struct Trial {
     own_wait_ns: Option<u64>,
     /// Run-queue wait of Meridian's poll thread during the trial, ns.
     meridian_wait_ns: Option<u64>,
+    /// Gaps of more than [`STALL_NS`] between two iterations of our own poll loop (the
+    /// thread was preempted, interrupted or its vCPU descheduled): count, total, longest.
+    stalls: u64,
+    stall_ns: u64,
+    max_stall_ns: u64,
+    /// Time the hypervisor ran something else on each vCPU during the trial, ms
+    /// (`/proc/stat` steal, 10 ms resolution).
+    steal_ms: Vec<u64>,
 }
 
 impl Trial {
@@ -250,20 +289,25 @@ impl Trial {
             target,
             secs,
             burst,
+            offered: 0,
             sent: 0,
+            ring_full: 0,
+            retry_full: false,
             answered: 0,
             unmatched: 0,
             stale: 0,
             foreign: 0,
             other: [0; 16],
             not_ptp: 0,
-            refused_bursts: 0,
             behind: 0,
-            unsent: 0,
             no_mbuf: 0,
             rtt: Histogram::new(),
             own_wait_ns: None,
             meridian_wait_ns: None,
+            stalls: 0,
+            stall_ns: 0,
+            max_stall_ns: 0,
+            steal_ms: Vec::new(),
         }
     }
 
@@ -275,10 +319,26 @@ impl Trial {
 
     fn wait_text(&self) -> String {
         let ms = |w: Option<u64>| w.map_or("?".into(), |w| format!("{:.1} ms", w as f64 / 1e6));
+        let steal: Vec<String> = self
+            .steal_ms
+            .iter()
+            .enumerate()
+            .map(|(c, ms)| format!("cpu{c} {ms} ms"))
+            .collect();
         format!(
-            "CPU taken by other processes: load generator {}, Meridian {}{}",
+            "CPU taken by other processes: load generator {}, Meridian {}; hypervisor steal: \
+             {}; load generator loop stalls > {} µs: {} ({:.1} ms in all, longest {} µs){}",
             ms(self.own_wait_ns),
             ms(self.meridian_wait_ns),
+            if steal.is_empty() {
+                "?".into()
+            } else {
+                steal.join(", ")
+            },
+            STALL_NS / 1000,
+            self.stalls,
+            self.stall_ns as f64 / 1e6,
+            self.max_stall_ns / 1000,
             if self.starved() {
                 " — STARVED, figures spoiled"
             } else {
@@ -287,21 +347,22 @@ impl Trial {
         )
     }
 
+    /// Requests offered and not answered (dropped at a full ring, or by Meridian).
     fn lost(&self) -> u64 {
-        self.sent.saturating_sub(self.answered)
+        self.offered.saturating_sub(self.answered)
     }
 
     fn loss_pct(&self) -> f64 {
-        if self.sent == 0 {
+        if self.offered == 0 {
             100.0
         } else {
-            100.0 * self.lost() as f64 / self.sent as f64
+            100.0 * self.lost() as f64 / self.offered as f64
         }
     }
 
     /// Requests offered per second.
-    fn sent_rate(&self) -> f64 {
-        self.sent as f64 / self.secs
+    fn offered_rate(&self) -> f64 {
+        self.offered as f64 / self.secs
     }
 
     /// Every PTP message through Meridian per second: requests in, everything out.
@@ -311,8 +372,11 @@ impl Trial {
             / self.secs
     }
 
+    /// Loss below the limit, and at least 99 % of the target offered (the generator kept up).
     fn passed(&self, max_loss_pct: f64) -> bool {
-        self.sent > 0 && self.loss_pct() < max_loss_pct && self.sent_rate() >= 0.99 * self.target
+        self.offered > 0
+            && self.loss_pct() < max_loss_pct
+            && self.offered_rate() >= 0.99 * self.target
     }
 
     fn others_text(&self) -> String {
@@ -347,17 +411,24 @@ impl Trial {
 
     fn print(&self) {
         println!(
-            "target {:.0}/s for {:.1} s (burst ≥ {}): sent {} = {:.0}/s ({:.2} % of target), \
-             answered {}, lost {} ({:.4} %), unmatched {}, stale {}",
+            "target {:.0}/s for {:.1} s (burst ≥ {}): offered {} = {:.0}/s ({:.2} % of target), \
+             answered {}, lost {} ({:.4} %), {} {} at Meridian's full RX ring, \
+             unmatched {}, stale {}",
             self.target,
             self.secs,
             self.burst,
-            self.sent,
-            self.sent_rate(),
-            100.0 * self.sent_rate() / self.target.max(1e-9),
+            self.offered,
+            self.offered_rate(),
+            100.0 * self.offered_rate() / self.target.max(1e-9),
             self.answered,
             self.lost(),
             self.loss_pct(),
+            self.ring_full,
+            if self.retry_full {
+                "refusals (retried)"
+            } else {
+                "dropped"
+            },
             self.unmatched,
             self.stale,
         );
@@ -374,11 +445,9 @@ impl Trial {
             self.rtt.count(),
         );
         println!(
-            "  back-pressure: {} tx_burst calls left requests queued, {} requests not offered \
-             (generator > 1 ms behind), {} unsent at the end, {} without mbuf; also received: {}",
-            self.refused_bursts,
+            "  generator: {} requests not offered (> 1 ms behind schedule), {} without mbuf; \
+             also received: {}",
             self.behind,
-            self.unsent,
             self.no_mbuf,
             self.others_text()
         );
@@ -387,16 +456,19 @@ impl Trial {
 
     fn result_line(&self) -> String {
         format!(
-            "target={:.0} secs={:.3} burst={} sent={} sent_per_s={:.0} answered={} lost={} \
-             loss_pct={:.6} unmatched={} stale={} messages_per_s={:.0} rtt_p50_ns={} \
-             rtt_p99_ns={} rtt_p999_ns={} rtt_max_ns={} refused_bursts={} behind={} \
-             sync={} follow_up={} announce={} own_wait_ms={:.1} meridian_wait_ms={:.1} \
-             starved={}",
+            "target={:.0} secs={:.3} burst={} offered={} offered_per_s={:.0} sent={} \
+             ring_full={} answered={} lost={} loss_pct={:.6} unmatched={} stale={} \
+             messages_per_s={:.0} rtt_p50_ns={} rtt_p99_ns={} rtt_p999_ns={} rtt_max_ns={} \
+             behind={} sync={} follow_up={} announce={} own_wait_ms={:.1} \
+             meridian_wait_ms={:.1} starved={} stalls={} stall_ms={:.3} max_stall_us={} \
+             steal_ms={}",
             self.target,
             self.secs,
             self.burst,
+            self.offered,
+            self.offered_rate(),
             self.sent,
-            self.sent_rate(),
+            self.ring_full,
             self.answered,
             self.lost(),
             self.loss_pct(),
@@ -407,7 +479,6 @@ impl Trial {
             self.rtt.quantile(0.99),
             self.rtt.quantile(0.999),
             self.rtt.max(),
-            self.refused_bursts,
             self.behind,
             self.other[0],
             self.other[8],
@@ -415,8 +486,32 @@ impl Trial {
             self.own_wait_ns.map_or(-1.0, |w| w as f64 / 1e6),
             self.meridian_wait_ns.map_or(-1.0, |w| w as f64 / 1e6),
             u8::from(self.starved()),
+            self.stalls,
+            self.stall_ns as f64 / 1e6,
+            self.max_stall_ns / 1000,
+            self.steal_ms
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
         )
     }
+}
+
+/// Steal time of every CPU so far, in USER_HZ ticks (10 ms), from `/proc/stat`.
+fn steal_ticks() -> Vec<u64> {
+    let Ok(s) = std::fs::read_to_string("/proc/stat") else {
+        return Vec::new();
+    };
+    s.lines()
+        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .map(|l| {
+            l.split_whitespace()
+                .nth(8)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        })
+        .collect()
 }
 
 /// The generator: one memif port, the request templates and the TX stamps in flight.
@@ -436,6 +531,7 @@ struct Gen {
     ns_per_tick: f64,
     ticks_per_s: f64,
     watch: Watch,
+    retry_full: bool,
 }
 
 impl Gen {
@@ -500,6 +596,7 @@ impl Gen {
             ns_per_tick: 1.0,
             ticks_per_s: 1e9,
             watch: Watch::new(o.meridian_pid),
+            retry_full: o.retry_full,
         })
     }
 
@@ -560,6 +657,43 @@ impl Gen {
         }
     }
 
+    /// Polls at a trickle (1000 requests/s) in one-second windows until other processes
+    /// took less than 5 ms of both poll cores in a window (by the run-queue wait), or `max`
+    /// passes. Returns whether it became quiet.
+    fn wait_quiet(&mut self, max: Duration) -> bool {
+        let start = Instant::now();
+        let mut said = false;
+        loop {
+            let t = self.trial(1000.0, Duration::from_secs(1), 1, Duration::from_millis(5));
+            let taken = t.own_wait_ns.unwrap_or(0) + t.meridian_wait_ns.unwrap_or(0);
+            if taken < 5_000_000 {
+                if said {
+                    eprintln!(
+                        "loadgen: quiet after {:.0} s",
+                        start.elapsed().as_secs_f64()
+                    );
+                }
+                return true;
+            }
+            if start.elapsed() >= max {
+                eprintln!(
+                    "loadgen: still not quiet after {} s ({:.1} ms of the poll cores taken in the last second); measuring anyway",
+                    max.as_secs(),
+                    taken as f64 / 1e6
+                );
+                return false;
+            }
+            if !said {
+                eprintln!(
+                    "loadgen: other processes took {:.1} ms of the poll cores in the last second; waiting up to {} s for quiet",
+                    taken as f64 / 1e6,
+                    max.as_secs()
+                );
+                said = true;
+            }
+        }
+    }
+
     /// The global index of slave `slave`'s request `seq`, if it is in the ring.
     fn lookup(&self, slave: u32, seq: u16) -> Option<u64> {
         let n = u64::from(self.tpl.slaves());
@@ -611,6 +745,7 @@ impl Gen {
     /// `tx_burst`), receiving all along, then keeps receiving for `drain`.
     fn trial(&mut self, rate: f64, dur: Duration, burst: usize, drain: Duration) -> Trial {
         let mut t = Trial::new(rate, dur.as_secs_f64(), burst);
+        t.retry_full = self.retry_full;
         let first = self.next;
         let n = u64::from(self.tpl.slaves());
         let per_tick = rate / self.ticks_per_s;
@@ -619,10 +754,21 @@ impl Gen {
         let end = t0 + (dur.as_secs_f64() * self.ticks_per_s) as u64;
         let mut generated = 0u64;
         let (own0, mer0) = self.watch.read();
+        let steal0 = steal_ticks();
+        let stall_ticks = (STALL_NS as f64 * self.ticks_per_s / 1e9) as u64;
+        let mut last = t0;
         loop {
             let now = raw::rdtsc();
             if now >= end {
                 break;
+            }
+            let gap = now.wrapping_sub(last);
+            last = now;
+            if gap > stall_ticks {
+                let ns = (gap as f64 * self.ns_per_tick) as u64;
+                t.stalls += 1;
+                t.stall_ns += ns;
+                t.max_stall_ns = t.max_stall_ns.max(ns);
             }
             if self.pend_len == 0 {
                 let due = ((now - t0) as f64 * per_tick) as u64;
@@ -651,6 +797,7 @@ impl Gen {
                         self.pend_len += 1;
                         self.next += 1;
                         generated += 1;
+                        t.offered += 1;
                     }
                 }
             }
@@ -660,11 +807,15 @@ impl Gen {
                 for &idx in &self.pend[..sent] {
                     self.ring[idx as usize % RING] = Slot { idx, tsc: stamp };
                 }
-                self.pend.copy_within(sent..self.pend_len, 0);
-                self.pend_len -= sent;
                 t.sent += sent as u64;
-                if self.pend_len > 0 {
-                    t.refused_bursts += 1;
+                let left = self.pend_len - sent;
+                t.ring_full += left as u64;
+                if left > 0 && self.retry_full {
+                    self.pend.copy_within(sent..self.pend_len, 0);
+                    self.pend_len = left;
+                } else {
+                    self.tx.clear();
+                    self.pend_len = 0;
                 }
             }
             self.poll_rx(&mut t, first);
@@ -672,8 +823,13 @@ impl Gen {
         let (own1, mer1) = self.watch.read();
         t.own_wait_ns = own0.zip(own1).map(|(a, b)| b.saturating_sub(a));
         t.meridian_wait_ns = mer0.zip(mer1).map(|(a, b)| b.saturating_sub(a));
-        t.unsent += self.tx.clear() as u64;
+        self.tx.clear();
         self.pend_len = 0;
+        t.steal_ms = steal0
+            .iter()
+            .zip(steal_ticks())
+            .map(|(a, b)| b.saturating_sub(*a) * 10)
+            .collect();
         let end = raw::rdtsc() + (drain.as_secs_f64() * self.ticks_per_s) as u64;
         while raw::rdtsc() < end {
             self.poll_rx(&mut t, first);
@@ -682,12 +838,30 @@ impl Gen {
     }
 }
 
+/// Runs a hook command with `sh -c`; fails if it does.
+fn hook(cmd: Option<&str>) -> Result<(), String> {
+    let Some(cmd) = cmd else { return Ok(()) };
+    let st = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .status()
+        .map_err(|e| format!("{cmd}: {e}"))?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd}: {st}"))
+    }
+}
+
 fn cmd_run(o: &Opts) -> Result<(), String> {
     let rate = o.rate.ok_or("run needs --rate")?;
     let mut g = Gen::open(o)?;
     g.calibrate(Duration::from_millis(200));
     g.wait_ready(o.wait)?;
+    g.wait_quiet(o.quiet_wait);
+    hook(o.exec_before.as_deref())?;
     let t = g.trial(rate, o.duration, o.burst, o.drain);
+    hook(o.exec_after.as_deref())?;
     t.print();
     println!("RESULT {}", t.result_line());
     Ok(())
@@ -697,6 +871,7 @@ fn cmd_search(o: &Opts) -> Result<(), String> {
     let mut g = Gen::open(o)?;
     g.calibrate(Duration::from_millis(200));
     g.wait_ready(o.wait)?;
+    g.wait_quiet(o.quiet_wait);
     let plan = SearchPlan {
         start: o.start,
         factor: o.factor,
@@ -728,6 +903,7 @@ fn cmd_search(o: &Opts) -> Result<(), String> {
             if !ok && t.starved() && attempt < o.retry_starved {
                 attempt += 1;
                 println!("   (failed while starved of CPU: repeating, attempt {attempt})");
+                g.wait_quiet(o.quiet_wait);
                 continue;
             }
             results.push(t);
@@ -736,14 +912,14 @@ fn cmd_search(o: &Opts) -> Result<(), String> {
     });
     println!();
     println!(
-        "| target Delay_Req/s | sent/s | loss % | msgs/s in+out | RTT p50 | p99 | p99.9 ns | |"
+        "| target Delay_Req/s | offered/s | loss % | msgs/s in+out | RTT p50 | p99 | p99.9 ns | |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---|");
     for (t, &(_, ok)) in results.iter().zip(&r.trials) {
         println!(
             "| {:.0} | {:.0} | {:.4} | {:.0} | {} | {} | {} | {} |",
             t.target,
-            t.sent_rate(),
+            t.offered_rate(),
             t.loss_pct(),
             t.messages_rate(),
             t.rtt.quantile(0.5),
@@ -762,19 +938,19 @@ fn cmd_search(o: &Opts) -> Result<(), String> {
     match best {
         Some(t) => {
             println!(
-                "maximum: {:.0} Delay_Req/s offered ({:.0} sent/s, loss {:.4} %), {:.0} PTP \
+                "maximum: {:.0} Delay_Req/s ({:.0}/s offered, loss {:.4} %), {:.0} PTP \
                  messages/s through Meridian (in + out); lowest failing target {}",
                 t.target,
-                t.sent_rate(),
+                t.offered_rate(),
                 t.loss_pct(),
                 t.messages_rate(),
                 r.min_fail
                     .map_or("none (ceiling reached)".into(), |f| format!("{f:.0}/s"))
             );
             println!(
-                "MAX_RATE delay_req_per_s={:.0} sent_per_s={:.0} messages_per_s={:.0} min_fail={:.0}",
+                "MAX_RATE delay_req_per_s={:.0} offered_per_s={:.0} messages_per_s={:.0} min_fail={:.0}",
                 t.target,
-                t.sent_rate(),
+                t.offered_rate(),
                 t.messages_rate(),
                 r.min_fail.unwrap_or(0.0)
             );
