@@ -20,6 +20,12 @@
 #   SEARCH_START     first rate of the search, Delay_Req/s (default 250000)
 #   LOSS_PCT         loss allowed at the maximum, % (default 0.1)
 #   BURST            requests sent together, 1-32 (default 1: each as soon as it is due)
+#   MEMIF_RSIZE      log2 of the memif ring size, both directions (default 14: 16384 slots,
+#                    so that multi-ms preemptions of either poller do not overflow it and
+#                    loss means sustained overload; 10 is memif's default, 1024 slots)
+#   RING_FULL        what the load generator does when Meridian's RX ring is full: "drop"
+#                    (a NIC's RX overrun: counted as loss, default) or "retry" (back-pressure:
+#                    the search then finds the saturation throughput)
 #   MAX_RATE         skip the search and take this as the maximum (Delay_Req/s)
 #   QUIET_WAIT_S     wait up to this long for other processes to leave the CPU (default 180)
 #   SKIP_BUILD=1     use the binaries already in target/release
@@ -38,6 +44,8 @@ PHASE_S=${PHASE_S:-10}
 SEARCH_START=${SEARCH_START:-250000}
 LOSS_PCT=${LOSS_PCT:-0.1}
 BURST=${BURST:-1}
+MEMIF_RSIZE=${MEMIF_RSIZE:-14}
+RING_FULL=${RING_FULL:-drop}
 MAX_RATE=${MAX_RATE:-}
 SKIP_BUILD=${SKIP_BUILD:-0}
 QUIET_WAIT_S=${QUIET_WAIT_S:-180}
@@ -114,7 +122,7 @@ level = "info"
 [[port]]
 interface = "bench0"
 transport = "udp-ipv4"
-dpdk-device = "net_memif0,role=server,socket=$sock"
+dpdk-device = "net_memif0,role=server,socket=$sock,rsize=$MEMIF_RSIZE"
 address = "10.77.0.1"
 master-only = true
 EOF
@@ -129,6 +137,7 @@ echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff -
 echo "cpu:     $(nproc) × $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 echo "kernel:  $(uname -r)    DPDK $(pkg-config --modversion libdpdk 2>/dev/null || echo '?')    $(rustc --version 2>/dev/null || true)"
 echo "layout:  Meridian $layout_text; load generator on core $LOADGEN_LCORE; $SLAVES slaves; burst $BURST"
+echo "memif:   rings of $((1 << MEMIF_RSIZE)) slots; full RX ring: $RING_FULL"
 
 # Other busy processes skew every figure on a 2-core machine: name them.
 busy() {
@@ -179,8 +188,9 @@ else
 fi
 
 lg=("$bin/dpdk_loadgen")
-lg_opts=(--vdev "net_memif0,role=client,socket=$sock" --lcore "$LOADGEN_LCORE"
-    --file-prefix "mbench-lg-$$" --slaves "$SLAVES" --burst "$BURST" --meridian-pid "$mpid")
+lg_opts=(--vdev "net_memif0,role=client,socket=$sock,rsize=$MEMIF_RSIZE" --lcore "$LOADGEN_LCORE"
+    --file-prefix "mbench-lg-$$" --slaves "$SLAVES" --burst "$BURST" --ring-full "$RING_FULL"
+    --meridian-pid "$mpid")
 
 # key=value out of a RESULT/MAX_RATE/RESIDENCE line.
 field() { sed -n "s/.*[[:space:]]$1=\\([^[:space:]]*\\).*/\\1/p" <<<"$2"; }
@@ -242,7 +252,7 @@ done
 grep -o 'DpdkCounters {[^}]*}' "$tmp/meridian.log" | sed 's/^/data plane: /' || true
 
 echo
-echo "== summary (Meridian: $layout_text; load generator core $LOADGEN_LCORE; $SLAVES slaves; burst $BURST)"
+echo "== summary (Meridian: $layout_text; load generator core $LOADGEN_LCORE; $SLAVES slaves; burst $BURST; memif rings $((1 << MEMIF_RSIZE)); full ring: $RING_FULL)"
 echo "maximum with < $LOSS_PCT % loss: $MAX_RATE Delay_Req/s = $max_msgs PTP messages/s (in + out)"
 echo
 echo "| load | target Delay_Req/s | offered/s | loss % | msgs/s in+out | RTT p50 / p99 / p99.9 ns | residence p50 / p99 / p99.9 ns | CPU taken from the pollers, ms: run-queue wait loadgen / Meridian; hypervisor steal per vCPU |"
