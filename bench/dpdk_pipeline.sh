@@ -15,6 +15,7 @@
 #                    with [dataplane] rx-lcore / tx-lcore)
 #   LOADGEN_LCORE    load generator core (default 0)
 #   SLAVES           emulated slaves (default 1000)
+#   HOSTS            IPv4/MAC addresses they send from (default: one per slave)
 #   STEP_S           seconds per search trial (default 3)
 #   PHASE_S          seconds per 50 % / 90 % phase (default 10)
 #   SEARCH_START     first rate of the search, Delay_Req/s (default 250000)
@@ -39,6 +40,7 @@ cd "$(dirname "$0")/.."
 MERIDIAN_LCORES=${MERIDIAN_LCORES:-1}
 LOADGEN_LCORE=${LOADGEN_LCORE:-0}
 SLAVES=${SLAVES:-1000}
+HOSTS=${HOSTS:-$SLAVES}
 STEP_S=${STEP_S:-3}
 PHASE_S=${PHASE_S:-10}
 SEARCH_START=${SEARCH_START:-250000}
@@ -136,7 +138,7 @@ echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (modified)')"
 echo "cpu:     $(nproc) × $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 echo "kernel:  $(uname -r)    DPDK $(pkg-config --modversion libdpdk 2>/dev/null || echo '?')    $(rustc --version 2>/dev/null || true)"
-echo "layout:  Meridian $layout_text; load generator on core $LOADGEN_LCORE; $SLAVES slaves; burst $BURST"
+echo "layout:  Meridian $layout_text; load generator on core $LOADGEN_LCORE; $SLAVES slaves on $HOSTS hosts; burst $BURST"
 echo "memif:   rings of $((1 << MEMIF_RSIZE)) slots; full RX ring: $RING_FULL"
 
 # Other busy processes skew every figure on a 2-core machine: name them.
@@ -189,7 +191,7 @@ fi
 
 lg=("$bin/dpdk_loadgen")
 lg_opts=(--vdev "net_memif0,role=client,socket=$sock,rsize=$MEMIF_RSIZE" --lcore "$LOADGEN_LCORE"
-    --file-prefix "mbench-lg-$$" --slaves "$SLAVES" --burst "$BURST" --ring-full "$RING_FULL"
+    --file-prefix "mbench-lg-$$" --slaves "$SLAVES" --hosts "$HOSTS" --burst "$BURST" --ring-full "$RING_FULL"
     --meridian-pid "$mpid")
 
 # key=value out of a RESULT/MAX_RATE/RESIDENCE line.

@@ -4,7 +4,8 @@
 //! other message counted by type).
 //!
 //! Emulated slave `k` (0-based, below 2^24) has clockIdentity `02:4c:47:ff:fe:KK:KK:KK`
-//! (port 1), MAC `02:4c:47:KK:KK:KK` and IPv4 address `base + k`.
+//! (port 1); it sends from host `h = k mod hosts`: MAC `02:4c:47:HH:HH:HH`, IPv4 address
+//! `base + h` (one host per slave unless fewer hosts are asked for).
 
 use meridian_proto::wire::frame::{self, FrameLayout};
 use meridian_proto::wire::{
@@ -44,15 +45,15 @@ pub fn slave_of(id: &PortIdentity) -> Option<u32> {
         .then(|| u32::from_be_bytes([0, c[5], c[6], c[7]]))
 }
 
-/// The MAC address of emulated slave `k`.
-pub fn slave_mac(k: u32) -> [u8; 6] {
-    let b = k.to_be_bytes();
+/// The MAC address of emulated host `h`.
+pub fn slave_mac(h: u32) -> [u8; 6] {
+    let b = h.to_be_bytes();
     [PREFIX[0], PREFIX[1], PREFIX[2], b[1], b[2], b[3]]
 }
 
-/// The IPv4 address of emulated slave `k`: `base + k`.
-pub fn slave_ip(base: [u8; 4], k: u32) -> [u8; 4] {
-    u32::from_be_bytes(base).wrapping_add(k).to_be_bytes()
+/// The IPv4 address of emulated host `h`: `base + h`.
+pub fn slave_ip(base: [u8; 4], h: u32) -> [u8; 4] {
+    u32::from_be_bytes(base).wrapping_add(h).to_be_bytes()
 }
 
 /// One prebuilt Delay_Req frame per emulated slave, sequenceId 0.
@@ -63,10 +64,12 @@ pub struct DelayReqTemplates {
 }
 
 impl DelayReqTemplates {
-    /// Templates for `slaves` slaves (1..=[`MAX_SLAVES`]) with addresses from `ip_base`, in
-    /// PTP domain `domain`: multicast (flagField unicast clear), DSCP 46, TTL 1, DF.
-    pub fn new(slaves: u32, ip_base: [u8; 4], domain: u8) -> Result<Self, WireError> {
+    /// Templates for `slaves` slaves (1..=[`MAX_SLAVES`]) on `hosts` hosts (addresses from
+    /// `ip_base`), in PTP domain `domain`: multicast (flagField unicast clear), DSCP 46,
+    /// TTL 1, DF.
+    pub fn new(slaves: u32, hosts: u32, ip_base: [u8; 4], domain: u8) -> Result<Self, WireError> {
         let slaves = slaves.clamp(1, MAX_SLAVES);
+        let hosts = hosts.clamp(1, slaves);
         let mut frames = Vec::with_capacity(slaves as usize);
         let mut layout = None;
         for k in 0..slaves {
@@ -95,12 +98,12 @@ impl DelayReqTemplates {
             let repr = FrameRepr {
                 ethernet: EthernetRepr {
                     dst: MacAddress([0x01, 0x00, 0x5e, 0x00, 0x01, 0x81]),
-                    src: MacAddress(slave_mac(k)),
+                    src: MacAddress(slave_mac(k % hosts)),
                     vlan: None,
                 },
                 network: NetworkRepr::Udp4(
                     Ipv4Repr {
-                        src: slave_ip(ip_base, k),
+                        src: slave_ip(ip_base, k % hosts),
                         dst: frame::IPV4_PRIMARY,
                         dscp_ecn: 46 << 2,
                         identification: 0,
@@ -205,7 +208,7 @@ mod tests {
 
     #[test]
     fn delay_req_frames_parse_back_with_valid_checksums() {
-        let t = DelayReqTemplates::new(1000, [10, 77, 1, 1], 0).unwrap();
+        let t = DelayReqTemplates::new(1000, 1000, [10, 77, 1, 1], 0).unwrap();
         assert_eq!(t.slaves(), 1000);
         let mut out = [0u8; FRAME_LEN];
         for (k, seq) in [(0u32, 0u16), (7, 1), (999, 0xffff), (500, 0x1234)] {
@@ -225,6 +228,17 @@ mod tests {
             assert_eq!(m.header.source_port_identity, slave_identity(k));
             assert!(!m.header.flags.unicast);
         }
+        // Ten slaves on three hosts: slave 4 sends from host 1.
+        let t = DelayReqTemplates::new(10, 3, [10, 77, 1, 1], 0).unwrap();
+        t.write(4, 9, &mut out);
+        let p = ParsedFrame::parse(&out).unwrap();
+        assert_eq!(p.repr.ethernet.src.0, slave_mac(1));
+        let NetworkRepr::Udp4(ip, _) = p.repr.network else {
+            panic!("not UDP/IPv4")
+        };
+        assert_eq!(ip.src, [10, 77, 1, 2]);
+        let m = MessageRepr::parse_bytes(p.payload).unwrap();
+        assert_eq!(m.header.source_port_identity, slave_identity(4));
     }
 
     fn delay_resp_frame(requesting: PortIdentity, seq: u16) -> Vec<u8> {
@@ -295,7 +309,7 @@ mod tests {
             classify(&delay_resp_frame(foreign, 1)),
             Reply::ForeignDelayResp
         );
-        let t = DelayReqTemplates::new(1, [10, 0, 0, 2], 0).unwrap();
+        let t = DelayReqTemplates::new(1, 1, [10, 0, 0, 2], 0).unwrap();
         let mut out = [0u8; FRAME_LEN];
         t.write(0, 1, &mut out);
         assert_eq!(classify(&out), Reply::Other(MessageType::DelayReq));

@@ -44,7 +44,8 @@ options:
   --file-prefix P    EAL file prefix (default meridian-loadgen-PID)
   --mem MB           EAL memory, with --no-huge --no-pci --no-shconf (default 256)
   --slaves N         emulated slaves (default 1000)
-  --src-ip A.B.C.D   address of slave 0; slave k has it + k (default 10.77.1.1)
+  --hosts N          the slaves send from N hosts (IPv4 + MAC; default: one per slave)
+  --src-ip A.B.C.D   address of host 0; host h has it + h (default 10.77.1.1)
   --domain N         PTP domain (default 0)
   --burst N          send once N requests are due (1-32, default 1: as soon as due)
   --ring-full MODE   requests the memif ring refuses (Meridian's RX ring is full): drop
@@ -74,6 +75,7 @@ struct Opts {
     file_prefix: String,
     mem_mb: u32,
     slaves: u32,
+    hosts: Option<u32>,
     src_ip: [u8; 4],
     domain: u8,
     burst: usize,
@@ -107,6 +109,7 @@ impl Default for Opts {
             file_prefix: format!("meridian-loadgen-{}", std::process::id()),
             mem_mb: 256,
             slaves: 1000,
+            hosts: None,
             src_ip: [10, 77, 1, 1],
             domain: 0,
             burst: 1,
@@ -158,6 +161,7 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
             "--file-prefix" => o.file_prefix = val()?,
             "--mem" => o.mem_mb = num(val()?)? as u32,
             "--slaves" => o.slaves = (num(val()?)? as u32).clamp(1, ptp::MAX_SLAVES),
+            "--hosts" => o.hosts = Some((num(val()?)? as u32).max(1)),
             "--src-ip" => {
                 let v = val()?;
                 o.src_ip = v
@@ -569,10 +573,11 @@ impl Gen {
         if dev.allmulticast_enable().is_err() {
             let _ = dev.promiscuous_enable();
         }
-        let tpl = DelayReqTemplates::new(o.slaves, o.src_ip, o.domain)
+        let hosts = o.hosts.unwrap_or(o.slaves).min(o.slaves);
+        let tpl = DelayReqTemplates::new(o.slaves, hosts, o.src_ip, o.domain)
             .map_err(|e| format!("building Delay_Req templates: {e}"))?;
         eprintln!(
-            "loadgen: port {name} ({}) started, {rxd} RX / {txd} TX descriptors, {} slaves from {}",
+            "loadgen: port {name} ({}) started, {rxd} RX / {txd} TX descriptors, {} slaves on {hosts} hosts from {}",
             dev.info().map(|i| i.driver_name).unwrap_or_default(),
             tpl.slaves(),
             std::net::Ipv4Addr::from(o.src_ip),
