@@ -9,6 +9,7 @@
 #      load generator and residence-time percentiles (Delay_Req RX stamp → Delay_Resp TX
 #      stamp) from Meridian's status before and after each phase;
 #   5. stops Meridian (SIGTERM to its PID) and removes its temporary files.
+# Steps 3-5 run inside one `dpdk_loadgen pipeline` process (see below why).
 #
 # Run as root from anywhere: `bash bench/dpdk_pipeline.sh`. Settings (environment):
 #   MERIDIAN_LCORES  "E" (everything on core E, default 1) or "RX,E,TX" (needs a Meridian
@@ -195,39 +196,44 @@ lg_opts=(--vdev "net_memif0,role=client,socket=$sock,rsize=$MEMIF_RSIZE" --lcore
     --meridian-pid "$mpid")
 
 # key=value out of a RESULT/MAX_RATE/RESIDENCE line.
-field() { sed -n "s/.*[[:space:]]$1=\\([^[:space:]]*\\).*/\\1/p" <<<"$2"; }
+field() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<"$2"; }
 
+# One load generator process for the whole benchmark: DPDK 22.11's memif server unmaps a
+# departing client's memory from its control thread while Meridian's poll thread may be in a
+# burst on it (seen here as a segfault in librte_net_memif), so the client connects once and
+# Meridian is stopped (--exec-end) before the client disconnects. The status snapshots
+# bracket exactly each measured phase (not the search, the link check or a quiet wait).
+snap="$bin/meridian status --socket $ctl --json >$tmp"
+stop="$bin/meridian status --socket $ctl --json >$tmp/status1.json; kill -TERM $mpid"
 if [[ -z $MAX_RATE ]]; then
-    echo "== search for the maximum rate (loss < $LOSS_PCT %, $STEP_S s per trial)"
-    "${lg[@]}" search "${lg_opts[@]}" --start "$SEARCH_START" --step "$STEP_S" --loss "$LOSS_PCT" \
-        2>"$tmp/loadgen-search.log" | tee "$tmp/search.txt" ||
-        { cat "$tmp/loadgen-search.log" >&2; die "search failed"; }
-    line=$(grep '^MAX_RATE' "$tmp/search.txt" | tail -1)
+    echo "== search for the maximum rate (loss < $LOSS_PCT %, $STEP_S s per trial), then 50 % and 90 % for $PHASE_S s"
+    search=(--start "$SEARCH_START" --step "$STEP_S" --loss "$LOSS_PCT")
+else
+    echo "== maximum given: $MAX_RATE Delay_Req/s; 50 % and 90 % for $PHASE_S s"
+    search=(--max-rate "$MAX_RATE")
+fi
+"${lg[@]}" pipeline "${lg_opts[@]}" "${search[@]}" --phases 50,90 --duration "$PHASE_S" \
+    --retry-starved "$PHASE_RETRIES" \
+    --exec-before "$snap/before-\$PHASE.json" --exec-after "$snap/after-\$PHASE.json" \
+    --exec-end "$stop" 2>"$tmp/loadgen.log" | tee "$tmp/pipeline.txt" || true
+grep -q '^PIPELINE_DONE' "$tmp/pipeline.txt" || { cat "$tmp/loadgen.log" >&2; die "the load generator failed"; }
+if [[ -z $MAX_RATE ]]; then
+    line=$(grep '^MAX_RATE' "$tmp/pipeline.txt" | tail -1)
     MAX_RATE=$(field delay_req_per_s "$line")
-    max_msgs=$(field messages_per_s "$line")
-    [[ -n $MAX_RATE ]] || die "the search found no maximum"
-    echo "maximum: $MAX_RATE Delay_Req/s, $max_msgs PTP messages/s through Meridian (in + out)"
+    max_msgs="$(field messages_per_s "$line") PTP messages/s (in + out)"
 else
     max_msgs="(given)"
-    echo "== maximum given: $MAX_RATE Delay_Req/s"
 fi
+
+# Meridian was sent SIGTERM by --exec-end.
+rc=0
+wait "$mpid" || rc=$?
+mpid=
+[[ $rc == 0 ]] || echo "WARNING: Meridian exited with status $rc (see its log below)"
 
 summary=()
 for pct in 50 90; do
-    rate=$(python3 -c "print(round($MAX_RATE * $pct / 100))")
-    for attempt in $(seq 0 $PHASE_RETRIES); do
-        echo "== phase $pct %: $rate Delay_Req/s for $PHASE_S s"
-        # The snapshots bracket exactly the measured interval (not the link check or the
-        # quiet wait before it).
-        snap="$bin/meridian status --socket $ctl --json >$tmp"
-        "${lg[@]}" run "${lg_opts[@]}" --rate "$rate" --duration "$PHASE_S" \
-            --exec-before "$snap/before-$pct.json" --exec-after "$snap/after-$pct.json" \
-            2>"$tmp/loadgen-$pct.log" | tee "$tmp/phase-$pct.txt" ||
-            { cat "$tmp/loadgen-$pct.log" >&2; die "phase $pct % failed"; }
-        r=$(grep '^RESULT' "$tmp/phase-$pct.txt" | tail -1)
-        [[ $(field starved "$r") == 1 && $attempt -lt $PHASE_RETRIES ]] || break
-        echo "   (another process held a busy-poll core: repeating the phase)"
-    done
+    r=$(grep "^RESULT phase=$pct " "$tmp/pipeline.txt" | tail -1)
     res="n/a (not reported)"
     if [[ $have_residence == 1 ]]; then
         if "${lg[@]}" residence-diff "$tmp/before-$pct.json" "$tmp/after-$pct.json" | tee "$tmp/res-$pct.txt"; then
@@ -238,24 +244,21 @@ for pct in 50 90; do
     summary+=("| $pct % | $(field target "$r") | $(field offered_per_s "$r") | $(field loss_pct "$r") | $(field messages_per_s "$r") | $(field rtt_p50_ns "$r") / $(field rtt_p99_ns "$r") / $(field rtt_p999_ns "$r") (max $(field rtt_max_ns "$r")) | $res | $(field own_wait_ms "$r") / $(field meridian_wait_ms "$r"); $(field steal_ms "$r") |")
 done
 
-echo "== Meridian counters"
-status_json >"$tmp/status1.json"
-python3 - "$tmp/status1.json" <<'EOF'
+echo "== Meridian"
+if [[ -s $tmp/status1.json ]]; then
+    python3 - "$tmp/status1.json" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))["stats"]
 print("rx_messages {rx_messages}  tx_messages {tx_messages}  rx_rate_limited {rx_rate_limited}  "
       "tx_errors {tx_errors}  tx_timestamp_timeouts {tx_timestamp_timeouts}".format(**s))
 EOF
-kill -TERM "$mpid"
-for _ in $(seq 50); do
-    kill -0 "$mpid" 2>/dev/null || break
-    sleep 0.1
-done
+fi
 grep -o 'DpdkCounters {[^}]*}' "$tmp/meridian.log" | sed 's/^/data plane: /' || true
+[[ $rc == 0 ]] || tail -20 "$tmp/meridian.log"
 
 echo
-echo "== summary (Meridian: $layout_text; load generator core $LOADGEN_LCORE; $SLAVES slaves; burst $BURST; memif rings $((1 << MEMIF_RSIZE)); full ring: $RING_FULL)"
-echo "maximum with < $LOSS_PCT % loss: $MAX_RATE Delay_Req/s = $max_msgs PTP messages/s (in + out)"
+echo "== summary (Meridian: $layout_text; load generator core $LOADGEN_LCORE; $SLAVES slaves on $HOSTS hosts; burst $BURST; memif rings $((1 << MEMIF_RSIZE)); full ring: $RING_FULL)"
+echo "maximum with < $LOSS_PCT % loss: $MAX_RATE Delay_Req/s = $max_msgs"
 echo
 echo "| load | target Delay_Req/s | offered/s | loss % | msgs/s in+out | RTT p50 / p99 / p99.9 ns | residence p50 / p99 / p99.9 ns | CPU taken from the pollers, ms: run-queue wait loadgen / Meridian; hypervisor steal per vCPU |"
 echo "|---|---:|---:|---:|---:|---|---|---|"

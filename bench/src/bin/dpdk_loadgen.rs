@@ -12,13 +12,16 @@
 //! ```text
 //! dpdk_loadgen run    --rate R [--duration S] [options] [-- EAL args]
 //! dpdk_loadgen search [--start R] [--step S] [--loss PCT] [options] [-- EAL args]
+//! dpdk_loadgen pipeline [search options | --max-rate R] [--phases 50,90] [hooks] [options]
 //! dpdk_loadgen residence-diff BEFORE.json AFTER.json
 //! ```
 //!
 //! `run` offers R Delay_Req/s for S seconds; `search` finds the highest rate with less than
 //! `--loss` % (default 0.1) of requests unanswered and at least 99 % of it offered (ramp ×2
-//! from `--start`, then bisection; `--step` seconds per trial). `residence-diff` prints a
-//! phase's residence percentiles from two `meridian status --json` snapshots.
+//! from `--start`, then bisection; `--step` seconds per trial); `pipeline` does the search
+//! and then runs percentages of the maximum, in one process and one memif connection, with
+//! hook commands around each phase. `residence-diff` prints a phase's residence percentiles
+//! from two `meridian status --json` snapshots.
 //!
 //! Every figure printed is measured; lines starting with `RESULT`, `MAX_RATE` and
 //! `RESIDENCE` are `key=value` lists for scripts.
@@ -36,6 +39,8 @@ const USAGE: &str = "\
 usage: dpdk_loadgen run    --rate R [--duration S] [options] [-- EAL args]
        dpdk_loadgen search [--start R] [--ceiling R] [--factor F] [--step S] [--loss PCT]
                            [--precision F] [--max-trials N] [options] [-- EAL args]
+       dpdk_loadgen pipeline [search options | --max-rate R] [--phases 50,90] [--duration S]
+                           [--exec-before CMD] [--exec-after CMD] [--exec-end CMD] [options]
        dpdk_loadgen residence-diff BEFORE.json AFTER.json
 
 options:
@@ -57,8 +62,12 @@ options:
   --retry-starved N  repeat a search trial spoiled by CPU contention up to N times (default 2)
   --quiet-wait S     before measuring and before a repeat, wait up to S seconds until other
                      processes take < 0.5 % of the poll cores (default 60)
-  --exec-before CMD  run: `sh -c CMD` right before the measured interval (e.g. a status
-  --exec-after CMD   snapshot), and right after it and its drain
+  --exec-before CMD  run, pipeline: `sh -c CMD` right before each measured interval (e.g. a
+  --exec-after CMD   status snapshot), and right after it and its drain; env PHASE is the
+                     phase's percentage (pipeline) or 'run'
+  --exec-end CMD     pipeline: after the last phase, before disconnecting (e.g. stop Meridian)
+  --max-rate R       pipeline: skip the search, take R as the maximum
+  --phases P,P       pipeline: percentages of the maximum to run (default 50,90)
 rates are Delay_Req per second.";
 
 /// TSC slots remembered for matching answers: 2^18 requests (≈ 0.13 s at 2 M/s).
@@ -87,6 +96,9 @@ struct Opts {
     quiet_wait: Duration,
     exec_before: Option<String>,
     exec_after: Option<String>,
+    exec_end: Option<String>,
+    max_rate: Option<f64>,
+    phases: Vec<f64>,
     eal_extra: Vec<String>,
     // run
     rate: Option<f64>,
@@ -121,6 +133,9 @@ impl Default for Opts {
             quiet_wait: Duration::from_secs(60),
             exec_before: None,
             exec_after: None,
+            exec_end: None,
+            max_rate: None,
+            phases: vec![50.0, 90.0],
             eal_extra: Vec::new(),
             rate: None,
             duration: Duration::from_secs(10),
@@ -185,6 +200,18 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
             "--quiet-wait" => o.quiet_wait = secs(num(val()?)?),
             "--exec-before" => o.exec_before = Some(val()?),
             "--exec-after" => o.exec_after = Some(val()?),
+            "--exec-end" => o.exec_end = Some(val()?),
+            "--max-rate" => o.max_rate = Some(num(val()?)?),
+            "--phases" => {
+                o.phases = val()?
+                    .split(',')
+                    .map(|p| {
+                        p.trim()
+                            .parse::<f64>()
+                            .map_err(|e| format!("--phases {p}: {e}"))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
             "--rate" => o.rate = Some(num(val()?)?),
             "--duration" => o.duration = secs(num(val()?)?),
             "--start" => o.start = num(val()?)?.max(1.0),
@@ -844,11 +871,12 @@ impl Gen {
 }
 
 /// Runs a hook command with `sh -c`; fails if it does.
-fn hook(cmd: Option<&str>) -> Result<(), String> {
+fn hook(cmd: Option<&str>, phase: &str) -> Result<(), String> {
     let Some(cmd) = cmd else { return Ok(()) };
     let st = std::process::Command::new("sh")
         .arg("-c")
         .arg(cmd)
+        .env("PHASE", phase)
         .status()
         .map_err(|e| format!("{cmd}: {e}"))?;
     if st.success() {
@@ -864,9 +892,9 @@ fn cmd_run(o: &Opts) -> Result<(), String> {
     g.calibrate(Duration::from_millis(200));
     g.wait_ready(o.wait)?;
     g.wait_quiet(o.quiet_wait);
-    hook(o.exec_before.as_deref())?;
+    hook(o.exec_before.as_deref(), "run")?;
     let t = g.trial(rate, o.duration, o.burst, o.drain);
-    hook(o.exec_after.as_deref())?;
+    hook(o.exec_after.as_deref(), "run")?;
     t.print();
     println!("RESULT {}", t.result_line());
     Ok(())
@@ -877,6 +905,11 @@ fn cmd_search(o: &Opts) -> Result<(), String> {
     g.calibrate(Duration::from_millis(200));
     g.wait_ready(o.wait)?;
     g.wait_quiet(o.quiet_wait);
+    search_max(&mut g, o).map(|_| ())
+}
+
+/// The search for the maximum rate; returns it (Delay_Req/s).
+fn search_max(g: &mut Gen, o: &Opts) -> Result<f64, String> {
     let plan = SearchPlan {
         start: o.start,
         factor: o.factor,
@@ -959,10 +992,58 @@ fn cmd_search(o: &Opts) -> Result<(), String> {
                 t.messages_rate(),
                 r.min_fail.unwrap_or(0.0)
             );
-            Ok(())
+            Ok(t.target)
         }
         None => Err("no rate passed".into()),
     }
+}
+
+/// The whole benchmark in one process, so the memif connection is made once and Meridian's
+/// port never sees a client disconnect while it polls (DPDK 22.11's memif unmaps the
+/// client's memory from its control thread on disconnect, racing the poll thread's bursts):
+/// search (unless `--max-rate`), then each `--phases` percentage for `--duration` with the
+/// `--exec-before` / `--exec-after` hooks around it (env `PHASE` = the percentage; starved
+/// phases are repeated up to `--retry-starved` times), then `--exec-end` (e.g. stop
+/// Meridian), after which nothing is polled.
+fn cmd_pipeline(o: &Opts) -> Result<(), String> {
+    let mut g = Gen::open(o)?;
+    g.calibrate(Duration::from_millis(200));
+    g.wait_ready(o.wait)?;
+    g.wait_quiet(o.quiet_wait);
+    let max = match o.max_rate {
+        Some(r) => r,
+        None => search_max(&mut g, o)?,
+    };
+    for &pct in &o.phases {
+        let rate = (max * pct / 100.0).round();
+        let label = format!("{pct}");
+        for attempt in 0..=o.retry_starved {
+            if attempt > 0 {
+                println!("   (a poll core was taken by another process: repeating the phase)");
+            }
+            g.wait_quiet(o.quiet_wait);
+            println!(
+                "== phase {label} %: {rate:.0} Delay_Req/s for {:.0} s",
+                o.duration.as_secs_f64()
+            );
+            hook(o.exec_before.as_deref(), &label)?;
+            let t = g.trial(rate, o.duration, o.burst, o.drain);
+            hook(o.exec_after.as_deref(), &label)?;
+            t.print();
+            println!("RESULT phase={label} attempt={attempt} {}", t.result_line());
+            if !t.starved() {
+                break;
+            }
+        }
+    }
+    hook(o.exec_end.as_deref(), "end")?;
+    // The peer is going away: let memif see it before this process closes its port.
+    let start = Instant::now();
+    while g.dev.link().map(|l| l.up).unwrap_or(false) && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!("PIPELINE_DONE");
+    Ok(())
 }
 
 fn cmd_residence_diff(args: &[String]) -> Result<bool, String> {
@@ -1000,6 +1081,7 @@ fn main() -> ExitCode {
     let r = match cmd {
         "run" => parse_opts(rest).and_then(|o| cmd_run(&o)),
         "search" => parse_opts(rest).and_then(|o| cmd_search(&o)),
+        "pipeline" => parse_opts(rest).and_then(|o| cmd_pipeline(&o)),
         "residence-diff" => match cmd_residence_diff(rest) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::from(2),
