@@ -10,8 +10,9 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== cargo clippy (DPDK data plane)"
+echo "== cargo clippy (DPDK data plane and its load generator)"
 cargo clippy -p meridian --all-targets --features dpdk --locked -- -D warnings
+cargo clippy -p meridian-bench --all-targets --features dpdk --locked -- -D warnings
 echo "== fuzz target builds (cargo check)"
 (cd proto/fuzz && cargo check --quiet --locked)
 echo "== dpdk-sys (DPDK 22.11 bindings and shim; its own workspace)"
