@@ -696,7 +696,7 @@ impl Gen {
         let start = Instant::now();
         let mut said = false;
         loop {
-            let t = self.trial(1000.0, Duration::from_secs(1), 1, Duration::from_millis(5));
+            let t = self.trial(1000.0, Duration::from_secs(1), 1, Duration::from_millis(30));
             let taken = t.own_wait_ns.unwrap_or(0) + t.meridian_wait_ns.unwrap_or(0);
             if taken < 5_000_000 {
                 if said {
