@@ -212,24 +212,7 @@ impl SharedTscClock {
     /// The time at counter value `tsc` by the latest published model (see [`TscClock::ns_at`]).
     #[inline]
     pub fn ns_at(&self, tsc: u64) -> i128 {
-        loop {
-            let s1 = self.seq.load(Ordering::Acquire);
-            if s1 & 1 == 1 {
-                std::hint::spin_loop();
-                continue;
-            }
-            let base_tsc = self.base_tsc.load(Ordering::Relaxed);
-            let hi = self.base_ns_hi.load(Ordering::Relaxed);
-            let lo = self.base_ns_lo.load(Ordering::Relaxed);
-            let npt = f64::from_bits(self.ns_per_tick.load(Ordering::Relaxed));
-            fence(Ordering::Acquire);
-            if self.seq.load(Ordering::Relaxed) != s1 {
-                continue;
-            }
-            let base_ns = (((hi as u128) << 64) | lo as u128) as i128;
-            let dt = tsc.wrapping_sub(base_tsc) as i64 as f64;
-            return base_ns + (dt * npt).round() as i128;
-        }
+        self.load().ns_at(tsc)
     }
 
     /// The latest published model.
