@@ -623,6 +623,13 @@ impl NicTimesync for sys::DeviceClock {
     }
 }
 
+/// Maps a device clock onto the TSC: 50 bracketed readings 2 ms apart (100 ms).
+fn calibrate_map(mut dev: impl NicTimesync) -> Result<NicClockMap, crate::clock::tsc::TscError> {
+    NicClockMap::calibrate(&mut dev, &mut sys::rdtsc, 50, &mut || {
+        std::thread::sleep(std::time::Duration::from_millis(2))
+    })
+}
+
 /// How far ahead of the TSC read one-step frames are scheduled with send-on-timestamp: more
 /// than the time from that read to the NIC (a few µs), so the frame is never late.
 const LAUNCH_LEAD_NS: f64 = 100_000.0;
@@ -639,11 +646,7 @@ struct LaunchTime {
 impl LaunchTime {
     fn new(eal: Eal, dev: sys::DeviceClock) -> Result<LaunchTime, String> {
         let field = eal.tx_timestamp_dynfield().map_err(|e| e.to_string())?;
-        let mut probe = dev;
-        let map = NicClockMap::calibrate(&mut probe, &mut sys::rdtsc, 50, &mut || {
-            std::thread::sleep(std::time::Duration::from_millis(2))
-        })
-        .map_err(|e| e.to_string())?;
+        let map = calibrate_map(dev).map_err(|e| e.to_string())?;
         let hz = sys::tsc_hz().unwrap_or(3_000_000_000) as f64;
         Ok(LaunchTime {
             field,
@@ -677,10 +680,7 @@ struct HwStamping {
 impl HwStamping {
     /// Calibrates the NIC clock against the TSC (100 ms).
     fn new(nic: sys::Timesync) -> Result<HwStamping, crate::clock::tsc::TscError> {
-        let mut probe = nic;
-        let map = NicClockMap::calibrate(&mut probe, &mut sys::rdtsc, 50, &mut || {
-            std::thread::sleep(std::time::Duration::from_millis(2))
-        })?;
+        let map = calibrate_map(nic)?;
         let hs = HwStamping {
             nic,
             rx: RxHwStamper::new(nic, map.shared()),

@@ -1086,11 +1086,6 @@ impl fmt::Debug for RxQueue {
 }
 
 impl RxQueue {
-    /// The port's hardware clock, if timesync is enabled.
-    pub fn timesync(&self) -> Option<Timesync> {
-        self.dev.0.timesync()
-    }
-
     /// As [`EthDev::rx_burst`].
     pub fn rx_burst(&mut self, batch: &mut RxBatch) -> usize {
         // SAFETY: this RxQueue is the only handle to RX queue 0 of its port (split consumed
@@ -1113,11 +1108,6 @@ impl fmt::Debug for TxQueue {
 }
 
 impl TxQueue {
-    /// The port's hardware clock, if timesync is enabled.
-    pub fn timesync(&self) -> Option<Timesync> {
-        self.dev.0.timesync()
-    }
-
     /// As [`EthDev::tx_burst`].
     pub fn tx_burst(&mut self, batch: &mut TxBatch) -> usize {
         // SAFETY: this TxQueue is the only handle to TX queue 0 of its port, and `&mut self`
