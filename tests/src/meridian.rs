@@ -25,8 +25,8 @@ pub fn meridian_binary() -> PathBuf {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// The daemon built with the `dpdk` feature, in its own target directory
-/// (`target/dpdk/<profile>/meridian`) so it never replaces the default build. `MERIDIAN_DPDK_BIN`
+/// The daemon built with the `dpdk` feature and the optimised test profile, in its own target
+/// directory (`target/dpdk/debug/meridian`) so it never replaces the default build. `MERIDIAN_DPDK_BIN`
 /// overrides it.
 ///
 /// # Panics
@@ -54,6 +54,11 @@ pub fn meridian_dpdk_binary() -> PathBuf {
                 "meridian",
                 "--features",
                 "dpdk",
+                // Optimised like the tests themselves (`[profile.test]`, output in `debug/`): an
+                // unoptimised poll loop stamps frames tens of µs late on a slow machine and the
+                // offset bounds measure that, not Meridian.
+                "--profile",
+                "test",
             ])
             .arg("--target-dir")
             .arg(&target)

@@ -248,14 +248,34 @@ fn dpdk_two_step(test: &str, pmd: Pmd, transport: Transport) {
 /// [`dpdk_two_step`]; with `pipeline`, the RX and TX stages run on core 1 joined by rings to
 /// the engine on core 0, which sleeps 200 µs when idle so ptp4l, tcpdump and the test keep a
 /// core of this 2-core VM (the stamps are taken by the stages, which keep busy-polling).
+///
+/// The offset bounds judge a measurement on a shared 2-core VM, where another tenant can stall
+/// the busy-polling core for a while: a run that misses them is measured once more in a fresh
+/// lab, and the test fails only if both miss (both results are printed). Everything else —
+/// residence samples, pipeline counters, the frames on the wire — must hold in every run.
 fn dpdk_two_step_on(test: &str, pmd: Pmd, transport: Transport, pipeline: bool) {
     if pipeline && std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
         println!("SKIPPED: the pipeline needs two cores");
         return;
     }
-    let Some(lab) = dpdk_lab(test) else {
+    let Some(Err(first)) = measure_two_step(test, pmd, transport, pipeline) else {
         return;
     };
+    println!("offset bounds missed ({first}); measuring once more in a fresh lab");
+    if let Some(Err(second)) = measure_two_step(test, pmd, transport, pipeline) {
+        panic!("offset bounds missed twice: first {first}; then {second}");
+    }
+}
+
+/// One run of [`dpdk_two_step_on`]: `None` when skipped, `Err` when the offsets miss their
+/// bounds. Panics on every other failure.
+fn measure_two_step(
+    test: &str,
+    pmd: Pmd,
+    transport: Transport,
+    pipeline: bool,
+) -> Option<Result<(), String>> {
+    let lab = dpdk_lab(test)?;
     let (gm, sl) = (lab.node(0), lab.node(1));
     let _cleanup = prepare(&lab, pmd);
     // Captured on the slave's side: the af_packet PMD transmits with PACKET_QDISC_BYPASS,
@@ -333,11 +353,13 @@ fn dpdk_two_step_on(test: &str, pmd: Pmd, transport: Transport, pipeline: bool) 
     let median = offs[offs.len() / 2];
     let p90 = abs[abs.len() * 9 / 10];
     println!("median {median} ns, p90 |offset| {p90} ns");
-    assert!(
-        median.abs() < 30_000,
-        "|median| ≥ 30 µs: {median} ns; {stats}"
-    );
-    assert!(p90 < 50_000, "p90 |offset| ≥ 50 µs: {p90} ns; {stats}");
+    Some(if median.abs() >= 30_000 {
+        Err(format!("|median| ≥ 30 µs: {median} ns; {stats}"))
+    } else if p90 >= 50_000 {
+        Err(format!("p90 |offset| ≥ 50 µs: {p90} ns; {stats}"))
+    } else {
+        Ok(())
+    })
 }
 
 /// DPDK `net_af_packet` PMD, UDPv4 multicast two-step.
