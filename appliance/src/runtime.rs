@@ -184,6 +184,15 @@ impl PortIo {
         }
     }
 
+    /// Sends what the port queued (DPDK single-core mode: one `tx_burst` for the replies to
+    /// a burst); nothing to do for sockets.
+    fn flush_tx(&mut self) {
+        #[cfg(feature = "dpdk")]
+        if let PortIo::Dpdk(p) = self {
+            p.flush_tx();
+        }
+    }
+
     /// Appends (port, id, time) for every TX timestamp ready.
     fn drain_tx_timestamps(
         &mut self,
@@ -582,6 +591,9 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
             now,
         };
         engine.handle_timeout(now, &mut sink);
+        for p in ports.iter_mut() {
+            p.flush_tx();
+        }
         // Stages on this core: the engine's frames out.
         if inline_stages.poll_tx() > 0 {
             idle = false;

@@ -370,17 +370,46 @@ fn scenario_pcap() {
     let mut stamps = Vec::new();
     port.drain_tx_timestamps(&mut |id, tsc| stamps.push((id, tsc)));
     assert_eq!(stamps, vec![(0, seen_tsc)]);
+    // Unstamped frames wait in the queue and leave together: the ARP reply went out in its
+    // own burst just before the stamped Sync (which went alone); the Delay_Resps wait.
+    assert_eq!(port.counters().tx_bursts, 2, "ARP reply, then Sync");
+    let more: Vec<Vec<u8>> = (0..2).map(|k| ptp_message(9, 54, 0x30 + k)).collect();
+    for m in &more {
+        port.send(
+            Destination::Unicast(PeerAddress::Ipv4(PEER_IP)),
+            false,
+            m,
+            false,
+            None,
+        )
+        .expect("send Delay_Resp");
+    }
+    assert_eq!(port.counters().tx_bursts, 2, "Delay_Resps queued");
+    port.flush_tx();
+    port.flush_tx(); // nothing left: no burst
     let c = *port.counters();
+    assert_eq!(c.tx_bursts, 3, "three Delay_Resps in one burst");
     assert_eq!(
-        (c.tx_packets, c.tx_no_neighbour, c.tx_timestamps),
-        (2, 1, 1)
+        (
+            c.tx_packets,
+            c.tx_no_neighbour,
+            c.tx_timestamps,
+            c.tx_ring_full
+        ),
+        (4, 1, 1, 0)
     );
     let in_use = port.mbufs_in_use();
     println!("mbufs in use (RX ring): {in_use}");
     drop(port); // stop + close flush the pcap dumper
 
     let out = read_pcap(&out0);
-    assert_eq!(out.len(), 3, "ARP reply, Sync, Delay_Resp");
+    assert_eq!(out.len(), 5, "ARP reply, Sync, three Delay_Resps");
+    for (f, m) in out[3..].iter().zip(&more) {
+        assert_eq!(
+            ParsedFrame::parse(&f.1).expect("parses").payload,
+            m.as_slice()
+        );
+    }
     // ARP reply.
     let arp = &out[0].1;
     assert_eq!(arp.len(), 60);

@@ -10,7 +10,10 @@
 //! that returned the frame (one read per burst), plus the PMD's raw RX timestamp dynfield
 //! where it fills one (`net_pcap`: capture time in µs). Transmit: the TSC read immediately
 //! before `rte_eth_tx_burst`; one-step messages carry the launch time computed from that
-//! read, patched in with the UDP checksum kept valid. The caller converts TSC readings to
+//! read, patched in with the UDP checksum kept valid. Frames that need no TX stamp (general
+//! messages, Delay_Resp, ARP/ND replies) are queued and leave together, one `tx_burst` per
+//! RX burst: the queue is flushed before the next `rx_burst`, before every stamped send, when
+//! full, and by [`DpdkPort::flush_tx`], which the run loop calls every iteration. The caller converts TSC readings to
 //! time with a calibrated TSC clock. Where `rte_eth_timesync_enable` succeeds, the NIC's
 //! latch registers stamp PTP event frames instead (one RX and one TX stamp at a time, mapped
 //! onto the TSC: see [`super::hwstamp`]); where the device can send on a timestamp, one-step
@@ -161,7 +164,11 @@ pub struct DpdkCounters {
     pub rx_arp_other: u64,
     /// IPv6 neighbour solicitations for our address.
     pub rx_nd_solicitations: u64,
-    /// PTP messages sent.
+    /// `rte_eth_tx_burst` calls (single-core mode: one per flush of the queue, one per
+    /// stamped frame).
+    pub tx_bursts: u64,
+    /// PTP messages sent (single-core mode: handed to the TX queue's batch; frames the
+    /// queue then refuses count in `tx_ring_full`).
     pub tx_packets: u64,
     /// ARP replies sent.
     pub tx_arp_replies: u64,
@@ -552,7 +559,10 @@ pub struct DpdkPort {
     // Drop order matters: the batches free their mbufs, then the port stops and closes,
     // then the pool goes.
     rx: RxBatch,
+    /// Frames queued for one `tx_burst` (single-core mode; see [`DpdkPort::flush_tx`]).
     tx: TxBatch,
+    /// Per queued frame: the receiveTimestamp (ns) of a Delay_Resp, for its residence time.
+    tx_residence: Vec<Option<i128>>,
     /// The rings to the RX and TX stages once split ([`Self::split_pipeline`]).
     pipeline: Option<Arc<Rings>>,
     /// The device, until split into the stages' queues.
@@ -714,6 +724,13 @@ enum Verdict {
     Done,
 }
 
+impl Drop for DpdkPort {
+    fn drop(&mut self) {
+        // Queued frames leave before the batches, the port and the pool go.
+        self.flush_tx();
+    }
+}
+
 impl DpdkPort {
     /// Opens the port after [`eal_init`]: looks the device up by name, creates its mbuf
     /// pool, configures one RX and one TX queue, starts it, enables allmulticast (or
@@ -844,6 +861,7 @@ impl DpdkPort {
             burst_tsc: 0,
             neighbours: Neighbours::new(),
             tx_stamps: VecDeque::with_capacity(TX_STAMP_QUEUE),
+            tx_residence: Vec::with_capacity(sys::BURST),
             next_tx_id: 0,
             ip_id: 0,
             counters: DpdkCounters::default(),
@@ -948,6 +966,8 @@ impl DpdkPort {
             return Some(f.mbuf);
         }
         if self.rx.waiting() == 0 {
+            // The replies to the previous burst leave together before the next is polled.
+            self.flush_tx();
             let dev = self.dev.as_mut()?;
             if dev.rx_burst(&mut self.rx) == 0 {
                 return None;
@@ -1023,8 +1043,9 @@ impl DpdkPort {
         &mut self,
         ring_size: usize,
     ) -> Result<(RxStage, TxStage), DataplaneError> {
+        let name = self.name.clone();
         let unsupported = |reason: &str| DataplaneError::Unsupported {
-            interface: self.name.clone(),
+            interface: name.clone(),
             op: "pipeline",
             reason: reason.into(),
         };
@@ -1034,6 +1055,7 @@ impl DpdkPort {
         if ring_size < 2 {
             return Err(unsupported("ring size below 2"));
         }
+        self.flush_tx();
         let Some(dev) = self.dev.take() else {
             return Err(unsupported("already split"));
         };
@@ -1292,12 +1314,15 @@ impl DpdkPort {
                 stamp_id: None,
                 one_step: false,
             },
+            None,
         )
     }
 
     /// Sends one mbuf (pipeline: hands it to the TX stage); `false` (and counted) if the TX
-    /// queue or ring did not take it.
-    fn transmit(&mut self, m: Mbuf, meta: TxMeta) -> bool {
+    /// queue or ring did not take it. Single-core mode: a frame without a TX stamp is queued
+    /// for the next [`Self::flush_tx`] (`residence_rx`: a Delay_Resp's receiveTimestamp);
+    /// a stamped one (`stamp_id` or `one_step`) must be sent with [`Self::send_now`].
+    fn transmit(&mut self, m: Mbuf, meta: TxMeta, residence_rx: Option<i128>) -> bool {
         if let Some(rings) = &self.pipeline {
             if rings.tx.push(TxFrame { mbuf: m, meta }).is_ok() {
                 return true;
@@ -1305,17 +1330,66 @@ impl DpdkPort {
             self.counters.tx_ring_full += 1;
             return false;
         }
+        if self.dev.is_none() {
+            return false;
+        }
+        let m = match self.tx.push(m) {
+            Ok(()) => {
+                self.tx_residence.push(residence_rx);
+                return true;
+            }
+            Err(m) => m,
+        };
+        self.flush_tx();
+        if self.tx.push(m).is_err() {
+            self.counters.tx_ring_full += 1;
+            return false;
+        }
+        self.tx_residence.push(residence_rx);
+        true
+    }
+
+    /// Sends the queued frames in one `tx_burst` (single-core mode; nothing to do for a
+    /// pipeline, whose TX stage batches). Frames the TX queue does not take are dropped and
+    /// counted (`tx_ring_full`); Delay_Resp residence times end at the TSC read before the
+    /// burst. Cheap when nothing is queued.
+    pub fn flush_tx(&mut self) {
+        if self.tx.is_empty() {
+            return;
+        }
+        let Some(dev) = self.dev.as_mut() else {
+            return;
+        };
+        let tsc = sys::rdtsc();
+        let sent = dev.tx_burst(&mut self.tx);
+        self.counters.tx_bursts += 1;
+        self.counters.tx_ring_full += self.tx.clear() as u64;
+        if let Some(c) = &self.clock {
+            let now = c.ns_at(tsc);
+            for rx in self.tx_residence.iter().take(sent).flatten() {
+                self.residence
+                    .record((now - rx).clamp(0, u64::MAX as i128) as u64);
+            }
+        }
+        self.tx_residence.clear();
+    }
+
+    /// Sends `m` alone at once, after the queued frames (single-core mode, stamped frames):
+    /// the TSC read immediately before its `tx_burst` is its stamp. `false` (and counted) if
+    /// the TX queue did not take it.
+    fn send_now(&mut self, m: Mbuf) -> bool {
         let Some(dev) = self.dev.as_mut() else {
             return false;
         };
-        self.tx.clear();
-        if self.tx.push(m).is_err() {
+        let mut one = TxBatch::new();
+        if one.push(m).is_err() {
             return false;
         }
-        if dev.tx_burst(&mut self.tx) == 1 {
+        self.counters.tx_bursts += 1;
+        if dev.tx_burst(&mut one) == 1 {
             return true;
         }
-        self.counters.tx_ring_full += self.tx.clear() as u64;
+        self.counters.tx_ring_full += one.clear() as u64;
         false
     }
 
@@ -1414,14 +1488,17 @@ impl DpdkPort {
     /// octets are zero-padded. Multicast goes to the PTP group MACs; unicast to the MAC
     /// learnt from the peer's frames (unknown: counted, error).
     ///
-    /// The TSC is read immediately before `rte_eth_tx_burst`. With `one_step_now`, the
-    /// launch time it returns for that reading (ns on the PTP timescale) is written into
-    /// the originTimestamp (offset 34), keeping the UDP checksum valid. With
+    /// A message without a stamp (no `want_tx_timestamp`, no `one_step_now`) is queued and
+    /// leaves with the next flush (see [`Self::flush_tx`]). For a stamped one, the queue is
+    /// flushed first and the TSC is read immediately before its own `rte_eth_tx_burst`. With
+    /// `one_step_now`, the launch time it returns for that reading (ns on the PTP timescale)
+    /// is written into the originTimestamp (offset 34), keeping the UDP checksum valid. With
     /// `want_tx_timestamp` (event messages only) returns `Some(id)`, and
     /// [`Self::drain_tx_timestamps`] later reports `(id, tsc)`.
     ///
     /// A full TX ring or an empty mbuf pool drops the message with an error for which
-    /// [`DataplaneError::is_would_block`] is true.
+    /// [`DataplaneError::is_would_block`] is true (a queued message the TX queue refuses at the
+    /// flush is counted in `tx_ring_full`).
     pub fn send(
         &mut self,
         dest: Destination,
@@ -1490,7 +1567,7 @@ impl DpdkPort {
                 stamp_id: want_tx_timestamp.then_some(id),
                 one_step: one_step_now.is_some(),
             };
-            if !self.transmit(m, meta) {
+            if !self.transmit(m, meta, None) {
                 return Err(DataplaneError::Io {
                     interface: self.name.clone(),
                     op: "pipeline tx ring",
@@ -1504,6 +1581,29 @@ impl DpdkPort {
             self.next_tx_id = id.wrapping_add(1);
             return Ok(Some(id));
         }
+        if !want_tx_timestamp && one_step_now.is_none() {
+            // No stamp: queued, leaves with the next flush.
+            let residence = self
+                .clock
+                .as_ref()
+                .and_then(|_| pipeline::delay_resp_receive_ns(m.data(), &layout));
+            let meta = TxMeta {
+                layout: Some(layout),
+                stamp_id: None,
+                one_step: false,
+            };
+            if !self.transmit(m, meta, residence) {
+                return Err(DataplaneError::Io {
+                    interface: self.name.clone(),
+                    op: "rte_eth_tx_burst",
+                    error: io::ErrorKind::WouldBlock.into(),
+                });
+            }
+            self.counters.tx_packets += 1;
+            return Ok(None);
+        }
+        // Stamped: what is queued goes first, so the stamp read below is this frame's.
+        self.flush_tx();
         // One hardware TX stamp at a time (see hwstamp); the others keep the TSC stamp.
         let hw_reserved = want_tx_timestamp && self.hw.as_mut().is_some_and(|h| h.tx.reserve());
         if hw_reserved {
@@ -1521,20 +1621,14 @@ impl DpdkPort {
                 }
                 None => now(tsc),
             };
-            pipeline::write_launch_time(m.data_mut(), &layout, origin)
-                .map_err(|()| invalid("one-step launch time out of range"))?;
+            pipeline::write_launch_time(m.data_mut(), &layout, origin).map_err(|()| {
+                DataplaneError::InvalidSend {
+                    interface: self.name.clone(),
+                    reason: "one-step launch time out of range",
+                }
+            })?;
         }
-        let residence = match &self.clock {
-            Some(c) => pipeline::delay_resp_receive_ns(m.data(), &layout)
-                .map(|rx| (c.ns_at(tsc) - rx).clamp(0, u64::MAX as i128) as u64),
-            None => None,
-        };
-        let meta = TxMeta {
-            layout: Some(layout),
-            stamp_id: None,
-            one_step: false,
-        };
-        if !self.transmit(m, meta) {
+        if !self.send_now(m) {
             if hw_reserved {
                 if let Some(h) = &mut self.hw {
                     h.tx.not_sent();
@@ -1547,9 +1641,6 @@ impl DpdkPort {
             });
         }
         self.counters.tx_packets += 1;
-        if let Some(r) = residence {
-            self.residence.record(r);
-        }
         if !want_tx_timestamp {
             return Ok(None);
         }

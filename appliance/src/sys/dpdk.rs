@@ -653,6 +653,11 @@ impl TxBatch {
         self.len == 0
     }
 
+    /// How many mbufs are queued.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
     /// Queues `m`; gives it back if the batch is full.
     pub fn push(&mut self, m: Mbuf) -> Result<(), Mbuf> {
         if self.len == BURST {

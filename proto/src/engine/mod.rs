@@ -254,6 +254,8 @@ struct Port {
 
 /// Largest message the engine builds (Announce with SMPTE TLV, management responses).
 const MAX_MSG: usize = 512;
+/// The stack buffer for messages up to this size (no TLVs beyond a short one).
+const SMALL_MSG: usize = 96;
 /// Most REQUEST TLVs answered from one Signaling message.
 const MAX_TLVS_PER_SIGNALING: usize = 8;
 
@@ -310,10 +312,19 @@ impl Ctx<'_> {
         repr: &MessageRepr<'_>,
         stamp: TxStamp,
     ) {
-        let mut buf = [0u8; MAX_MSG];
         let len = repr.buffer_len();
-        let Some(b) = buf.get_mut(..len) else {
-            return;
+        // Most messages (Sync, Follow_Up, Delay_Resp, Signaling with one TLV) fit the small
+        // buffer: zeroing 512 octets per message showed in the profile at millions a second.
+        let mut small = [0u8; SMALL_MSG];
+        let mut large;
+        let b = if len <= SMALL_MSG {
+            &mut small[..len]
+        } else {
+            large = [0u8; MAX_MSG];
+            let Some(b) = large.get_mut(..len) else {
+                return;
+            };
+            b
         };
         if repr.emit(b).is_err() {
             return;
