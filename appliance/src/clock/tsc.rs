@@ -107,13 +107,13 @@ impl TscClock {
     #[inline]
     pub fn ns_at(&self, tsc: u64) -> i128 {
         let dt = tsc.wrapping_sub(self.base_tsc) as i64 as f64;
-        self.base_ns + (dt * self.ns_per_tick).round() as i128
+        self.base_ns + i128::from(round_i64(dt * self.ns_per_tick))
     }
 
     /// The counter value at which the clock reads `ns` (the inverse of [`Self::ns_at`]).
     #[inline]
     pub fn tsc_at(&self, ns: i128) -> u64 {
-        let dt = ((ns - self.base_ns) as f64 / self.ns_per_tick).round() as i64;
+        let dt = round_i64((ns - self.base_ns) as f64 / self.ns_per_tick);
         self.base_tsc.wrapping_add(dt as u64)
     }
 
@@ -245,6 +245,18 @@ impl SharedTscClock {
     #[inline]
     pub fn tsc_at(&self, ns: i128) -> u64 {
         self.load().tsc_at(ns)
+    }
+}
+
+/// `x` rounded half away from zero, saturating at the i64 range. On every conversion: unlike
+/// `f64::round` (a libm call without SSE4.1) and `as i128` (a software conversion) this is
+/// an add and one instruction.
+#[inline]
+fn round_i64(x: f64) -> i64 {
+    if x >= 0.0 {
+        (x + 0.5) as i64
+    } else {
+        (x - 0.5) as i64
     }
 }
 
@@ -386,6 +398,31 @@ mod tests {
         }
         let shared = SharedTscClock::new(&c);
         assert_eq!(shared.tsc_at(5_500_000_000), c.tsc_at(5_500_000_000));
+    }
+
+    #[test]
+    fn round_i64_matches_f64_round() {
+        for x in [
+            0.0,
+            0.4,
+            0.5,
+            0.6,
+            1.5,
+            2.5,
+            -0.4,
+            -0.5,
+            -0.6,
+            -1.5,
+            -2.5,
+            1e15 + 0.5,
+            -1e15 - 0.5,
+            123_456_789.49,
+            -123_456_789.51,
+        ] {
+            assert_eq!(round_i64(x), x.round() as i64, "{x}");
+        }
+        assert_eq!(round_i64(1e300), i64::MAX);
+        assert_eq!(round_i64(-1e300), i64::MIN);
     }
 
     #[test]

@@ -11,9 +11,9 @@
 //! where it fills one (`net_pcap`: capture time in µs). Transmit: the TSC read immediately
 //! before `rte_eth_tx_burst`; one-step messages carry the launch time computed from that
 //! read, patched in with the UDP checksum kept valid. Frames that need no TX stamp (general
-//! messages, Delay_Resp, ARP/ND replies) are queued and leave together, one `tx_burst` per
-//! RX burst: the queue is flushed before the next `rx_burst`, before every stamped send, when
-//! full, and by [`DpdkPort::flush_tx`], which the run loop calls every iteration. The caller converts TSC readings to
+//! messages, Delay_Resp, ARP/ND replies) are queued and leave together, up to eight per
+//! `tx_burst`: the queue is flushed before the next `rx_burst`, before every stamped send,
+//! when eight wait, and by [`DpdkPort::flush_tx`], which the run loop calls every iteration. The caller converts TSC readings to
 //! time with a calibrated TSC clock. Where `rte_eth_timesync_enable` succeeds, the NIC's
 //! latch registers stamp PTP event frames instead (one RX and one TX stamp at a time, mapped
 //! onto the TSC: see [`super::hwstamp`]); where the device can send on a timestamp, one-step
@@ -70,11 +70,18 @@ const MIN_FRAME: usize = 60;
 /// Frames examined by one [`DpdkPort::recv`] call before it returns `None` (the rest wait
 /// for the next call).
 const MAX_FRAMES_PER_RECV: usize = 256;
+/// Single-core mode: queued unstamped frames are flushed when this many wait, so the first
+/// replies of a full RX burst need not wait for the last one to be built (one `tx_burst` per
+/// frame cost 14-21 % of the core at saturation; one per 32 made every frame of a post-stall
+/// burst wait for the whole burst: residence p99 9.0 → 12.3 µs at half load).
+const TX_FLUSH_AT: usize = 8;
 /// TX timestamps kept for [`DpdkPort::drain_tx_timestamps`]; beyond this the oldest go.
 const TX_STAMP_QUEUE: usize = 1024;
-/// Neighbour table: sets × ways entries.
-const NEIGH_SETS: usize = 64;
-const NEIGH_WAYS: usize = 4;
+/// Neighbour table: sets × ways entries (16384, ~400 KiB per port). A unicast slave must
+/// stay in it between its frames for Meridian to address its Sync and Announce, so it holds
+/// thousands of peers: 5000 lose fewer than 0.5 % of their entries to set conflicts (test).
+const NEIGH_SETS: usize = 2048;
+const NEIGH_WAYS: usize = 8;
 /// ICMPv6 next-header value and the neighbour discovery types.
 const IPPROTO_ICMPV6: u8 = 58;
 const ND_SOLICIT: u8 = 135;
@@ -203,13 +210,13 @@ impl IpKey {
         IpKey { addr, v6: true }
     }
     fn set(&self) -> usize {
-        // FNV-1a.
-        let mut h: u32 = 0x811c_9dc5;
-        for &b in &self.addr {
-            h = (h ^ b as u32).wrapping_mul(0x0100_0193);
-        }
-        h ^= self.v6 as u32;
-        (h as usize ^ (h as usize >> 16)) % NEIGH_SETS
+        // Multiplicative hashing of the two halves: a few instructions per frame (FNV over
+        // 17 octets was 8-23 % of the core at saturation), high bits well mixed.
+        let (a, b) = self.addr.split_at(8);
+        let a = u64::from_le_bytes(a.try_into().unwrap_or_default());
+        let b = u64::from_le_bytes(b.try_into().unwrap_or_default());
+        let h = (a ^ b.rotate_left(29) ^ u64::from(self.v6)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h >> 40) as usize % NEIGH_SETS
     }
 }
 
@@ -243,7 +250,9 @@ impl Neighbours {
     fn learn(&mut self, ip: IpKey, mac: [u8; 6]) {
         let (s, ways) = self.ways(&ip);
         if let Some(n) = ways.iter_mut().find(|n| n.valid && n.ip == ip) {
-            n.mac = mac;
+            if n.mac != mac {
+                n.mac = mac;
+            }
             return;
         }
         let new = Neighbour {
@@ -1333,14 +1342,9 @@ impl DpdkPort {
         if self.dev.is_none() {
             return false;
         }
-        let m = match self.tx.push(m) {
-            Ok(()) => {
-                self.tx_residence.push(residence_rx);
-                return true;
-            }
-            Err(m) => m,
-        };
-        self.flush_tx();
+        if self.tx.len() >= TX_FLUSH_AT {
+            self.flush_tx();
+        }
         if self.tx.push(m).is_err() {
             self.counters.tx_ring_full += 1;
             return false;
@@ -1794,6 +1798,26 @@ mod tests {
             n.lookup(&IpKey::v4([10, last[1], last[2], last[3]])),
             Some([2, 0, last[0], last[1], last[2], last[3]])
         );
+        // Thousands of unicast slaves stay addressable: set conflicts evict < 0.5 %.
+        let found = (0..5000u32)
+            .filter(|i| {
+                let b = i.to_be_bytes();
+                n.lookup(&IpKey::v4([10, b[1], b[2], b[3]])) == Some([2, 0, b[0], b[1], b[2], b[3]])
+            })
+            .count();
+        assert!(found >= 4975, "{found} of 5000 peers still known");
+        // IPv6 peers of one /64 too.
+        let mut n = Neighbours::new();
+        let v6 = |i: u32| {
+            let mut a = [0xfd, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+            a[12..].copy_from_slice(&i.to_be_bytes());
+            IpKey::v6(a)
+        };
+        for i in 0..5000u32 {
+            n.learn(v6(i), [2, 0, 0, 0, 0, 1]);
+        }
+        let found = (0..5000u32).filter(|&i| n.lookup(&v6(i)).is_some()).count();
+        assert!(found >= 4975, "{found} of 5000 IPv6 peers still known");
     }
 
     #[test]
