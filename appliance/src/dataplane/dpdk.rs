@@ -13,8 +13,8 @@
 //! read, patched in with the UDP checksum kept valid. Frames that need no TX stamp (general
 //! messages, Delay_Resp, ARP/ND replies) are queued and leave together, up to eight per
 //! `tx_burst`: the queue is flushed before the next `rx_burst`, before every stamped send,
-//! when eight wait, and by [`DpdkPort::flush_tx`], which the run loop calls every iteration. The caller converts TSC readings to
-//! time with a calibrated TSC clock. Where `rte_eth_timesync_enable` succeeds, the NIC's
+//! when eight wait, and by [`DpdkPort::flush_tx`], which the run loop calls every iteration.
+//! The caller converts TSC readings to time with a calibrated TSC clock. Where `rte_eth_timesync_enable` succeeds, the NIC's
 //! latch registers stamp PTP event frames instead (one RX and one TX stamp at a time, mapped
 //! onto the TSC: see [`super::hwstamp`]); where the device can send on a timestamp, one-step
 //! frames leave at a scheduled launch time. No PMD in the lab supports either.
@@ -1371,8 +1371,7 @@ impl DpdkPort {
         if let Some(c) = &self.clock {
             let now = c.ns_at(tsc);
             for rx in self.tx_residence.iter().take(sent).flatten() {
-                self.residence
-                    .record((now - rx).clamp(0, u64::MAX as i128) as u64);
+                self.residence.record(pipeline::residence_ns(*rx, now));
             }
         }
         self.tx_residence.clear();

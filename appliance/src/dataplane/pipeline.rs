@@ -348,6 +348,12 @@ impl std::fmt::Debug for TxStage {
     }
 }
 
+/// A residence time: from `rx_ns` (a Delay_Req's RX stamp) to `tx_ns` (its Delay_Resp's TX
+/// stamp), ns, never negative.
+pub(crate) fn residence_ns(rx_ns: i128, tx_ns: i128) -> u64 {
+    (tx_ns - rx_ns).clamp(0, u64::MAX as i128) as u64
+}
+
 /// The receiveTimestamp of a Delay_Resp at `layout` in `data`, ns.
 pub(crate) fn delay_resp_receive_ns(data: &[u8], layout: &FrameLayout) -> Option<i128> {
     let msg = data.get(layout.ptp_offset..)?;
@@ -462,7 +468,7 @@ impl TxStage {
                     }
                 }
                 if let Some(rx_ns) = delay_resp_receive_ns(mbuf.data(), layout) {
-                    residence[queued] = Some((now_ns - rx_ns).clamp(0, u64::MAX as i128) as u64);
+                    residence[queued] = Some(residence_ns(rx_ns, now_ns));
                 }
             }
             stamps[queued] = meta.stamp_id;
