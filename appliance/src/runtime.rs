@@ -294,10 +294,12 @@ impl PortIo {
             #[cfg(feature = "dpdk")]
             PortIo::Dpdk(p) => format!(
                 "{}{}{}",
-                if p.hardware_timesync() {
-                    "hardware (DPDK timesync, TSC fallback)"
-                } else {
-                    "TSC"
+                match (p.rx_timestamp_offload(), p.hardware_timesync()) {
+                    (true, true) =>
+                        "hardware (RX: timestamp offload; TX: DPDK timesync; TSC fallback)",
+                    (true, false) => "hardware RX (timestamp offload), TSC TX",
+                    (false, true) => "hardware (DPDK timesync, TSC fallback)",
+                    (false, false) => "TSC",
                 },
                 if p.launch_time_one_step() {
                     ", launch-time one-step"

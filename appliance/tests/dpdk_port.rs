@@ -266,6 +266,11 @@ fn scenario_pcap() {
     let mut port = DpdkPort::open(&port_cfg(vdev0, Transport::UdpIpv4)).expect("open net_pcap0");
     println!("{port:?}");
     assert!(!port.hardware_timesync(), "net_pcap has no timesync");
+    // net_pcap fills the timestamp dynfield (capture times in µs, checked below) without
+    // offering RX timestamp offload: those are no arrival times, so they stamp nothing.
+    assert!(port.has_rx_timestamp_field());
+    assert!(!port.rx_timestamp_offload());
+    assert_eq!(port.hw_stamp_counters(), None);
     assert_eq!(port.protocol_address(), OUR_IP.to_vec());
     let our_mac = port.mac();
     let before = rdtsc();

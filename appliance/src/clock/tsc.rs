@@ -50,8 +50,18 @@ const KI: f64 = 0.3;
 const STEP_THRESHOLD_NS: i128 = 1_000_000;
 
 impl TscClock {
-    /// Fits `ns = a + b·tsc` to `(tsc, reference_ns)` pairs by least squares.
+    /// Fits `ns = a + b·tsc` to `(tsc, reference_ns)` pairs by least squares; a TSC rate
+    /// outside 100 MHz–10 GHz is refused.
     pub fn from_samples(samples: &[(u64, i128)]) -> Result<TscClock, TscError> {
+        Self::fit(samples, 1e8..=1e10)
+    }
+
+    /// [`Self::from_samples`] for a reference in other units than ns (a NIC's device clock):
+    /// `plausible_hz` bounds the TSC ticks per 10⁹ reference units.
+    pub fn fit(
+        samples: &[(u64, i128)],
+        plausible_hz: std::ops::RangeInclusive<f64>,
+    ) -> Result<TscClock, TscError> {
         if samples.len() < 2 {
             return Err(TscError::TooFewSamples(samples.len()));
         }
@@ -71,7 +81,7 @@ impl TscClock {
         }
         let b = sxy / sxx;
         let hz = 1e9 / b;
-        if !(1e8..=1e10).contains(&hz) {
+        if !plausible_hz.contains(&hz) {
             return Err(TscError::ImplausibleRate { hz });
         }
         let a = my - b * mx;

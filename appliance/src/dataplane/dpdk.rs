@@ -43,7 +43,7 @@ use std::sync::Arc;
 
 use crate::clock::tsc::SharedTscClock;
 use crate::dataplane::hwstamp::{
-    HwStampCounters, NicClockMap, NicTimesync, RxHwStamper, TxHwStamper,
+    HwStampCounters, NicClockMap, NicTimesync, RxDynStamper, RxHwStamper, TxHwStamper,
 };
 use crate::dataplane::pipeline::{
     self, Rings, RxStage, StageCounters, StageReport, TxFrame, TxMeta, TxStage,
@@ -564,6 +564,8 @@ pub struct DpdkPort {
     hw: Option<HwStamping>,
     /// With send-on-timestamp: one-step frames leave at a launch time set in the mbuf.
     launch: Option<LaunchTime>,
+    /// With RX timestamp offload: every frame's own device-clock stamp, mapped to the TSC.
+    rx_offload: Option<RxOffload>,
     ts_field: Option<sys::RxTimestampField>,
     // Drop order matters: the batches free their mbufs, then the port stops and closes,
     // then the pool goes.
@@ -684,6 +686,29 @@ impl LaunchTime {
     }
 }
 
+/// RX timestamp offload (`RTE_ETH_RX_OFFLOAD_TIMESTAMP`): the dynfield the PMD fills, the
+/// device clock (same units) mapped onto the TSC, and the stamper of the single-core mode
+/// (a pipeline's RX stage gets a copy sharing the map).
+struct RxOffload {
+    field: sys::RxTimestampField,
+    dev: sys::DeviceClock,
+    map: NicClockMap,
+    stamper: RxDynStamper,
+}
+
+impl RxOffload {
+    fn new(field: sys::RxTimestampField, dev: sys::DeviceClock) -> Result<RxOffload, String> {
+        let map = calibrate_map(dev).map_err(|e| e.to_string())?;
+        let hz = sys::tsc_hz().unwrap_or(3_000_000_000) as f64;
+        Ok(RxOffload {
+            field,
+            dev,
+            stamper: RxDynStamper::new(map.shared(), hz),
+            map,
+        })
+    }
+}
+
 /// How long a hardware TX stamp is awaited before the TSC stamp is used instead.
 const HW_TX_TIMEOUT_NS: f64 = 5_000_000.0;
 
@@ -780,7 +805,9 @@ impl DpdkPort {
         } else {
             0
         };
-        dev.configure(0, tx_offloads).map_err(err)?;
+        // Every frame's own hardware arrival time where the PMD offers it.
+        let rx_offloads = info.rx_offload_capa & sys::RX_OFFLOAD_TIMESTAMP;
+        dev.configure(rx_offloads, tx_offloads).map_err(err)?;
         let (rxd, txd) = dev
             .setup_queues(&pool, cfg.rx_descriptors, cfg.tx_descriptors)
             .map_err(err)?;
@@ -824,6 +851,19 @@ impl DpdkPort {
         } else {
             None
         };
+        let rx_offload = if rx_offloads != 0 {
+            let r = match eal.rx_timestamp_dynfield() {
+                Some(field) => RxOffload::new(field, dev.device_clock()),
+                None => Err("the PMD registered no timestamp dynfield".into()),
+            };
+            r.map_err(|e| {
+                tracing::warn!(device, error = %e,
+                    "RX timestamp offload enabled but unusable; TSC stamps on receive")
+            })
+            .ok()
+        } else {
+            None
+        };
         let link = dev.link().ok();
         tracing::info!(
             device,
@@ -833,6 +873,7 @@ impl DpdkPort {
             rx_descriptors = rxd,
             tx_descriptors = txd,
             hw_timesync,
+            rx_timestamp_offload = rx_offload.is_some(),
             send_on_timestamp = launch_capable,
             launch_time_one_step = launch.is_some(),
             link_up = link.map(|l| l.up),
@@ -856,6 +897,7 @@ impl DpdkPort {
             hw_timesync,
             hw,
             launch,
+            rx_offload,
             ts_field: eal.rx_timestamp_dynfield(),
             rx: RxBatch::new(),
             tx: TxBatch::new(),
@@ -988,9 +1030,10 @@ impl DpdkPort {
             }
         }
         let m = self.rx.pop()?;
-        self.rx_tsc = match &mut self.hw {
-            Some(h) => h.rx.stamp(m.rx_timesync_latched(), self.burst_tsc),
-            None => self.burst_tsc,
+        self.rx_tsc = match (&mut self.rx_offload, &mut self.hw) {
+            (Some(o), _) => o.stamper.stamp(m.rx_timestamp(o.field), self.burst_tsc),
+            (None, Some(h)) => h.rx.stamp(m.rx_timesync_latched(), self.burst_tsc),
+            (None, None) => self.burst_tsc,
         };
         Some(m)
     }
@@ -1000,6 +1043,9 @@ impl DpdkPort {
     pub fn track_nic_clock(&mut self) -> Option<i128> {
         if let Some(l) = &mut self.launch {
             l.map.track(&mut l.dev, &mut sys::rdtsc);
+        }
+        if let Some(o) = &mut self.rx_offload {
+            o.map.track(&mut o.dev, &mut sys::rdtsc);
         }
         let h = self.hw.as_mut()?;
         h.map.track(&mut h.nic, &mut sys::rdtsc)
@@ -1012,26 +1058,44 @@ impl DpdkPort {
 
     /// Hardware stamping counters (hardware timesync only).
     pub fn hw_stamp_counters(&self) -> Option<HwStampCounters> {
-        let h = self.hw.as_ref()?;
-        let (r, t) = (h.rx.counters, h.tx.counters);
-        let mut c = HwStampCounters {
-            rx_hw_stamps: r.rx_hw_stamps,
-            rx_hw_missing: r.rx_hw_missing,
-            rx_hw_extra: r.rx_hw_extra,
-            tx_hw_stamps: t.tx_hw_stamps,
-            tx_hw_busy: t.tx_hw_busy,
-            tx_hw_timeouts: t.tx_hw_timeouts,
-        };
+        if self.hw.is_none() && self.rx_offload.is_none() {
+            return None;
+        }
+        let mut c = HwStampCounters::default();
+        if let Some(h) = &self.hw {
+            let (r, t) = (h.rx.counters, h.tx.counters);
+            c.tx_hw_stamps = t.tx_hw_stamps;
+            c.tx_hw_busy = t.tx_hw_busy;
+            c.tx_hw_timeouts = t.tx_hw_timeouts;
+            if self.rx_offload.is_none() {
+                c.rx_hw_stamps = r.rx_hw_stamps;
+                c.rx_hw_missing = r.rx_hw_missing;
+                c.rx_hw_extra = r.rx_hw_extra;
+            }
+        }
+        if let Some(o) = &self.rx_offload {
+            let r = o.stamper.counters;
+            c.rx_hw_stamps = r.rx_hw_stamps;
+            c.rx_hw_missing = r.rx_hw_missing;
+            c.rx_hw_implausible = r.rx_hw_implausible;
+        }
         if self.pipeline.is_some() {
             let s = self.stage_counters.report();
             c.rx_hw_stamps += s.rx_hw_stamps;
             c.rx_hw_missing += s.rx_hw_missing;
             c.rx_hw_extra += s.rx_hw_extra;
+            c.rx_hw_implausible += s.rx_hw_implausible;
             c.tx_hw_stamps += s.tx_hw_stamps;
             c.tx_hw_busy += s.tx_hw_busy;
             c.tx_hw_timeouts += s.tx_hw_timeouts;
         }
         Some(c)
+    }
+
+    /// Whether received frames carry their own hardware arrival time (RX timestamp offload,
+    /// mapped through the device clock).
+    pub fn rx_timestamp_offload(&self) -> bool {
+        self.rx_offload.is_some()
     }
 
     /// Attaches the TSC clock that converts this port's stamps to time (the runtime's
@@ -1081,8 +1145,18 @@ impl DpdkPort {
             }
             None => (None, None),
         };
+        let offload = self
+            .rx_offload
+            .as_ref()
+            .map(|o| (o.field, o.stamper.clone()));
         Ok((
-            RxStage::new(rxq, Arc::clone(&rings), Arc::clone(&counters), rx_hw),
+            RxStage::new(
+                rxq,
+                Arc::clone(&rings),
+                Arc::clone(&counters),
+                rx_hw,
+                offload,
+            ),
             TxStage::new(
                 txq,
                 rings,

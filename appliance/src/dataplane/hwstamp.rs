@@ -14,6 +14,12 @@
 //!   further event message that wants a stamp is sent without the request and keeps the TSC
 //!   stamp taken before `tx_burst` (counted as busy), rather than waiting; a stamp that does
 //!   not appear within the timeout is replaced by the TSC stamp (counted).
+//! * **RX timestamp offload** ([`RxDynStamper`]): PMDs with `RTE_ETH_RX_OFFLOAD_TIMESTAMP`
+//!   (mlx5 and others) write every received frame's arrival time, in device-clock units, into
+//!   the mbuf's timestamp dynfield. No register limit: each frame gets its own, mapped onto the
+//!   TSC through the device clock (`rte_eth_read_clock`, same units). A frame without one, or
+//!   whose mapped stamp is implausible against its burst's TSC stamp (more than a second
+//!   before it, or after it by more than the mapping can be off), keeps the TSC stamp, counted.
 //! * **Mapping** ([`NicClockMap`]): the NIC clock is modelled against the TSC (offset + rate,
 //!   calibrated by least squares over bracketed `read_time` calls, then tracked once a
 //!   second), so a hardware stamp becomes the TSC value at which the NIC clock read it. The
@@ -54,7 +60,14 @@ pub struct HwStampCounters {
     pub tx_hw_busy: u64,
     /// Hardware TX stamps that did not appear in time (TSC stamp used).
     pub tx_hw_timeouts: u64,
+    /// RX timestamp offload: stamps that mapped outside their burst's window (TSC stamp kept).
+    pub rx_hw_implausible: u64,
 }
+
+/// TSC ticks per 10⁹ device-clock units a calibration accepts: device clocks in ns, and raw
+/// counters from ~1 MHz to ~100 GHz-equivalent (mlx5's free-running counter runs at the
+/// device's own frequency, e.g. 156.25 MHz), with any TSC of 0.1–10 GHz.
+const DEVICE_PLAUSIBLE_HZ: std::ops::RangeInclusive<f64> = 1e6..=1e13;
 
 /// The NIC clock as a function of the TSC, published for the RX and TX stages.
 #[derive(Debug)]
@@ -87,7 +100,7 @@ impl NicClockMap {
             }
             wait();
         }
-        let model = TscClock::from_samples(&samples)?;
+        let model = TscClock::fit(&samples, DEVICE_PLAUSIBLE_HZ)?;
         let last_tsc = samples.last().map_or(0, |s| s.0);
         Ok(NicClockMap {
             shared: Arc::new(SharedTscClock::new(&model)),
@@ -181,6 +194,53 @@ impl<N: NicTimesync> RxHwStamper<N> {
                 tsc
             }
         }
+    }
+}
+
+/// How long before its burst's TSC stamp a frame's offloaded RX stamp may lie, s: frames wait
+/// in the RX ring at most this long in any sane run; older means wrong units or a jumped clock.
+const DYN_MAX_AGE_S: f64 = 1.0;
+/// How far after the burst's TSC stamp it may lie, s: the device-clock mapping's error.
+const DYN_MAX_AHEAD_S: f64 = 100e-6;
+
+/// Maps offloaded RX stamps (the timestamp dynfield) onto the TSC (see the module docs).
+#[derive(Debug, Clone)]
+pub struct RxDynStamper {
+    map: Arc<SharedTscClock>,
+    max_age: i64,
+    max_ahead: i64,
+    /// Counters: `rx_hw_stamps`, `rx_hw_missing` (frame without a stamp), `rx_hw_implausible`.
+    pub counters: HwStampCounters,
+}
+
+impl RxDynStamper {
+    /// A stamper mapping device-clock values through `map` (device clock at TSC), for a TSC
+    /// running at about `tsc_hz`.
+    pub fn new(map: Arc<SharedTscClock>, tsc_hz: f64) -> Self {
+        RxDynStamper {
+            map,
+            max_age: (DYN_MAX_AGE_S * tsc_hz) as i64,
+            max_ahead: (DYN_MAX_AHEAD_S * tsc_hz) as i64,
+            counters: HwStampCounters::default(),
+        }
+    }
+
+    /// The stamp (a TSC value) of a frame of the burst stamped `burst_tsc` whose PMD wrote
+    /// `device` (device-clock units; `None`: no stamp on this frame): the TSC value at which
+    /// the device clock read `device`, or `burst_tsc` if there is none or it is implausible.
+    pub fn stamp(&mut self, device: Option<u64>, burst_tsc: u64) -> u64 {
+        let Some(d) = device else {
+            self.counters.rx_hw_missing += 1;
+            return burst_tsc;
+        };
+        let tsc = self.map.tsc_at(i128::from(d));
+        let age = burst_tsc.wrapping_sub(tsc) as i64;
+        if age > self.max_age || age < -self.max_ahead {
+            self.counters.rx_hw_implausible += 1;
+            return burst_tsc;
+        }
+        self.counters.rx_hw_stamps += 1;
+        tsc
     }
 }
 
@@ -350,6 +410,83 @@ mod tests {
             // 10 ticks = 4 ns.
             assert!(back.abs_diff(tsc) < 10, "{tsc} → {back}");
         }
+    }
+
+    #[test]
+    fn a_raw_device_counter_at_156_mhz_maps_too() {
+        // mlx5-style free-running counter: 156.25 MHz ticks, not ns.
+        let counter = |tsc: u64| (tsc as f64 * 156.25e6 / HZ) as i128 + 7_000_000_000;
+        struct Counter<F>(F, Rc<Cell<u64>>);
+        impl<F: Fn(u64) -> i128> NicTimesync for Counter<F> {
+            fn read_time(&mut self) -> Option<i128> {
+                let t = self.1.get();
+                self.1.set(t + 2_500);
+                Some((self.0)(t + 1_250))
+            }
+            fn read_rx_timestamp(&mut self) -> Option<i128> {
+                None
+            }
+            fn read_tx_timestamp(&mut self) -> Option<i128> {
+                None
+            }
+        }
+        let tsc = Rc::new(Cell::new(1_000_000_000u64));
+        let mut dev = Counter(counter, Rc::clone(&tsc));
+        let mut read_tsc = sim_read_tsc(&tsc);
+        let mut wait = {
+            let tsc = Rc::clone(&tsc);
+            move || tsc.set(tsc.get() + 5_000_000)
+        };
+        let map = NicClockMap::calibrate(&mut dev, &mut read_tsc, 50, &mut wait).unwrap();
+        let mut s = RxDynStamper::new(map.shared(), HZ);
+        let arrival = tsc.get() + 1_000_000;
+        let got = s.stamp(Some(counter(arrival) as u64), arrival + 50_000);
+        // One counter tick is 16 TSC ticks (6.4 ns): within two of them.
+        assert!(got.abs_diff(arrival) <= 32, "{arrival} → {got}");
+        assert_eq!(s.counters.rx_hw_stamps, 1);
+        // The TSC clock's own calibration still refuses such a rate.
+        let samples = [(0u64, 0i128), (2_500_000_000, 156_250_000)];
+        assert!(TscClock::from_samples(&samples).is_err());
+    }
+
+    #[test]
+    fn offloaded_rx_stamps_map_to_the_arrival_tsc_and_implausible_ones_are_refused() {
+        let (mut nic, mut map) = sim();
+        let mut s = RxDynStamper::new(map.shared(), HZ);
+        // A minute on, the map tracked once a second (as the engine core does), a frame
+        // arrived at TSC `arrival`; the poll took it 20 µs later.
+        for _ in 0..60 {
+            nic.tsc.set(nic.tsc.get() + 2_500_000_000);
+            let mut read_tsc = sim_read_tsc(&nic.tsc);
+            map.track(&mut nic, &mut read_tsc).unwrap();
+        }
+        let arrival = nic.tsc.get() + 1_000_000;
+        let burst = arrival + 50_000;
+        let dev = nic.at(arrival) as u64;
+        let got = s.stamp(Some(dev), burst);
+        assert!(got.abs_diff(arrival) < 10, "{arrival} → {got}");
+        // Each frame of a burst gets its own stamp.
+        let got2 = s.stamp(Some(nic.at(arrival + 2_500) as u64), burst);
+        assert!(got2.abs_diff(arrival + 2_500) < 10);
+        // No stamp on the frame: the burst's.
+        assert_eq!(s.stamp(None, burst), burst);
+        // Two seconds before the burst (wrong units, a jumped clock): refused.
+        let old = nic.at(burst - 5_000_000_000) as u64;
+        assert_eq!(s.stamp(Some(old), burst), burst);
+        // After the burst by more than the mapping's error: refused.
+        let future = nic.at(burst + 1_000_000) as u64;
+        assert_eq!(s.stamp(Some(future), burst), burst);
+        // A capture time in µs (net_pcap's format) maps nowhere near: refused.
+        let micros = (nic.at(arrival) / 1_000) as u64;
+        assert_eq!(s.stamp(Some(micros), burst), burst);
+        assert_eq!(
+            (
+                s.counters.rx_hw_stamps,
+                s.counters.rx_hw_missing,
+                s.counters.rx_hw_implausible
+            ),
+            (2, 1, 3)
+        );
     }
 
     #[test]

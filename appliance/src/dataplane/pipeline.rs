@@ -34,10 +34,11 @@ use meridian_proto::wire::Timestamp;
 use serde::Serialize;
 
 use crate::clock::tsc::SharedTscClock;
-use crate::dataplane::hwstamp::{launch_plan, RxHwStamper, TxHwStamper};
+use crate::dataplane::hwstamp::{launch_plan, RxDynStamper, RxHwStamper, TxHwStamper};
 use crate::metrics::LatencyHistogram;
 use crate::sys::dpdk::{
-    self as sys, Mbuf, RxBatch, RxQueue, Timesync, TxBatch, TxQueue, TxTimestampField, BURST,
+    self as sys, Mbuf, RxBatch, RxQueue, RxTimestampField, Timesync, TxBatch, TxQueue,
+    TxTimestampField, BURST,
 };
 
 /// Offset of originTimestamp / receiveTimestamp in a PTP message.
@@ -103,6 +104,7 @@ pub struct StageCounters {
     pub(crate) rx_hw_stamps: AtomicU64,
     pub(crate) rx_hw_missing: AtomicU64,
     pub(crate) rx_hw_extra: AtomicU64,
+    pub(crate) rx_hw_implausible: AtomicU64,
     pub(crate) tx_hw_stamps: AtomicU64,
     pub(crate) tx_hw_busy: AtomicU64,
     pub(crate) tx_hw_timeouts: AtomicU64,
@@ -144,6 +146,8 @@ pub struct StageReport {
     pub rx_hw_missing: u64,
     /// Further latched RX frames in one burst.
     pub rx_hw_extra: u64,
+    /// RX timestamp offload: stamps refused as implausible.
+    pub rx_hw_implausible: u64,
     /// Transmissions stamped by the NIC.
     pub tx_hw_stamps: u64,
     /// Stamp requests sent without the hardware request (register busy).
@@ -171,6 +175,7 @@ impl StageCounters {
             rx_hw_stamps: g(&self.rx_hw_stamps),
             rx_hw_missing: g(&self.rx_hw_missing),
             rx_hw_extra: g(&self.rx_hw_extra),
+            rx_hw_implausible: g(&self.rx_hw_implausible),
             tx_hw_stamps: g(&self.tx_hw_stamps),
             tx_hw_busy: g(&self.tx_hw_busy),
             tx_hw_timeouts: g(&self.tx_hw_timeouts),
@@ -247,6 +252,8 @@ pub struct RxStage {
     rings: Arc<Rings>,
     counters: Arc<StageCounters>,
     hw: Option<RxHwStamper<Timesync>>,
+    /// RX timestamp offload: the dynfield and its stamper (preferred over `hw`).
+    offload: Option<(RxTimestampField, RxDynStamper)>,
 }
 
 impl std::fmt::Debug for RxStage {
@@ -263,6 +270,7 @@ impl RxStage {
         rings: Arc<Rings>,
         counters: Arc<StageCounters>,
         hw: Option<RxHwStamper<Timesync>>,
+        offload: Option<(RxTimestampField, RxDynStamper)>,
     ) -> Self {
         RxStage {
             queue,
@@ -270,6 +278,7 @@ impl RxStage {
             rings,
             counters,
             hw,
+            offload,
         }
     }
 
@@ -296,15 +305,23 @@ impl RxStage {
                 Class::Event => event += 1,
                 Class::General => general += 1,
             }
-            let tsc = match &mut self.hw {
-                Some(h) => h.stamp(mbuf.rx_timesync_latched(), tsc),
-                None => tsc,
+            let tsc = match (&mut self.offload, &mut self.hw) {
+                (Some((f, d)), _) => d.stamp(mbuf.rx_timestamp(*f), tsc),
+                (None, Some(h)) => h.stamp(mbuf.rx_timesync_latched(), tsc),
+                (None, None) => tsc,
             };
             if self.rings.rx.push(RxFrame { mbuf, tsc }).is_err() {
                 full += 1;
             }
         }
-        if let Some(h) = &self.hw {
+        if let Some((_, d)) = &self.offload {
+            c.rx_hw_stamps
+                .store(d.counters.rx_hw_stamps, Ordering::Relaxed);
+            c.rx_hw_missing
+                .store(d.counters.rx_hw_missing, Ordering::Relaxed);
+            c.rx_hw_implausible
+                .store(d.counters.rx_hw_implausible, Ordering::Relaxed);
+        } else if let Some(h) = &self.hw {
             c.rx_hw_stamps
                 .store(h.counters.rx_hw_stamps, Ordering::Relaxed);
             c.rx_hw_missing

@@ -234,6 +234,9 @@ pub struct TxTimestampField {
 
 /// `RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP`.
 pub const TX_OFFLOAD_SEND_ON_TIMESTAMP: u64 = ffi::RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP;
+/// `RTE_ETH_RX_OFFLOAD_TIMESTAMP`: the PMD writes each frame's arrival time (device-clock
+/// units, as `rte_eth_read_clock` reads them) into the RX timestamp dynfield.
+pub const RX_OFFLOAD_TIMESTAMP: u64 = ffi::RTE_ETH_RX_OFFLOAD_TIMESTAMP;
 
 /// A port's device clock as `rte_eth_read_clock` reads it (the units of the launch-time
 /// field). Copy; read from the engine core only.
