@@ -278,6 +278,16 @@ impl Neighbours {
     }
 }
 
+/// A send dropped because `op` had no room (TX queue or ring full, mbuf pool empty):
+/// [`DataplaneError::is_would_block`] is true for it.
+fn would_block(interface: &str, op: &'static str) -> DataplaneError {
+    DataplaneError::Io {
+        interface: interface.to_owned(),
+        op,
+        error: io::ErrorKind::WouldBlock.into(),
+    }
+}
+
 /// The MAC a frame to IPv4 group `a` goes to (RFC 1112).
 fn ipv4_multicast_mac(a: [u8; 4]) -> [u8; 6] {
     [0x01, 0x00, 0x5e, a[1] & 0x7f, a[2], a[3]]
@@ -1622,11 +1632,7 @@ impl DpdkPort {
         let frame_len = hl + plen;
         let Some(mut m) = self.pool.alloc() else {
             self.counters.tx_no_mbuf += 1;
-            return Err(DataplaneError::Io {
-                interface: device.to_owned(),
-                op: "rte_pktmbuf_alloc",
-                error: io::ErrorKind::WouldBlock.into(),
-            });
+            return Err(would_block(device, "rte_pktmbuf_alloc"));
         };
         let Some(data) = m.append(frame_len.max(MIN_FRAME)) else {
             return Err(invalid("message too long for an mbuf"));
@@ -1637,19 +1643,26 @@ impl DpdkPort {
             .emit_headers(&mut data[..frame_len], plen)
             .map_err(|_| invalid("message too long"))?;
         let id = self.next_tx_id;
-        if self.pipeline.is_some() {
-            // The TX stage stamps, writes the launch time and measures residence.
+        let pipelined = self.pipeline.is_some();
+        if pipelined || (!want_tx_timestamp && one_step_now.is_none()) {
+            // Pipeline: the TX stage stamps, writes the launch time and measures residence.
+            // Single core without a stamp: queued, leaves with the next flush.
+            let residence = match (&self.clock, pipelined) {
+                (Some(_), false) => pipeline::delay_resp_receive_ns(m.data(), &layout),
+                _ => None,
+            };
             let meta = TxMeta {
                 layout: Some(layout),
                 stamp_id: want_tx_timestamp.then_some(id),
                 one_step: one_step_now.is_some(),
             };
-            if !self.transmit(m, meta, None) {
-                return Err(DataplaneError::Io {
-                    interface: self.name.clone(),
-                    op: "pipeline tx ring",
-                    error: io::ErrorKind::WouldBlock.into(),
-                });
+            if !self.transmit(m, meta, residence) {
+                let op = if pipelined {
+                    "pipeline tx ring"
+                } else {
+                    "rte_eth_tx_burst"
+                };
+                return Err(would_block(&self.name, op));
             }
             self.counters.tx_packets += 1;
             if !want_tx_timestamp {
@@ -1657,27 +1670,6 @@ impl DpdkPort {
             }
             self.next_tx_id = id.wrapping_add(1);
             return Ok(Some(id));
-        }
-        if !want_tx_timestamp && one_step_now.is_none() {
-            // No stamp: queued, leaves with the next flush.
-            let residence = self
-                .clock
-                .as_ref()
-                .and_then(|_| pipeline::delay_resp_receive_ns(m.data(), &layout));
-            let meta = TxMeta {
-                layout: Some(layout),
-                stamp_id: None,
-                one_step: false,
-            };
-            if !self.transmit(m, meta, residence) {
-                return Err(DataplaneError::Io {
-                    interface: self.name.clone(),
-                    op: "rte_eth_tx_burst",
-                    error: io::ErrorKind::WouldBlock.into(),
-                });
-            }
-            self.counters.tx_packets += 1;
-            return Ok(None);
         }
         // Stamped: what is queued goes first, so the stamp read below is this frame's.
         self.flush_tx();
@@ -1711,11 +1703,7 @@ impl DpdkPort {
                     h.tx.not_sent();
                 }
             }
-            return Err(DataplaneError::Io {
-                interface: self.name.clone(),
-                op: "rte_eth_tx_burst",
-                error: io::ErrorKind::WouldBlock.into(),
-            });
+            return Err(would_block(&self.name, "rte_eth_tx_burst"));
         }
         self.counters.tx_packets += 1;
         if !want_tx_timestamp {

@@ -314,20 +314,18 @@ impl RxStage {
                 full += 1;
             }
         }
-        if let Some((_, d)) = &self.offload {
-            c.rx_hw_stamps
-                .store(d.counters.rx_hw_stamps, Ordering::Relaxed);
-            c.rx_hw_missing
-                .store(d.counters.rx_hw_missing, Ordering::Relaxed);
+        // The stamper's counters, mirrored for the engine core (one writer: this stage).
+        let hw = match (&self.offload, &self.hw) {
+            (Some((_, d)), _) => Some(d.counters),
+            (None, Some(h)) => Some(h.counters),
+            (None, None) => None,
+        };
+        if let Some(h) = hw {
+            c.rx_hw_stamps.store(h.rx_hw_stamps, Ordering::Relaxed);
+            c.rx_hw_missing.store(h.rx_hw_missing, Ordering::Relaxed);
+            c.rx_hw_extra.store(h.rx_hw_extra, Ordering::Relaxed);
             c.rx_hw_implausible
-                .store(d.counters.rx_hw_implausible, Ordering::Relaxed);
-        } else if let Some(h) = &self.hw {
-            c.rx_hw_stamps
-                .store(h.counters.rx_hw_stamps, Ordering::Relaxed);
-            c.rx_hw_missing
-                .store(h.counters.rx_hw_missing, Ordering::Relaxed);
-            c.rx_hw_extra
-                .store(h.counters.rx_hw_extra, Ordering::Relaxed);
+                .store(h.rx_hw_implausible, Ordering::Relaxed);
         }
         bump(&c.rx_event, event);
         bump(&c.rx_general, general);
