@@ -356,3 +356,87 @@ fn request_flood_does_not_starve_syncs() {
         assert!((159..=161).contains(&got), "{got} Syncs in 10 s at 16/s");
     }
 }
+
+/// A Delay_Resp carries the Delay_Req's RX timestamp exactly as the data plane reported it
+/// (for residence time), while its receiveTimestamp has the ingress latency taken off: the
+/// configured latency is a correction, not part of the residence.
+#[test]
+fn delay_resp_carries_the_raw_request_time_for_residence() {
+    use meridian_proto::engine::{Destination, OwnedTransmit, PeerAddress, RxMessage};
+    use meridian_proto::wire::{
+        Flags, HeaderRepr, MessageBody, MessageRepr, PortIdentity, TlvBlock, Timestamp,
+    };
+    let latency = 1_500; // ns
+    let mut engine = Engine::new(
+        config(|_, p| {
+            p.master_only = true;
+            p.ingress_latency = TimeInterval(latency << 16);
+        }),
+        T0,
+        locked(),
+    )
+    .unwrap();
+    let repr = MessageRepr {
+        header: HeaderRepr {
+            major_sdo_id: 0,
+            message_type: MessageType::DelayReq,
+            minor_version_ptp: 1,
+            version_ptp: 2,
+            message_length: 0,
+            domain_number: 0,
+            minor_sdo_id: 0,
+            flags: Flags::default(),
+            correction: TimeInterval::ZERO,
+            message_type_specific: 0,
+            source_port_identity: PortIdentity {
+                clock_identity: ClockIdentity([9; 8]),
+                port_number: 1,
+            },
+            sequence_id: 7,
+            control_field: 1,
+            log_message_interval: 0x7f,
+        },
+        body: MessageBody::DelayReq {
+            origin_timestamp: Timestamp::default(),
+        },
+        tlvs: TlvBlock::EMPTY,
+    };
+    let mut buf = vec![0u8; repr.buffer_len()];
+    repr.emit(&mut buf).unwrap();
+    let rx_at = secs(1).plus_nanos(123);
+    let mut out: Vec<OwnedTransmit> = Vec::new();
+    engine.handle_message(
+        secs(1).plus_nanos(200),
+        RxMessage {
+            port: 0,
+            source: PeerAddress::Ipv4([10, 0, 0, 9]),
+            multicast: true,
+            timestamp: Some(rx_at),
+            payload: &buf,
+        },
+        &mut out,
+    );
+    let resp = out
+        .iter()
+        .find(|t| t.message_type == MessageType::DelayResp)
+        .expect("a Delay_Resp");
+    assert_eq!(resp.destination, Destination::Multicast);
+    assert_eq!(resp.request_rx, Some(rx_at), "raw RX time, no latency applied");
+    let m = MessageRepr::parse_bytes(&resp.payload).unwrap();
+    let MessageBody::DelayResp {
+        receive_timestamp, ..
+    } = m.body
+    else {
+        panic!("not a Delay_Resp");
+    };
+    assert_eq!(
+        receive_timestamp.as_nanos(),
+        u128::from(rx_at.0) - latency as u128,
+        "receiveTimestamp = t4 - ingress latency"
+    );
+    // Nothing else carries a request time.
+    assert!(out
+        .iter()
+        .filter(|t| t.message_type != MessageType::DelayResp)
+        .all(|t| t.request_rx.is_none()));
+}

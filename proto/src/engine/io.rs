@@ -80,6 +80,11 @@ pub struct Transmit<'a> {
     pub payload: &'a [u8],
     /// What to timestamp.
     pub stamp: TxStamp,
+    /// For a reply to an event message (Delay_Resp, Pdelay_Resp): the receive timestamp of
+    /// the request exactly as the data plane reported it in [`RxMessage::timestamp`] (no
+    /// latency correction applied), so the data plane can measure its residence time
+    /// (reply TX time − request RX time) without parsing the reply.
+    pub request_rx: Option<Time>,
 }
 
 /// Receives the engine's transmit requests. The data plane copies `payload` into its own
@@ -120,6 +125,8 @@ pub struct OwnedTransmit {
     pub payload: Vec<u8>,
     /// What to timestamp.
     pub stamp: TxStamp,
+    /// The request's receive timestamp, for replies (see [`Transmit::request_rx`]).
+    pub request_rx: Option<Time>,
 }
 
 impl Output for Vec<OwnedTransmit> {
@@ -131,6 +138,7 @@ impl Output for Vec<OwnedTransmit> {
             message_type: tx.message_type,
             payload: tx.payload.to_vec(),
             stamp: tx.stamp,
+            request_rx: tx.request_rx,
         });
     }
 }

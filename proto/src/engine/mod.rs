@@ -312,6 +312,19 @@ impl Ctx<'_> {
         repr: &MessageRepr<'_>,
         stamp: TxStamp,
     ) {
+        self.send_reply(out, stats, dest, repr, stamp, None);
+    }
+
+    /// [`Self::send`] for a reply, carrying the request's RX timestamp (residence time).
+    fn send_reply(
+        &self,
+        out: &mut dyn Output,
+        stats: &mut Stats,
+        dest: Destination,
+        repr: &MessageRepr<'_>,
+        stamp: TxStamp,
+        request_rx: Option<Time>,
+    ) {
         let len = repr.buffer_len();
         // Most messages (Sync, Follow_Up, Delay_Resp, Signaling with one TLV) fit the small
         // buffer: zeroing 512 octets per message showed in the profile at millions a second.
@@ -338,6 +351,7 @@ impl Ctx<'_> {
             message_type: mt,
             payload: b,
             stamp,
+            request_rx,
         });
     }
 
@@ -572,6 +586,14 @@ impl Engine {
         self.pending.outstanding()
     }
 
+    /// Whether `token` still awaits its timestamp. The engine alone expires tokens (after
+    /// the configured timeout, counted in [`Stats::tx_timestamp_timeouts`]); a data plane
+    /// that keeps tokens in its own table drops the ones for which this is false, without
+    /// reporting them again.
+    pub fn tx_token_pending(&self, token: &TxToken) -> bool {
+        self.pending.is_pending(token)
+    }
+
     fn clamp(&mut self, now: Time) -> Time {
         if now < self.last_now {
             self.stats.time_went_backwards += 1;
@@ -592,6 +614,19 @@ impl Engine {
         repr: &MessageRepr<'_>,
         stamp: TxStamp,
     ) {
+        self.transmit_reply(i, out, dest, repr, stamp, None);
+    }
+
+    /// [`Self::transmit`] for a reply to an event message received at `request_rx`.
+    fn transmit_reply(
+        &mut self,
+        i: usize,
+        out: &mut dyn Output,
+        dest: Destination,
+        repr: &MessageRepr<'_>,
+        stamp: TxStamp,
+        request_rx: Option<Time>,
+    ) {
         let Engine {
             clock,
             port_cfg,
@@ -607,7 +642,7 @@ impl Engine {
             index: i as PortIndex,
             identity: ports[i].identity,
         };
-        ctx.send(out, stats, dest, repr, stamp);
+        ctx.send_reply(out, stats, dest, repr, stamp, request_rx);
     }
 
     fn ctx(&self, i: usize) -> Ctx<'_> {
@@ -937,6 +972,7 @@ impl Engine {
         } else {
             Destination::Multicast
         };
+        let request_rx = t4;
         let t4 = offset_time(t4, TimeInterval(-cfg.ingress_latency.0));
         let ctx = self.ctx(i);
         let mut h = ctx.header(MessageType::DelayResp, msg.header.sequence_id, log, unicast);
@@ -956,7 +992,7 @@ impl Engine {
             },
             tlvs: TlvBlock::EMPTY,
         };
-        self.transmit(i, out, dest, &repr, TxStamp::None);
+        self.transmit_reply(i, out, dest, &repr, TxStamp::None, Some(request_rx));
     }
 
     fn on_pdelay_req(
@@ -982,6 +1018,7 @@ impl Engine {
             self.stats.rx_missing_timestamp += 1;
             return;
         };
+        let request_rx = t2;
         let t2 = offset_time(t2, TimeInterval(-cfg.ingress_latency.0));
         let unicast = !rx.multicast;
         let dest = if unicast {
@@ -1021,7 +1058,14 @@ impl Engine {
             },
             tlvs: TlvBlock::EMPTY,
         };
-        self.transmit(i, out, dest, &repr, TxStamp::TwoStep(token));
+        self.transmit_reply(
+            i,
+            out,
+            dest,
+            &repr,
+            TxStamp::TwoStep(token),
+            Some(request_rx),
+        );
     }
 
     fn on_signaling(

@@ -94,6 +94,13 @@ impl PendingTable {
         Some(e)
     }
 
+    /// Whether `token` still awaits its timestamp (not completed, lost or expired).
+    pub fn is_pending(&self, token: &TxToken) -> bool {
+        self.slots
+            .get(token.slot as usize)
+            .is_some_and(|s| s.generation == token.generation && s.entry.is_some())
+    }
+
     /// Drops entries past their deadline; returns how many expired.
     pub fn expire(&mut self, now: Time) -> u64 {
         let mut n = 0;
@@ -156,6 +163,7 @@ mod tests {
         assert!(t.take(a_stale).is_none(), "a token completes once");
         assert_eq!(t.expire(Time(105)), 0);
         assert_eq!(t.expire(Time(110)), 1);
+        assert!(!t.is_pending(&b), "expired");
         assert!(t.take(b).is_none(), "expired");
         assert_eq!(t.outstanding(), 0);
         // Reused slot with a new generation.

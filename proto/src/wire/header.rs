@@ -93,9 +93,12 @@ impl MessageType {
         }
     }
 
-    /// Event messages are timestamped and go to UDP port 319 (7.3.5).
+    /// Event messages are timestamped and go to UDP port 319 (7.3.5): Sync, Delay_Req,
+    /// Pdelay_Req and Pdelay_Resp, messageType 0x0–0x3 (IEEE 1588-2019 Table 36). The
+    /// reserved values 0x4–0x7 and 0xE–0xF belong to no class and are not event messages.
+    /// This is the one rule every data plane uses (through the frame classifier).
     pub const fn is_event(self) -> bool {
-        self.nibble() < 0x8
+        self.nibble() <= 0x3
     }
 
     /// The `controlField` value 1588-2019 asks senders to use (Table 42) for compatibility
@@ -503,5 +506,10 @@ mod tests {
         }
         assert!(MessageType::PdelayResp.is_event());
         assert!(!MessageType::FollowUp.is_event());
+        // Table 36: exactly 0x0-0x3 are event messages; reserved 0x4-0x7 are not.
+        let events: Vec<u8> = (0..16u8)
+            .filter(|&n| MessageType::from_nibble(n).is_event())
+            .collect();
+        assert_eq!(events, [0, 1, 2, 3]);
     }
 }
