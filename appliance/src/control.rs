@@ -5,11 +5,11 @@ use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
-use meridian_proto::engine::{Engine, Stats};
+use meridian_proto::engine::{Engine, PortState, Stats};
 use serde::{Deserialize, Serialize};
 
 /// The clock part of the report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClockReport {
     /// clockIdentity, linuxptp style.
     pub identity: String,
@@ -44,7 +44,7 @@ pub struct ClockReport {
 }
 
 /// One port in the report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PortReport {
     /// portNumber.
     pub number: u16,
@@ -70,7 +70,7 @@ pub struct PortReport {
 }
 
 /// Counters in the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatsReport {
     /// Messages received.
     pub rx_messages: u64,
@@ -173,7 +173,14 @@ pub fn clock_report(engine: &Engine, profile: &str) -> ClockReport {
 }
 
 impl StatusReport {
-    /// A human-readable rendering.
+    /// Whether at least one port is serving time (MASTER).
+    pub fn serving(&self) -> bool {
+        self.ports
+            .iter()
+            .any(|p| p.state == PortState::Master.name())
+    }
+
+    /// The report as text for a person at the console.
     pub fn to_text(&self) -> String {
         let c = &self.clock;
         let mut s =
@@ -325,4 +332,37 @@ pub fn fetch(path: &Path) -> Result<StatusReport, ControlError> {
     s.read_to_end(&mut buf).map_err(err)?;
     serde_json::from_slice(&buf)
         .map_err(|e| err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(states: &[&str]) -> StatusReport {
+        StatusReport {
+            version: "0".into(),
+            uptime_s: 1,
+            clock: ClockReport::default(),
+            ports: states
+                .iter()
+                .enumerate()
+                .map(|(i, s)| PortReport {
+                    number: i as u16 + 1,
+                    state: s.to_string(),
+                    ..PortReport::default()
+                })
+                .collect(),
+            stats: StatsReport::default(),
+            residence: None,
+        }
+    }
+
+    #[test]
+    fn serving_means_a_port_is_master() {
+        assert!(report(&["MASTER"]).serving());
+        assert!(report(&["PASSIVE", "MASTER"]).serving());
+        assert!(!report(&["PASSIVE"]).serving());
+        assert!(!report(&["LISTENING", "FAULTY"]).serving());
+        assert!(!report(&[]).serving());
+    }
 }

@@ -6,9 +6,10 @@
 //! * [`config`] — the TOML configuration, checked with errors naming the key and line.
 //! * [`clock`] — the reference clock: TAI from the system clock and the leap-second table,
 //!   and the honest clock quality the grandmaster announces.
-//! * [`dataplane`] — the Linux socket backend: UDP/IPv4, UDP/IPv6 and L2 with
-//!   SO_TIMESTAMPING (hardware where the NIC has it, software otherwise).
-//! * [`runtime`] — the daemon loop (`meridian run`).
+//! * [`dataplane`] — one port trait and one frame classifier; the Linux socket backend
+//!   (UDP/IPv4, UDP/IPv6 and L2 with SO_TIMESTAMPING) and the DPDK backend (`dpdk`).
+//! * [`daemon`] — `meridian run`: wiring, then the engine loop over any backend.
+//! * [`metrics`] — histograms (residence time).
 //! * [`control`] — the status socket (`meridian status`).
 //!
 //! All `unsafe` (libc calls, and DPDK calls with the `dpdk` feature) lives in one private
@@ -18,8 +19,8 @@
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod daemon;
 pub mod dataplane;
 pub mod metrics;
-pub mod runtime;
 #[allow(unsafe_code)]
 mod sys;

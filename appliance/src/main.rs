@@ -1,11 +1,21 @@
 //! The `meridian` binary: run the grandmaster, check a configuration, show status.
+//!
+//! One convention for the configuration file everywhere: `--config FILE` (`-c`), or the
+//! file as the only positional argument.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use meridian::config::{Config, LogFormat};
+
+/// Where the configuration lives on an appliance.
+const DEFAULT_CONFIG: &str = "/etc/meridian/meridian.toml";
+
+/// Exit status of `meridian status` when the daemon answers but no port is serving
+/// (MASTER): e.g. every port PASSIVE behind a better grandmaster, LISTENING or FAULTY.
+const EXIT_NOT_SERVING: u8 = 2;
 
 /// Meridian: an IEEE 1588-2019 (PTP) grandmaster.
 #[derive(Debug, Parser)]
@@ -15,27 +25,48 @@ struct Cli {
     command: Command,
 }
 
+/// The configuration file: `--config FILE` or a positional `FILE`.
+#[derive(Debug, Args)]
+struct ConfigFile {
+    /// The configuration file [default: /etc/meridian/meridian.toml].
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The configuration file (the same as --config).
+    #[arg(value_name = "FILE", conflicts_with = "config")]
+    file: Option<PathBuf>,
+}
+
+impl ConfigFile {
+    fn given(&self) -> Option<PathBuf> {
+        self.config.clone().or_else(|| self.file.clone())
+    }
+
+    fn path(&self) -> PathBuf {
+        self.given().unwrap_or_else(|| DEFAULT_CONFIG.into())
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the grandmaster in the foreground until SIGINT/SIGTERM.
     Run {
-        /// The configuration file.
-        #[arg(short, long, default_value = "/etc/meridian/meridian.toml")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigFile,
     },
     /// Check a configuration file and exit: 0 and "ok", or 1 and the error with key and line.
     CheckConfig {
-        /// The configuration file.
-        file: PathBuf,
+        #[command(flatten)]
+        config: ConfigFile,
     },
-    /// Show the running daemon's status.
+    /// Show the running daemon's status. Exit status: 0 when at least one port is serving
+    /// (MASTER), 2 when the daemon answers but no port is, 1 when it does not answer.
     Status {
-        /// The control socket (default: from --config, else /run/meridian/control.sock).
+        /// The control socket (default: from the configuration file if one is given, else
+        /// /run/meridian/control.sock).
         #[arg(short, long)]
         socket: Option<PathBuf>,
-        /// Take the control socket from this configuration file.
-        #[arg(short, long)]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigFile,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -45,17 +76,20 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::CheckConfig { file } => match Config::load(&file) {
-            Ok(_) => {
-                println!("ok");
-                ExitCode::SUCCESS
+        Command::CheckConfig { config } => {
+            let file = config.path();
+            match Config::load(&file) {
+                Ok(_) => {
+                    println!("ok");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{}: {e}", file.display());
+                    ExitCode::FAILURE
+                }
             }
-            Err(e) => {
-                eprintln!("{}: {e}", file.display());
-                ExitCode::FAILURE
-            }
-        },
-        Command::Run { config } => match run(&config) {
+        }
+        Command::Run { config } => match run(&config.path()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("meridian: {e:#}");
@@ -66,8 +100,9 @@ fn main() -> ExitCode {
             socket,
             config,
             json,
-        } => match status(socket, config, json) {
-            Ok(()) => ExitCode::SUCCESS,
+        } => match status(socket, config.given(), json) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(EXIT_NOT_SERVING),
             Err(e) => {
                 eprintln!("meridian status: {e:#}");
                 ExitCode::FAILURE
@@ -87,10 +122,11 @@ fn run(path: &std::path::Path) -> anyhow::Result<()> {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
-    meridian::runtime::run(cfg)
+    meridian::daemon::run(cfg)
 }
 
-fn status(socket: Option<PathBuf>, config: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
+/// Prints the daemon's status; whether any port is serving.
+fn status(socket: Option<PathBuf>, config: Option<PathBuf>, json: bool) -> anyhow::Result<bool> {
     let socket = match (socket, config) {
         (Some(s), _) => s,
         (None, Some(c)) => {
@@ -107,5 +143,9 @@ fn status(socket: Option<PathBuf>, config: Option<PathBuf>, json: bool) -> anyho
     } else {
         print!("{}", report.to_text());
     }
-    Ok(())
+    let serving = report.serving();
+    if !serving {
+        eprintln!("meridian status: no port is serving (none is MASTER)");
+    }
+    Ok(serving)
 }

@@ -96,3 +96,89 @@ fn version_and_status_without_daemon() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("is meridian running?"));
 }
+
+/// `meridian status` exits 0 when a port serves (MASTER), 2 when the daemon answers but no
+/// port serves, 1 when nothing answers: a real control socket served by this test with the
+/// daemon's own report type, and the real binary.
+#[test]
+fn status_exit_code_says_whether_a_port_serves() {
+    use meridian::control::{PortReport, StatusReport};
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    for (states, code) in [
+        (vec!["MASTER"], 0i32),
+        (vec!["PASSIVE", "MASTER"], 0),
+        (vec!["PASSIVE"], 2),
+        (vec!["LISTENING", "FAULTY"], 2),
+        (vec![], 2),
+    ] {
+        let sock = dir.path().join(format!("c{}.sock", states.join("-")));
+        let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let report = StatusReport {
+            version: "test".into(),
+            uptime_s: 1,
+            clock: Default::default(),
+            ports: states
+                .iter()
+                .enumerate()
+                .map(|(i, s)| PortReport {
+                    number: i as u16 + 1,
+                    state: s.to_string(),
+                    ..Default::default()
+                })
+                .collect(),
+            stats: Default::default(),
+            residence: None,
+        };
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.write_all(&serde_json::to_vec(&report).unwrap()).unwrap();
+        });
+        let o = meridian()
+            .args(["status", "--json", "--socket"])
+            .arg(&sock)
+            .output()
+            .unwrap();
+        server.join().unwrap();
+        assert_eq!(o.status.code(), Some(code), "{states:?}: {o:?}");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON printed");
+        assert_eq!(v["ports"].as_array().unwrap().len(), states.len());
+    }
+}
+
+/// `--config FILE` and the positional `FILE` mean the same for every command.
+#[test]
+fn config_file_by_option_or_position() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/meridian.toml");
+    for args in [
+        vec!["check-config".into(), dir.display().to_string()],
+        vec![
+            "check-config".into(),
+            "--config".into(),
+            dir.display().to_string(),
+        ],
+        vec![
+            "check-config".into(),
+            "-c".into(),
+            dir.display().to_string(),
+        ],
+    ] {
+        let o = meridian().args(&args).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {o:?}");
+    }
+    let o = meridian()
+        .args(["check-config", "--config", "a.toml", "b.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "both forms at once is a usage error"
+    );
+    let o = meridian()
+        .args(["check-config", "--config", "/nonexistent/meridian.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/meridian.toml"));
+}

@@ -18,9 +18,10 @@ use std::os::fd::AsRawFd;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use meridian::clock::realtime_ns;
 use meridian::dataplane::{
-    poll_readable, realtime_ns, RxInfo, SocketPort, SocketPortConfig, StampSource,
-    TimestampingMode, Transport,
+    poll_readable, RawStamp, RxFrame, SocketPort, SocketPortConfig, StampSource, TimestampingMode,
+    Transport,
 };
 use meridian_proto::engine::{Destination, PeerAddress};
 use meridian_proto::wire::Timestamp;
@@ -237,7 +238,7 @@ const FOLLOW_UP: u8 = 0x8;
 const DELAY_RESP: u8 = 0x9;
 
 /// Waits for one message on `port`.
-fn recv_wait(port: &mut SocketPort, buf: &mut [u8]) -> RxInfo {
+fn recv_wait(port: &mut SocketPort, buf: &mut [u8]) -> RxFrame {
     let deadline = Instant::now() + WAIT;
     let fds = port.raw_fds();
     loop {
@@ -270,8 +271,11 @@ fn tx_stamps(port: &mut SocketPort, n: usize) -> Vec<(u32, i128)> {
         );
         let ready = poll_readable(&fds, Some(left.as_nanos() as u64)).expect("poll");
         if ready.iter().any(|&r| r) {
-            port.drain_tx_timestamps(&mut |id, ns| got.push((id, ns)))
-                .expect("drain");
+            port.drain_tx_timestamps(&mut |id, s| match s {
+                RawStamp::Ns(ns) => got.push((id, ns)),
+                RawStamp::Tsc(_) => panic!("a socket port reported a TSC stamp"),
+            })
+            .expect("drain");
         }
     }
     got
@@ -351,7 +355,7 @@ fn exercise(tag: &str, transport: Transport, vlan: Option<(u16, u8)>) {
             None,
         )
         .expect("send warm-up");
-        if recv_wait(&mut b, &mut buf).timestamp_ns.is_some() {
+        if recv_wait(&mut b, &mut buf).ns().is_some() {
             break;
         }
         assert!(warm < 100, "software RX time stamps never started");
@@ -377,9 +381,7 @@ fn exercise(tag: &str, transport: Transport, vlan: Option<(u16, u8)>) {
     assert!(buf[sync.len()..rx.len].iter().all(|&x| x == 0));
     assert!(rx.multicast && rx.event, "{rx:?}");
     assert_eq!(rx.source, mc_src_a);
-    let ts = rx
-        .timestamp_ns
-        .expect("an RX timestamp on an event message");
+    let ts = rx.ns().expect("an RX timestamp on an event message");
     assert_stamp_between("RX Sync", ts, before, after_recv);
     let stamps = tx_stamps(&mut a, 1);
     assert_eq!(stamps.len(), 1);
@@ -387,7 +389,7 @@ fn exercise(tag: &str, transport: Transport, vlan: Option<(u16, u8)>) {
     assert_stamp_between("TX Sync", stamps[0].1, before, after_send);
     if let Some(u) = b_untagged.as_mut() {
         recv_nothing(u, &mut buf);
-        assert!(u.counters().rx_other_vlan >= 1, "{:?}", u.counters());
+        assert!(u.counters().drops.rx_other_vlan >= 1, "{:?}", u.counters());
     }
 
     // 2. A general message (not stamped) does not use an id; the next stamped send does.
@@ -401,10 +403,7 @@ fn exercise(tag: &str, transport: Transport, vlan: Option<(u16, u8)>) {
     assert!(rx.multicast && !rx.event, "{rx:?}");
     assert_eq!(&buf[..fup.len()], &fup[..]);
     if transport != Transport::L2 {
-        assert_eq!(
-            rx.timestamp_ns, None,
-            "general messages over UDP are not stamped"
-        );
+        assert_eq!(rx.ns(), None, "general messages over UDP are not stamped");
     }
     let before = realtime_ns();
     let id1 = a
@@ -446,7 +445,7 @@ fn exercise(tag: &str, transport: Transport, vlan: Option<(u16, u8)>) {
     assert_eq!(rx.source, addr_b);
     assert_stamp_between(
         "RX Delay_Req",
-        rx.timestamp_ns.expect("stamp"),
+        rx.ns().expect("stamp"),
         before,
         realtime_ns(),
     );
@@ -569,14 +568,14 @@ fn exercise(tag: &str, transport: Transport, vlan: Option<(u16, u8)>) {
     assert_eq!(
         (
             cb.rx_errors,
-            cb.rx_non_ptp,
+            cb.drops.rx_non_ptp,
             cb.rx_no_timestamp - b_unstamped
         ),
         (0, 0, 0),
         "{cb:?}"
     );
     assert_eq!(
-        ca.rx_own, 0,
+        ca.drops.rx_own, 0,
         "PACKET_IGNORE_OUTGOING keeps our own frames out: {ca:?}"
     );
 }

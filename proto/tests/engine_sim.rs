@@ -364,7 +364,7 @@ fn request_flood_does_not_starve_syncs() {
 fn delay_resp_carries_the_raw_request_time_for_residence() {
     use meridian_proto::engine::{Destination, OwnedTransmit, PeerAddress, RxMessage};
     use meridian_proto::wire::{
-        Flags, HeaderRepr, MessageBody, MessageRepr, PortIdentity, TlvBlock, Timestamp,
+        Flags, HeaderRepr, MessageBody, MessageRepr, PortIdentity, Timestamp, TlvBlock,
     };
     let latency = 1_500; // ns
     let mut engine = Engine::new(
@@ -421,7 +421,11 @@ fn delay_resp_carries_the_raw_request_time_for_residence() {
         .find(|t| t.message_type == MessageType::DelayResp)
         .expect("a Delay_Resp");
     assert_eq!(resp.destination, Destination::Multicast);
-    assert_eq!(resp.request_rx, Some(rx_at), "raw RX time, no latency applied");
+    assert_eq!(
+        resp.request_rx,
+        Some(rx_at),
+        "raw RX time, no latency applied"
+    );
     let m = MessageRepr::parse_bytes(&resp.payload).unwrap();
     let MessageBody::DelayResp {
         receive_timestamp, ..

@@ -285,7 +285,8 @@ impl Meridian {
         &self.config
     }
 
-    /// `meridian status --socket PATH --json`, parsed.
+    /// `meridian status --socket PATH --json`, parsed. The exit status is checked against
+    /// the report: 0 exactly when a port is MASTER, 2 when the daemon answers but none is.
     pub fn status(&self) -> Result<Value, String> {
         let out = run_in(
             None,
@@ -298,19 +299,31 @@ impl Meridian {
             ],
             Duration::from_secs(5),
         );
-        if !out.status.success() {
+        let code = out.status.code();
+        if code != Some(0) && code != Some(2) {
             return Err(format!(
                 "meridian status: {} {}",
                 out.status,
                 String::from_utf8_lossy(&out.stderr).trim()
             ));
         }
-        serde_json::from_slice(&out.stdout).map_err(|e| {
+        let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
             format!(
                 "meridian status --json printed no JSON ({e}): {}",
                 String::from_utf8_lossy(&out.stdout)
             )
-        })
+        })?;
+        let serving = v
+            .get("ports")
+            .and_then(Value::as_array)
+            .is_some_and(|ps| ps.iter().any(|p| p.get("state") == Some(&"MASTER".into())));
+        if serving != (code == Some(0)) {
+            return Err(format!(
+                "meridian status exited {code:?} but {} port is MASTER: {v}",
+                if serving { "a" } else { "no" }
+            ));
+        }
+        Ok(v)
     }
 
     /// The `state` of port `number` in [`Meridian::status`].

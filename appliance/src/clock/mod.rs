@@ -8,13 +8,22 @@
 //!   (`adjtimex`): synchronised or not, estimated error.
 //! * [`ClockStatus`] for the engine is derived here: class, accuracy, variance, time source,
 //!   traceability, UTC offset and leap flags.
+//! * [`timebase::TimeBase`] is the clock the data plane stamps with (system, PHC or TSC)
+//!   and turns raw stamps into PTP time; [`phc::Phc`] reads a PTP hardware clock.
 
+pub mod phc;
+pub mod timebase;
 pub mod tsc;
 
 use std::path::Path;
 
 use meridian_proto::engine::{ClockStatus, TimeProperties};
 use meridian_proto::wire::{ClockAccuracy, ClockQuality, TimeSource};
+
+/// CLOCK_REALTIME now, in ns since 1970 (UTC).
+pub fn realtime_ns() -> i128 {
+    crate::sys::realtime_ns()
+}
 
 /// Seconds from the NTP epoch (1900) to the Unix epoch (1970).
 const NTP_UNIX_OFFSET: i64 = 2_208_988_800;

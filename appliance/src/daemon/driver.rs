@@ -1,0 +1,297 @@
+//! The engine loop: one thread drives the engine and every port through [`PtpPort`],
+//! whatever the backend.
+//!
+//! Each round: wait (`poll()` on the ports' descriptors with the engine's next deadline as
+//! timeout, or spin for busy-polled ports); once a second re-derive the clock status and
+//! let ports do their housekeeping; hand completed TX stamps to the engine (they complete
+//! Follow_Ups); take received messages in bounded batches per port and feed them to the
+//! engine; run the engine's timers; flush queued frames; forget TX tokens the engine
+//! expired; log state changes; answer the control socket. Requests are taken in bounded
+//! batches with the timers served between batches, so a flood cannot delay scheduled Syncs
+//! by more than one batch.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context as _;
+use meridian_proto::engine::{Engine, Output, RxMessage, Time, Transmit, TxStamp, TxToken};
+use tracing::warn;
+
+use super::report::Reporter;
+use super::stages::StageSet;
+use super::tokens::TokenTable;
+use crate::clock::timebase::TimeBase;
+use crate::control::ControlServer;
+use crate::dataplane::{PollSet, PtpPort, RawStamp, StampClock, TxRequest, TxTiming};
+
+/// Messages taken from one port before the engine's timers get a turn.
+const RX_BATCH: usize = 64;
+/// Longest poll() sleep, so signals and clock-status refreshes are seen promptly.
+const MAX_SLEEP_NS: u64 = 100_000_000;
+/// Longest sleep while TX stamps are awaited, so they are collected promptly.
+const STAMP_WAIT_NS: u64 = 1_000_000;
+/// How often a busy-polling loop looks at the control socket.
+const CONTROL_CHECK_NS: u64 = 10_000_000;
+/// How often the clock status (quality, UTC offset, leap flags) is re-derived.
+const STATUS_REFRESH_NS: u64 = 1_000_000_000;
+/// Send failures logged one by one before they are only counted.
+const LOGGED_TX_ERRORS: u64 = 10;
+
+/// The ports and everything the engine's transmissions need: the engine's [`Output`].
+struct Io<P> {
+    ports: Vec<P>,
+    tokens: TokenTable,
+    clock: TimeBase,
+    /// Tokens whose stamp will never come (send failed), for the engine.
+    lost: Vec<TxToken>,
+    tx_errors: u64,
+}
+
+impl<P: PtpPort> Output for Io<P> {
+    fn transmit(&mut self, tx: Transmit<'_>) {
+        let i = tx.port as usize;
+        let Some(port) = self.ports.get_mut(i) else {
+            return;
+        };
+        let timing = match tx.stamp {
+            TxStamp::None => TxTiming::Unstamped,
+            TxStamp::OneStep => TxTiming::OneStep,
+            TxStamp::TwoStep(_) => TxTiming::TwoStep,
+        };
+        let request = TxRequest {
+            destination: tx.destination,
+            event: tx.event,
+            payload: tx.payload,
+            timing,
+            request_rx: tx.request_rx,
+        };
+        let r = port.send(&request, &self.clock);
+        if let TxStamp::TwoStep(token) = tx.stamp {
+            match &r {
+                Ok(Some(id)) => {
+                    if let Some(old) = self.tokens.insert(i, *id, token) {
+                        self.lost.push(old);
+                    }
+                }
+                _ => self.lost.push(token),
+            }
+        }
+        if let Err(e) = r {
+            self.tx_errors += 1;
+            // One line per failure is too much under load: log the first few, count all.
+            if self.tx_errors <= LOGGED_TX_ERRORS {
+                warn!(port = i + 1, error = %e, "send failed");
+            }
+        }
+    }
+}
+
+/// The engine loop and what it owns.
+pub struct Driver<P> {
+    io: Io<P>,
+    engine: Engine,
+    control: ControlServer,
+    reporter: Reporter,
+    /// Pipeline stages polled on this core (DPDK with stages on the engine's core).
+    inline: StageSet,
+    /// Busy-polled ports: nap this long after an idle round (0: spin).
+    idle_sleep_ns: u64,
+    buf: Box<[u8]>,
+    stamps: Vec<(usize, u32, RawStamp)>,
+    next_status: Time,
+    next_control: Time,
+}
+
+/// What a finished run hands back: the ports (closed by the caller, in order) and the
+/// number of failed sends.
+pub struct Finished<P> {
+    /// The ports.
+    pub ports: Vec<P>,
+    /// Sends that failed during the run.
+    pub tx_errors: u64,
+}
+
+impl<P: PtpPort> Driver<P> {
+    /// A loop over `ports` (all of one backend) and `engine`.
+    pub fn new(
+        ports: Vec<P>,
+        engine: Engine,
+        clock: TimeBase,
+        control: ControlServer,
+        reporter: Reporter,
+        inline: StageSet,
+        idle_sleep_ns: u64,
+    ) -> Self {
+        let n = ports.len();
+        Driver {
+            io: Io {
+                ports,
+                tokens: TokenTable::new(n),
+                clock,
+                lost: Vec::with_capacity(64),
+                tx_errors: 0,
+            },
+            engine,
+            control,
+            reporter,
+            inline,
+            idle_sleep_ns,
+            buf: vec![0u8; 2048].into_boxed_slice(),
+            stamps: Vec::with_capacity(256),
+            next_status: Time(0),
+            next_control: Time(0),
+        }
+    }
+
+    /// Runs until `stop` is set (a signal).
+    pub fn run(mut self, stop: &AtomicBool) -> anyhow::Result<Finished<P>> {
+        let busy = self.io.ports.iter().any(PtpPort::busy_poll);
+        let mut fds: Vec<_> = self.io.ports.iter().flat_map(PtpPort::wait_fds).collect();
+        fds.push(self.control.raw_fd());
+        let mut poll = PollSet::new(&fds);
+        let mut idle = false;
+        while !stop.load(Ordering::Relaxed) {
+            let control_due = if busy {
+                self.nap(idle);
+                self.control_check_due()
+            } else {
+                poll.wait(Some(self.sleep_ns())).context("poll")?;
+                true
+            };
+            self.refresh_clock();
+            let mut work = self.collect_tx_stamps();
+            work |= self.inline.poll_rx() > 0;
+            work |= self.receive();
+            self.timers();
+            work |= self.inline.poll_tx() > 0;
+            idle = !work;
+            self.reporter.log_state_changes(&self.engine);
+            if control_due {
+                self.control.serve(|| {
+                    self.reporter
+                        .report(&self.engine, &self.io.ports, self.io.tx_errors)
+                });
+            }
+        }
+        Ok(Finished {
+            ports: self.io.ports,
+            tx_errors: self.io.tx_errors,
+        })
+    }
+
+    /// How long a `poll()` may sleep: until the engine's deadline or the status refresh,
+    /// shorter while TX stamps are awaited.
+    fn sleep_ns(&self) -> u64 {
+        let now = self.io.clock.now();
+        let sleep = self
+            .engine
+            .poll_timeout()
+            .min(self.next_status)
+            .saturating_since(now)
+            .min(MAX_SLEEP_NS);
+        if self.io.tokens.is_empty() {
+            sleep
+        } else {
+            sleep.min(STAMP_WAIT_NS)
+        }
+    }
+
+    /// Poll mode: no sleeping and no syscall per round, except a short nap after an idle
+    /// round with `idle-sleep-us` (never past the engine's deadline).
+    fn nap(&self, idle: bool) {
+        if idle && self.idle_sleep_ns > 0 {
+            let nap = self.idle_sleep_ns.min(self.sleep_ns());
+            if nap > 0 {
+                std::thread::sleep(std::time::Duration::from_nanos(nap));
+            }
+        }
+    }
+
+    /// Poll mode: whether the control socket is due a look (every `CONTROL_CHECK_NS`).
+    fn control_check_due(&mut self) -> bool {
+        let now = self.io.clock.now();
+        if now < self.next_control {
+            return false;
+        }
+        self.next_control = now.plus_nanos(CONTROL_CHECK_NS);
+        true
+    }
+
+    /// Once a second: keep the time base on its reference, let ports keep their NIC clock
+    /// mappings, and give the engine the clock's status.
+    fn refresh_clock(&mut self) {
+        if self.io.clock.now() < self.next_status {
+            return;
+        }
+        self.io.clock.track();
+        for p in &mut self.io.ports {
+            p.maintain();
+        }
+        let now = self.io.clock.now();
+        self.engine.set_clock_status(now, self.io.clock.status());
+        self.next_status = now.plus_nanos(STATUS_REFRESH_NS);
+    }
+
+    /// Hands every completed TX stamp to the engine; whether there were any.
+    fn collect_tx_stamps(&mut self) -> bool {
+        self.stamps.clear();
+        for (i, port) in self.io.ports.iter_mut().enumerate() {
+            let stamps = &mut self.stamps;
+            if let Err(e) = port.drain_tx_timestamps(&mut |id, s| stamps.push((i, id, s))) {
+                warn!(port = i + 1, error = %e, "reading TX timestamps");
+            }
+        }
+        if self.stamps.is_empty() {
+            return false;
+        }
+        let now = self.io.clock.now();
+        for &(i, id, stamp) in &self.stamps {
+            if let Some(token) = self.io.tokens.take(i, id) {
+                let t = self.io.clock.time_of(stamp);
+                self.engine.handle_tx_timestamp(now, token, t, &mut self.io);
+            }
+        }
+        true
+    }
+
+    /// Received messages, in bounded batches per port; whether there were any.
+    fn receive(&mut self) -> bool {
+        let mut any = false;
+        for i in 0..self.io.ports.len() {
+            for _ in 0..RX_BATCH {
+                let frame = match self.io.ports[i].recv(&mut self.buf) {
+                    Ok(Some(f)) => f,
+                    Ok(None) => break,
+                    Err(e) => {
+                        warn!(port = i + 1, error = %e, "receive");
+                        break;
+                    }
+                };
+                any = true;
+                let now = self.io.clock.now();
+                let rx = RxMessage {
+                    port: i as u16,
+                    source: frame.source,
+                    multicast: frame.multicast,
+                    timestamp: frame.stamp.map(|s| self.io.clock.time_of(s)),
+                    payload: &self.buf[..frame.len],
+                };
+                self.engine.handle_message(now, rx, &mut self.io);
+            }
+        }
+        any
+    }
+
+    /// The engine's timers, then what the ports queued leaves, then the tokens whose
+    /// stamps will never come go back to the engine.
+    fn timers(&mut self) {
+        let now = self.io.clock.now();
+        self.engine.handle_timeout(now, &mut self.io);
+        for p in &mut self.io.ports {
+            p.flush();
+        }
+        self.io.tokens.forget_expired(&self.engine);
+        for token in self.io.lost.drain(..) {
+            self.engine.handle_tx_timestamp_lost(token);
+        }
+    }
+}

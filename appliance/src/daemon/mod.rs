@@ -1,0 +1,195 @@
+//! `meridian run`: the daemon. This module only wires: it opens the configured ports, sets
+//! up the time base they stamp with, builds the engine and the control socket, and hands
+//! them to the [`driver`], which runs the engine loop over any backend's ports.
+//!
+//! * [`ports`] — opening the ports of either backend (and which time base they need);
+//! * [`eal`] — DPDK's EAL arguments and runtime directories;
+//! * [`stages`] — DPDK pipeline stages and the pinned threads that poll them;
+//! * [`driver`] — the engine loop (one per process, on the engine's core);
+//! * [`tokens`] — two-step TX tokens by TX-stamp id (the engine alone expires them);
+//! * [`report`] — the status report and state-change log.
+//!
+//! Where things go: a new backend implements [`crate::dataplane::PtpPort`] and gets an
+//! opener in [`ports`] and an arm in [`run`]; a new clock goes in `crate::clock` (the
+//! driver only sees [`crate::clock::timebase::TimeBase`]); a new status field or metric
+//! comes from [`report`].
+
+pub mod driver;
+pub mod eal;
+pub mod ports;
+pub mod report;
+pub mod stages;
+pub mod tokens;
+
+use std::sync::atomic::AtomicBool;
+#[cfg(feature = "dpdk")]
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use meridian_proto::engine::Engine;
+use tracing::{error, info, warn};
+
+#[cfg(feature = "dpdk")]
+use crate::clock::timebase::BaseKind;
+use crate::clock::timebase::TimeBase;
+use crate::clock::{LeapTable, SystemClock, UtcSource};
+use crate::config::{BackendName, Config, PortFacts, UtcOffsetSetting};
+use crate::control::ControlServer;
+use crate::dataplane::{PtpPort, StampClock};
+use crate::metrics::LatencyHistogram;
+use driver::Driver;
+use report::Reporter;
+use stages::StageSet;
+
+/// Runs the daemon until SIGINT/SIGTERM.
+pub fn run(cfg: Config) -> anyhow::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("installing signal handlers")?;
+    }
+    match cfg.dataplane.backend {
+        BackendName::Sockets => {
+            let (ports, kind) = ports::open_socket_ports(&cfg)?;
+            let clock = TimeBase::new(system_clock(&cfg)?, kind)?;
+            serve(&cfg, ports, clock, StageSet::default(), None, &stop)
+        }
+        BackendName::Dpdk => run_dpdk(&cfg, &stop),
+    }
+}
+
+#[cfg(not(feature = "dpdk"))]
+fn run_dpdk(_cfg: &Config, _stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
+    anyhow::bail!("this build has no DPDK data plane: rebuild with `--features dpdk`")
+}
+
+/// DPDK: EAL and the ports; every port converts its TSC stamps with the published clock
+/// model and records residence times; with stages on other cores, ports become pipelines.
+#[cfg(feature = "dpdk")]
+fn run_dpdk(cfg: &Config, stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
+    let mut ports = ports::open_dpdk_ports(cfg)?;
+    let mut clock = TimeBase::new(system_clock(cfg)?, BaseKind::Tsc)?;
+    let residence = Arc::new(LatencyHistogram::new());
+    if let Some(shared) = clock.shared_tsc() {
+        for p in &mut ports {
+            p.attach_clock(Arc::clone(&shared), Arc::clone(&residence));
+        }
+    }
+    let stages = if cfg.dataplane.pipelined() {
+        stages::split_pipelines(cfg, &mut ports)?
+    } else {
+        stages::Stages::default()
+    };
+    let (inline, threads) = stages.start(cfg, stop)?;
+    let r = serve(cfg, ports, clock, inline, Some(residence), stop);
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        if t.join().is_err() {
+            error!("a pipeline stage thread panicked");
+        }
+    }
+    // Ports are closed by now; EAL's runtime directory (if Meridian named it) goes.
+    if eal::own_prefix(cfg) {
+        eal::clean_eal_runtime_dirs(true);
+    }
+    r
+}
+
+/// The reference clock: CLOCK_REALTIME with TAI − UTC from the configuration or the leap
+/// file, and the configured quality if any.
+fn system_clock(cfg: &Config) -> anyhow::Result<SystemClock> {
+    let utc = match &cfg.clock.utc_offset {
+        UtcOffsetSetting::Seconds(s) => UtcSource::Fixed(*s),
+        UtcOffsetSetting::Keyword(_) => {
+            let t = LeapTable::load(&cfg.clock.leap_file).with_context(|| {
+                "reading the leap-second file (install tzdata, or set [clock] utc-offset)"
+            })?;
+            let unix = (crate::clock::realtime_ns() / 1_000_000_000) as i64;
+            if t.expired(unix) {
+                warn!(file = %cfg.clock.leap_file.display(), "leap-second file has expired: \
+                      currentUtcOffsetValid will be announced false until it is updated");
+            }
+            UtcSource::Table(t)
+        }
+    };
+    Ok(SystemClock::new(utc, cfg.explicit_quality()))
+}
+
+/// Builds the engine and the control socket for `ports`, runs the engine loop until
+/// `stop`, then closes the ports and logs their counters.
+fn serve<P: PtpPort>(
+    cfg: &Config,
+    ports: Vec<P>,
+    clock: TimeBase,
+    inline: StageSet,
+    residence: Option<Arc<LatencyHistogram>>,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    // The clock identity and CLOCK_DESCRIPTION need the ports' MACs and addresses.
+    let facts: Vec<PortFacts> = ports
+        .iter()
+        .map(|p| PortFacts {
+            mac: p.mac(),
+            protocol_address: p.protocol_address(),
+        })
+        .collect();
+    let engine_cfg = cfg
+        .engine_config(&facts)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let engine = Engine::new(engine_cfg, clock.now(), clock.status())
+        .map_err(|e| anyhow::anyhow!("engine configuration: {e}"))?;
+    let control = ControlServer::bind(&cfg.control.socket)?;
+    let reporter = Reporter::new(cfg, &engine, residence);
+    info!(
+        identity = %engine.clock_config().clock_identity,
+        profile = %reporter.profile(),
+        domain = engine.clock_config().domain_number,
+        control = %cfg.control.socket.display(),
+        "meridian running"
+    );
+    notify_ready();
+    let idle_sleep_ns = u64::from(cfg.dataplane.idle_sleep_us) * 1_000;
+    let driver = Driver::new(
+        ports,
+        engine,
+        clock,
+        control,
+        reporter,
+        inline,
+        idle_sleep_ns,
+    );
+    let finished = driver.run(stop)?;
+    info!("meridian stopping (signal)");
+    for (i, p) in finished.ports.iter().enumerate() {
+        info!(port = i + 1, counters = ?p.counters(), "port counters");
+    }
+    if finished.tx_errors > 0 {
+        error!(
+            tx_errors = finished.tx_errors,
+            "sends failed during the run"
+        );
+    }
+    Ok(())
+}
+
+/// Tells systemd we are ready (`Type=notify`), if it is listening.
+fn notify_ready() {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() else {
+        return;
+    };
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str());
+    let r = if let Some(name) = bytes.strip_prefix(b"@") {
+        use std::os::linux::net::SocketAddrExt;
+        std::os::unix::net::SocketAddr::from_abstract_name(name)
+            .and_then(|a| sock.send_to_addr(b"READY=1", &a))
+    } else {
+        sock.send_to(b"READY=1", &path)
+    };
+    if let Err(e) = r {
+        warn!(error = %e, "sd_notify READY failed");
+    }
+}

@@ -1,0 +1,112 @@
+//! Opening the configured ports of either backend, and the time base they need.
+
+use anyhow::{bail, Context as _};
+use tracing::info;
+
+use crate::clock::timebase::BaseKind;
+use crate::config::Config;
+use crate::dataplane::{PtpPort, SocketPort, SocketPortConfig, StampSource};
+
+/// Whether port `i` uses peer delay (and so must also join the peer-delay group).
+fn p2p(cfg: &Config, i: usize) -> bool {
+    cfg.delay_mechanisms().get(i) == Some(&meridian_proto::engine::DelayMechanism::P2P)
+}
+
+/// Opens every configured port on Linux sockets; says which time base their stamps need
+/// (one PHC for all, or the system clock).
+pub fn open_socket_ports(cfg: &Config) -> anyhow::Result<(Vec<SocketPort>, BaseKind)> {
+    let mut ports = Vec::new();
+    for (i, p) in cfg.ports.iter().enumerate() {
+        let sp = SocketPortConfig {
+            interface: p.interface.clone(),
+            transport: p.transport.transport(),
+            timestamping: cfg.timestamping.mode.mode(),
+            dscp: p.dscp,
+            vlan: p.vlan.map(|v| (v, p.vlan_priority)),
+            ipv6_scope: p.ipv6_scope,
+            multicast: true,
+            pdelay: p2p(cfg, i),
+        };
+        let port =
+            SocketPort::open(&sp).with_context(|| format!("port {} ({})", i + 1, p.interface))?;
+        info!(
+            port = i + 1,
+            interface = %p.interface,
+            transport = p.transport.as_str(),
+            timestamping = %port.timestamping(),
+            "port open"
+        );
+        ports.push(port);
+    }
+    // One time base for every port.
+    let sources: Vec<StampSource> = ports.iter().map(SocketPort::stamp_source).collect();
+    let base = match sources.first() {
+        Some(StampSource::Hardware { phc_index }) => {
+            if sources.iter().any(|s| {
+                *s != StampSource::Hardware {
+                    phc_index: *phc_index,
+                }
+            }) {
+                bail!(
+                    "ports stamp with different clocks ({sources:?}); until PHC synchronisation \
+                     exists, use one NIC or `[timestamping] mode = \"software\"`"
+                );
+            }
+            BaseKind::Phc(*phc_index)
+        }
+        _ => {
+            if sources
+                .iter()
+                .any(|s| matches!(s, StampSource::Hardware { .. }))
+            {
+                bail!("ports mix hardware and software timestamps; set `[timestamping] mode`");
+            }
+            BaseKind::System
+        }
+    };
+    Ok((ports, base))
+}
+
+/// Initialises EAL (pinning this thread to the engine core) and opens every configured
+/// port on DPDK.
+#[cfg(feature = "dpdk")]
+pub fn open_dpdk_ports(cfg: &Config) -> anyhow::Result<Vec<crate::dataplane::dpdk::DpdkPort>> {
+    use crate::dataplane::dpdk::{eal_init, DpdkPort, DpdkPortConfig};
+    if let Some(core) = cfg.dataplane.lcore {
+        if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
+            warn!(core, "could not pin the engine loop to its core");
+        }
+    }
+    let args = super::eal::eal_args(cfg);
+    super::eal::clean_eal_runtime_dirs(false);
+    info!(args = ?args, "initialising DPDK EAL");
+    eal_init(&args).context("DPDK EAL")?;
+    let mut ports = Vec::new();
+    for (i, p) in cfg.ports.iter().enumerate() {
+        let device = p.dpdk_device.clone().unwrap_or_default();
+        let dc = DpdkPortConfig {
+            device: device.clone(),
+            transport: p.transport.transport(),
+            ipv4: match p.address {
+                Some(std::net::IpAddr::V4(a)) => Some(a.octets()),
+                _ => None,
+            },
+            ipv6: match p.address {
+                Some(std::net::IpAddr::V6(a)) => Some(a.octets()),
+                _ => None,
+            },
+            dscp: p.dscp,
+            vlan: p.vlan.map(|v| (v, p.vlan_priority)),
+            ipv6_scope: p.ipv6_scope,
+            pdelay: p2p(cfg, i),
+            rx_descriptors: cfg.dataplane.rx_descriptors,
+            tx_descriptors: cfg.dataplane.tx_descriptors,
+            pool_size: cfg.dataplane.mbufs,
+            launch_time: p.one_step,
+        };
+        let port = DpdkPort::open(&dc).with_context(|| format!("port {} ({device})", i + 1))?;
+        info!(port = i + 1, device = %device, hardware_timesync = port.hardware_timesync(), "DPDK port open");
+        ports.push(port);
+    }
+    Ok(ports)
+}

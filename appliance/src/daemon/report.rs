@@ -1,0 +1,119 @@
+//! What the daemon tells the world about itself: the status report served on the control
+//! socket (`meridian status`), and port state changes in the log.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use meridian_proto::engine::{Engine, PortState};
+use tracing::info;
+
+use crate::config::Config;
+use crate::control::{clock_report, PortReport, StatsReport, StatusReport};
+use crate::dataplane::PtpPort;
+use crate::metrics::LatencyHistogram;
+
+/// Builds status reports and notices state changes.
+#[derive(Debug)]
+pub struct Reporter {
+    started: Instant,
+    profile: String,
+    /// Per port: (interface, transport name).
+    names: Vec<(String, String)>,
+    /// The port states last logged.
+    states: Vec<PortState>,
+    residence: Option<Arc<LatencyHistogram>>,
+}
+
+impl Reporter {
+    /// A reporter for the configured ports; `residence` is the data plane's residence-time
+    /// histogram where it keeps one.
+    pub fn new(cfg: &Config, engine: &Engine, residence: Option<Arc<LatencyHistogram>>) -> Self {
+        let profile = format!("{:?}", cfg.clock.profile.profile().name());
+        Reporter {
+            started: Instant::now(),
+            profile: profile.trim_matches('"').to_string(),
+            names: cfg
+                .ports
+                .iter()
+                .map(|p| (p.interface.clone(), p.transport.as_str().to_string()))
+                .collect(),
+            states: (0..cfg.ports.len())
+                .map(|i| {
+                    engine
+                        .port_status(i as u16)
+                        .map_or(PortState::Initializing, |s| s.state)
+                })
+                .collect(),
+            residence,
+        }
+    }
+
+    /// The profile's name.
+    pub fn profile(&self) -> &str {
+        &self.profile
+    }
+
+    /// Logs every port whose state changed since the last call.
+    pub fn log_state_changes(&mut self, engine: &Engine) {
+        for (i, s) in self.states.iter_mut().enumerate() {
+            let Some(ps) = engine.port_status(i as u16) else {
+                continue;
+            };
+            if ps.state == *s {
+                continue;
+            }
+            let iface = &self.names[i].0;
+            match ps.best_foreign_master {
+                Some(b) if ps.state != PortState::Master => info!(
+                    "port {} ({iface}): {} to {} (best master {} priority1 {} class {})",
+                    i + 1,
+                    s.name(),
+                    ps.state.name(),
+                    b.grandmaster_identity,
+                    b.grandmaster_priority1,
+                    b.grandmaster_clock_quality.clock_class
+                ),
+                _ => info!(
+                    "port {} ({iface}): {} to {}",
+                    i + 1,
+                    s.name(),
+                    ps.state.name()
+                ),
+            }
+            *s = ps.state;
+        }
+    }
+
+    /// The status report now.
+    pub fn report<P: PtpPort>(&self, engine: &Engine, ports: &[P], tx_errors: u64) -> StatusReport {
+        StatusReport {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            uptime_s: self.started.elapsed().as_secs(),
+            clock: clock_report(engine, &self.profile),
+            ports: ports
+                .iter()
+                .zip(&self.names)
+                .enumerate()
+                .filter_map(|(i, (port, (interface, transport)))| {
+                    let ps = engine.port_status(i as u16)?;
+                    Some(PortReport {
+                        number: (i + 1) as u16,
+                        interface: interface.clone(),
+                        transport: transport.clone(),
+                        state: ps.state.name().to_string(),
+                        timestamping: port.timestamping(),
+                        unicast_slaves: ps.unicast_slaves,
+                        unicast_rate: ps.unicast_rate,
+                        foreign_masters: ps.foreign_masters,
+                        best_master: ps
+                            .best_foreign_master
+                            .map(|b| b.grandmaster_identity.to_string()),
+                        counters: port.counters(),
+                    })
+                })
+                .collect(),
+            stats: StatsReport::new(engine.stats(), tx_errors),
+            residence: self.residence.as_ref().map(|h| h.snapshot().report()),
+        }
+    }
+}
