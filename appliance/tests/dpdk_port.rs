@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use meridian::dataplane::dpdk::{eal_init, rdtsc, tsc_hz, DpdkPort, DpdkPortConfig, DpdkRx};
+use meridian::dataplane::dpdk::{eal_init, rdtsc, tsc_hz, DpdkPort, DpdkPortConfig};
+use meridian::dataplane::RxFrame;
 use meridian::dataplane::Transport;
 use meridian_proto::engine::{Destination, PeerAddress};
 use meridian_proto::wire::frame::{
@@ -144,7 +145,7 @@ fn port_cfg(device: String, transport: Transport) -> DpdkPortConfig {
 }
 
 /// Receives until `n` messages arrived or 2 s passed.
-fn recv_n(port: &mut DpdkPort, n: usize) -> Vec<(DpdkRx, Vec<u8>)> {
+fn recv_n(port: &mut DpdkPort, n: usize) -> Vec<(RxFrame, Vec<u8>)> {
     let mut buf = vec![0u8; 2048];
     let mut got = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(2);
@@ -288,12 +289,12 @@ fn scenario_pcap() {
         assert!(rx.multicast);
         assert_eq!(rx.event, ports.dst == 319, "message {i} event flag");
         assert!(
-            rx.tsc >= before && rx.tsc >= last_tsc,
+            rx.tsc().unwrap() >= before && rx.tsc().unwrap() >= last_tsc,
             "TSC stamps in order"
         );
-        last_tsc = rx.tsc;
+        last_tsc = rx.tsc().unwrap();
         assert_eq!(
-            rx.hw_timestamp,
+            rx.device_stamp,
             Some(*sec as u64 * 1_000_000 + *usec as u64),
             "pcap µs"
         );
@@ -309,9 +310,9 @@ fn scenario_pcap() {
     assert_eq!(c.rx_arp_requests, 1);
     assert_eq!(c.rx_arp_other, 1);
     assert_eq!(c.tx_arp_replies, 1);
-    assert_eq!(c.rx_non_ptp, 2, "DNS and the L2 frame");
-    assert_eq!(c.rx_not_for_us, 1, "unicast MAC of someone else");
-    assert_eq!(c.rx_malformed, 1, "bad UDP checksum");
+    assert_eq!(c.drops.rx_non_ptp, 2, "DNS and the L2 frame");
+    assert_eq!(c.drops.rx_not_for_us, 1, "unicast MAC of someone else");
+    assert_eq!(c.drops.rx_malformed, 1, "bad UDP checksum");
 
     // Send: multicast one-step Sync, unicast Delay_Resp to the learnt peer, and a unicast
     // to a stranger (dropped).
@@ -469,12 +470,12 @@ fn scenario_pcap() {
         assert!(rx.multicast);
         assert_eq!(rx.event, frame[14] & 0x0f < 4);
         assert_eq!(
-            rx.hw_timestamp,
+            rx.device_stamp,
             Some(*sec as u64 * 1_000_000 + *usec as u64)
         );
     }
     let c = *port.counters();
-    assert_eq!((c.rx_non_ptp, c.rx_other_vlan), (1, 1));
+    assert_eq!((c.drops.rx_non_ptp, c.drops.rx_other_vlan), (1, 1));
     let t0 = rdtsc();
     let id = port
         .send(Destination::PdelayMulticast, true, &sync, true, None)
@@ -711,14 +712,14 @@ fn scenario_pipeline() {
     let got = port.recv(&mut buf).expect("recv").expect("the Delay_Req");
     assert_eq!(&buf[..got.len], &delay_req[..]);
     assert!(
-        (before..=after).contains(&got.tsc),
+        (before..=after).contains(&got.tsc().expect("TSC stamp")),
         "burst stamp inside the poll"
     );
     assert!(got.event && got.multicast);
     assert!(port.recv(&mut buf).expect("recv").is_none());
 
     // TX: the ARP reply (sent by recv), a Delay_Resp, a one-step Sync, a two-step Sync.
-    let rx_ns = shared.ns_at(got.tsc);
+    let rx_ns = shared.ns_at(got.tsc().expect("TSC stamp"));
     let mut delay_resp = ptp_message(9, 54, 0x44);
     Timestamp::from_nanos(rx_ns as u128)
         .expect("ts")

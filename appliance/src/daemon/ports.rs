@@ -2,6 +2,8 @@
 
 use anyhow::{bail, Context as _};
 use tracing::info;
+#[cfg(feature = "dpdk")]
+use tracing::warn;
 
 use crate::clock::timebase::BaseKind;
 use crate::config::Config;

@@ -243,7 +243,7 @@ fn classify_udp(frame: &[u8], port: &PortFilter, stripped: bool) -> Verdict {
     let (source, for_us, multicast, ports) = match p.repr.network {
         NetworkRepr::Udp4(ip, ports) => (
             PeerAddress::Ipv4(ip.src),
-            port.ipv4.is_none_or(|a| a == ip.dst)
+            port.ipv4.map_or(true, |a| a == ip.dst)
                 || ip.dst == frame::IPV4_PRIMARY
                 || ip.dst == frame::IPV4_PDELAY,
             is_ipv4_group(ip.dst),
@@ -251,7 +251,7 @@ fn classify_udp(frame: &[u8], port: &PortFilter, stripped: bool) -> Verdict {
         ),
         NetworkRepr::Udp6(ip, ports) => (
             PeerAddress::Ipv6(ip.src),
-            port.ipv6.is_none_or(|a| a == ip.dst)
+            port.ipv6.map_or(true, |a| a == ip.dst)
                 || ip.dst == frame::ipv6_primary(port.ipv6_scope)
                 || ip.dst == frame::IPV6_PDELAY,
             is_ipv6_group(ip.dst),

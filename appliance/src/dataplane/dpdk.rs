@@ -29,16 +29,20 @@
 //! All DPDK `unsafe` lives in `crate::sys::dpdk`; this module is safe code.
 
 use std::collections::VecDeque;
-use std::io;
 
 use meridian_proto::engine::{Destination, PeerAddress};
 use meridian_proto::wire::frame::{
-    self, EthernetRepr, FrameRepr, Ipv4Repr, Ipv6Repr, MacAddress, NetworkRepr, ParsedFrame,
-    UdpPorts, VlanTag, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_PTP, ETHERTYPE_VLAN,
+    self, EthernetRepr, FrameRepr, Ipv4Repr, Ipv6Repr, MacAddress, NetworkRepr, UdpPorts, VlanTag,
+    ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN,
 };
-use meridian_proto::wire::{ErrorKind, Timestamp};
+use meridian_proto::wire::Timestamp;
 
-use super::{DataplaneError, Transport};
+use super::classify::{self, DropCounters, PortFilter, PtpFrame, Verdict};
+use super::error::would_block;
+use super::{
+    DataplaneError, PtpPort, RawStamp, RxFrame, StampClock, Transport, TxRequest, TxTiming,
+};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::clock::tsc::SharedTscClock;
@@ -46,7 +50,7 @@ use crate::dataplane::hwstamp::{
     HwStampCounters, NicClockMap, NicTimesync, RxDynStamper, RxHwStamper, TxHwStamper,
 };
 use crate::dataplane::pipeline::{
-    self, Rings, RxStage, StageCounters, StageReport, TxFrame, TxMeta, TxStage,
+    self, Rings, RxStage, StageCounters, StageReport, StagedRx, TxFrame, TxMeta, TxStage,
 };
 use crate::metrics::LatencyHistogram;
 use crate::sys::dpdk::{self as sys, DpdkError, Eal, EthDev, Mbuf, Mempool, RxBatch, TxBatch};
@@ -61,8 +65,7 @@ pub mod raw {
     };
 }
 
-/// Offset of the originTimestamp / preciseOriginTimestamp in a PTP message.
-const ORIGIN_TIMESTAMP: usize = 34;
+use meridian_proto::wire::message::field::TIMESTAMP as ORIGIN_TIMESTAMP;
 /// EtherType of ARP.
 const ETHERTYPE_ARP: u16 = 0x0806;
 /// Shortest Ethernet frame without FCS; shorter frames are padded with zeros.
@@ -123,24 +126,6 @@ pub struct DpdkPortConfig {
     pub launch_time: bool,
 }
 
-/// A received PTP message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DpdkRx {
-    /// Octets of PTP payload at the start of the caller's buffer (UDP payload, or the
-    /// Ethernet payload after the (802.1Q) header; may include padding or the IPv6 trailer).
-    pub len: usize,
-    /// The sender: IP address (UDP) or MAC (L2).
-    pub source: PeerAddress,
-    /// Sent to a multicast group (otherwise unicast to us).
-    pub multicast: bool,
-    /// An event message: UDP port 319, or (L2) messageType below 4.
-    pub event: bool,
-    /// TSC read in the poll loop right after the `rx_burst` that returned the frame.
-    pub tsc: u64,
-    /// The PMD's RX timestamp dynfield, raw (PMD units), when the PMD filled it.
-    pub hw_timestamp: Option<u64>,
-}
-
 /// What a DPDK port saw, dropped or could not do; every count only grows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DpdkCounters {
@@ -150,19 +135,12 @@ pub struct DpdkCounters {
     pub rx_bursts: u64,
     /// PTP messages returned by [`DpdkPort::recv`].
     pub rx_packets: u64,
-    /// Frames that are not PTP for this port (other EtherType, protocol, UDP port or
-    /// transport), runts.
-    pub rx_non_ptp: u64,
-    /// PTP-looking frames with a bad length or checksum.
-    pub rx_malformed: u64,
+    /// Frames the classifier dropped, by reason (not PTP for this port, malformed, other
+    /// VLAN, not for us, our own); with a pipeline, the RX stage counts them instead.
+    #[serde(flatten)]
+    pub drops: DropCounters,
     /// Messages longer than the caller's buffer.
     pub rx_truncated: u64,
-    /// Frames of another VLAN (or tagged when the port is untagged).
-    pub rx_other_vlan: u64,
-    /// Frames to another unicast MAC or IP address.
-    pub rx_not_for_us: u64,
-    /// Frames with our own source MAC.
-    pub rx_own: u64,
     /// Frames spread over several mbuf segments (not parsed).
     pub rx_multiseg: u64,
     /// ARP requests for our address (each answered unless the TX ring was full).
@@ -275,16 +253,6 @@ impl Neighbours {
             .iter()
             .find(|n| n.valid && n.ip == *ip)
             .map(|n| n.mac)
-    }
-}
-
-/// A send dropped because `op` had no room (TX queue or ring full, mbuf pool empty):
-/// [`DataplaneError::is_would_block`] is true for it.
-fn would_block(interface: &str, op: &'static str) -> DataplaneError {
-    DataplaneError::Io {
-        interface: interface.to_owned(),
-        op,
-        error: io::ErrorKind::WouldBlock.into(),
     }
 }
 
@@ -568,6 +536,8 @@ pub struct DpdkPort {
     vlan: Option<VlanTag>,
     ipv6_scope: u8,
     mac: [u8; 6],
+    /// What the port accepts (the classifier's view of it).
+    filter: PortFilter,
     hw_timesync: bool,
     /// With hardware timesync: the NIC clock against the TSC, and the register handlers of
     /// the single-core mode (the pipeline's stages get their own).
@@ -582,7 +552,8 @@ pub struct DpdkPort {
     rx: RxBatch,
     /// Frames queued for one `tx_burst` (single-core mode; see [`DpdkPort::flush_tx`]).
     tx: TxBatch,
-    /// Per queued frame: the receiveTimestamp (ns) of a Delay_Resp, for its residence time.
+    /// Per queued frame: its request's RX time (ns, PTP timescale) if it is a reply, for its
+    /// residence time.
     tx_residence: Vec<Option<i128>>,
     /// The rings to the RX and TX stages once split ([`Self::split_pipeline`]).
     pipeline: Option<Arc<Rings>>,
@@ -759,15 +730,6 @@ impl HwStamping {
     }
 }
 
-/// What one received frame turned out to be.
-enum Verdict {
-    /// A PTP message for the caller: (offset, length) of the payload in the frame, source,
-    /// multicast, event.
-    Ptp(usize, usize, PeerAddress, bool, bool),
-    /// Handled or dropped (counted).
-    Done,
-}
-
 impl Drop for DpdkPort {
     fn drop(&mut self) {
         // Queued frames leave before the batches, the port and the pool go.
@@ -904,6 +866,14 @@ impl DpdkPort {
             }),
             ipv6_scope: cfg.ipv6_scope,
             mac,
+            filter: PortFilter {
+                transport: cfg.transport,
+                mac,
+                ipv4: cfg.ipv4,
+                ipv6: cfg.ipv6,
+                ipv6_scope: cfg.ipv6_scope,
+                vlan: cfg.vlan.map(|(vid, _)| vid),
+            },
             hw_timesync,
             hw,
             launch,
@@ -981,71 +951,85 @@ impl DpdkPort {
     /// Polls `rx_burst` (keeping the burst's frames for the following calls) and returns the
     /// next PTP message for this port, its payload copied into `buf`: the UDP payload, or
     /// for L2 the Ethernet payload after the (802.1Q) header. `None` when the queue is empty
-    /// (or after 256 frames that were not for the caller). Answers ARP / neighbour
-    /// solicitations on the way; everything else is counted and freed.
-    pub fn recv(&mut self, buf: &mut [u8]) -> Result<Option<DpdkRx>, DataplaneError> {
+    /// (or after 256 frames that were not for the caller). Every frame goes through the
+    /// classifier (in a pipeline, on the RX stage); ARP / neighbour solicitations are
+    /// answered on the way; everything else is counted and freed.
+    pub fn recv(&mut self, buf: &mut [u8]) -> Result<Option<RxFrame>, DataplaneError> {
         for _ in 0..MAX_FRAMES_PER_RECV {
-            let Some(m) = self.next_frame() else {
+            let Some((m, verdict)) = self.next_frame() else {
                 return Ok(None);
             };
-            self.counters.rx_frames += 1;
-            if m.is_empty() {
-                self.counters.rx_non_ptp += 1;
-                continue;
-            }
-            if !m.is_contiguous() {
-                self.counters.rx_multiseg += 1;
-                continue;
-            }
-            let Verdict::Ptp(off, len, source, multicast, event) = self.classify(m.data()) else {
-                continue;
+            let p = match verdict {
+                Verdict::Ptp(p) => p,
+                Verdict::Arp(n) => {
+                    self.handle_arp(m.data().get(n.l3..).unwrap_or_default());
+                    continue;
+                }
+                Verdict::Icmpv6(n) => {
+                    self.handle_icmpv6(m.data().get(n.l3..).unwrap_or_default(), n.source_mac);
+                    continue;
+                }
+                Verdict::Drop(reason) => {
+                    self.counters.drops.count(reason);
+                    continue;
+                }
             };
-            let Some(dst) = buf.get_mut(..len) else {
+            let Some(dst) = buf.get_mut(..p.len) else {
                 self.counters.rx_truncated += 1;
                 continue;
             };
-            dst.copy_from_slice(&m.data()[off..off + len]);
+            dst.copy_from_slice(&m.data()[p.offset..p.offset + p.len]);
+            self.learn_sender(&p);
             self.counters.rx_packets += 1;
-            return Ok(Some(DpdkRx {
-                len,
-                source,
-                multicast,
-                event,
-                tsc: self.rx_tsc,
-                hw_timestamp: self.ts_field.and_then(|f| m.rx_timestamp(f)),
+            return Ok(Some(RxFrame {
+                len: p.len,
+                source: p.source,
+                multicast: p.multicast,
+                event: p.event,
+                stamp: Some(RawStamp::Tsc(self.rx_tsc)),
+                device_stamp: self.ts_field.and_then(|f| m.rx_timestamp(f)),
             }));
         }
         Ok(None)
     }
 
-    /// The next received frame: from the RX stage's ring (pipeline), or from the current
-    /// burst, polling a new one when it is used up. Sets `rx_tsc` to the frame's stamp.
-    fn next_frame(&mut self) -> Option<Mbuf> {
+    /// The next received frame and its verdict: from the RX stage's ring (pipeline, already
+    /// classified), or from the current burst, polling a new one when it is used up. Sets
+    /// `rx_tsc` to the frame's stamp.
+    fn next_frame(&mut self) -> Option<(Mbuf, Verdict)> {
         if let Some(rings) = &self.pipeline {
-            let f = rings.rx.pop()?;
-            self.rx_tsc = f.tsc;
-            return Some(f.mbuf);
+            let StagedRx { mbuf, tsc, verdict } = rings.rx.pop()?;
+            self.rx_tsc = tsc;
+            return Some((mbuf, verdict));
         }
-        if self.rx.waiting() == 0 {
-            // The replies to the previous burst leave together before the next is polled.
-            self.flush_tx();
-            let dev = self.dev.as_mut()?;
-            if dev.rx_burst(&mut self.rx) == 0 {
-                return None;
+        loop {
+            if self.rx.waiting() == 0 {
+                // The replies to the previous burst leave together before the next is polled.
+                self.flush_tx();
+                let dev = self.dev.as_mut()?;
+                if dev.rx_burst(&mut self.rx) == 0 {
+                    return None;
+                }
+                self.burst_tsc = sys::rdtsc();
+                self.counters.rx_bursts += 1;
+                if let Some(h) = &mut self.hw {
+                    h.rx.begin_burst();
+                }
             }
-            self.burst_tsc = sys::rdtsc();
-            self.counters.rx_bursts += 1;
-            if let Some(h) = &mut self.hw {
-                h.rx.begin_burst();
+            let m = self.rx.pop()?;
+            self.counters.rx_frames += 1;
+            self.rx_tsc = match (&mut self.rx_offload, &mut self.hw) {
+                (Some(o), _) => o.stamper.stamp(m.rx_timestamp(o.field), self.burst_tsc),
+                (None, Some(h)) => h.rx.stamp(m.rx_timesync_latched(), self.burst_tsc),
+                (None, None) => self.burst_tsc,
+            };
+            if !m.is_contiguous() {
+                self.counters.rx_multiseg += 1;
+                continue;
             }
+            let verdict = classify::classify(m.data(), &self.filter, None);
+            return Some((m, verdict));
         }
-        let m = self.rx.pop()?;
-        self.rx_tsc = match (&mut self.rx_offload, &mut self.hw) {
-            (Some(o), _) => o.stamper.stamp(m.rx_timestamp(o.field), self.burst_tsc),
-            (None, Some(h)) => h.rx.stamp(m.rx_timesync_latched(), self.burst_tsc),
-            (None, None) => self.burst_tsc,
-        };
-        Some(m)
     }
 
     /// One update of the NIC-clock → TSC mapping (hardware timesync only; call about once
@@ -1162,6 +1146,7 @@ impl DpdkPort {
         Ok((
             RxStage::new(
                 rxq,
+                self.filter,
                 Arc::clone(&rings),
                 Arc::clone(&counters),
                 rx_hw,
@@ -1189,125 +1174,13 @@ impl DpdkPort {
         self.pipeline.is_some()
     }
 
-    /// Classifies one frame, learning neighbours and answering ARP / ND on the way.
-    fn classify(&mut self, data: &[u8]) -> Verdict {
-        let (Some(dst), Some(src), Some(mut et)) = (
-            data.get(0..6).and_then(|s| <[u8; 6]>::try_from(s).ok()),
-            data.get(6..12).and_then(|s| <[u8; 6]>::try_from(s).ok()),
-            be16(data, 12),
-        ) else {
-            self.counters.rx_non_ptp += 1;
-            return Verdict::Done;
-        };
-        if src == self.mac {
-            self.counters.rx_own += 1;
-            return Verdict::Done;
+    /// Learns the MAC of a PTP sender over UDP (after the classifier accepted its frame).
+    fn learn_sender(&mut self, p: &PtpFrame) {
+        match p.source {
+            PeerAddress::Ipv4(ip) => self.learn_v4(ip, p.source_mac),
+            PeerAddress::Ipv6(ip) => self.learn_v6(ip, p.source_mac),
+            PeerAddress::Mac(_) => {}
         }
-        let mut l3 = 14;
-        let mut vid = None;
-        if et == ETHERTYPE_VLAN {
-            let (Some(tci), Some(inner)) = (be16(data, 14), be16(data, 16)) else {
-                self.counters.rx_non_ptp += 1;
-                return Verdict::Done;
-            };
-            vid = Some(tci & 0x0fff);
-            et = inner;
-            l3 = 18;
-        }
-        // VID 0 is a priority tag: the frame belongs to the untagged port. Stacked tags
-        // (an inner 802.1Q EtherType) belong to no port of ours.
-        if et == ETHERTYPE_VLAN || vid.filter(|&v| v != 0) != self.vlan.map(|t| t.vid) {
-            self.counters.rx_other_vlan += 1;
-            return Verdict::Done;
-        }
-        let multicast = dst[0] & 1 != 0;
-        if !multicast && dst != self.mac {
-            self.counters.rx_not_for_us += 1;
-            return Verdict::Done;
-        }
-        let l3data = &data[l3..];
-        match et {
-            ETHERTYPE_ARP => {
-                self.handle_arp(l3data);
-                return Verdict::Done;
-            }
-            ETHERTYPE_IPV4 => {
-                if let Some(ip) = l3data.get(12..16).and_then(|s| <[u8; 4]>::try_from(s).ok()) {
-                    self.learn_v4(ip, src);
-                }
-            }
-            ETHERTYPE_IPV6 => {
-                if let Some(ip) = l3data.get(8..24).and_then(|s| <[u8; 16]>::try_from(s).ok()) {
-                    self.learn_v6(ip, src);
-                }
-                if l3data.get(6) == Some(&IPPROTO_ICMPV6) {
-                    self.handle_icmpv6(l3data, src);
-                    return Verdict::Done;
-                }
-            }
-            _ => {}
-        }
-        match (self.transport, et) {
-            (Transport::L2, ETHERTYPE_PTP) => {
-                let len = data.len() - l3;
-                let event = data.get(l3).is_some_and(|b| b & 0x0f < 4);
-                Verdict::Ptp(l3, len, PeerAddress::Mac(src), multicast, event)
-            }
-            (Transport::UdpIpv4, ETHERTYPE_IPV4) | (Transport::UdpIpv6, ETHERTYPE_IPV6) => {
-                self.classify_udp(data)
-            }
-            _ => {
-                self.counters.rx_non_ptp += 1;
-                Verdict::Done
-            }
-        }
-    }
-
-    fn classify_udp(&mut self, data: &[u8]) -> Verdict {
-        let p = match ParsedFrame::parse(data) {
-            Ok(p) => p,
-            Err(e) if e.kind == ErrorKind::Unsupported => {
-                self.counters.rx_non_ptp += 1;
-                return Verdict::Done;
-            }
-            Err(_) => {
-                self.counters.rx_malformed += 1;
-                return Verdict::Done;
-            }
-        };
-        let (source, for_us, multicast, ports) = match p.repr.network {
-            NetworkRepr::Udp4(ip, ports) => (
-                PeerAddress::Ipv4(ip.src),
-                Some(ip.dst) == self.ipv4
-                    || ip.dst == frame::IPV4_PRIMARY
-                    || ip.dst == frame::IPV4_PDELAY,
-                (224..=239).contains(&ip.dst[0]),
-                ports,
-            ),
-            NetworkRepr::Udp6(ip, ports) => (
-                PeerAddress::Ipv6(ip.src),
-                Some(ip.dst) == self.ipv6
-                    || ip.dst == frame::ipv6_primary(self.ipv6_scope)
-                    || ip.dst == frame::IPV6_PDELAY,
-                ip.dst[0] == 0xff,
-                ports,
-            ),
-            NetworkRepr::L2 => {
-                self.counters.rx_non_ptp += 1;
-                return Verdict::Done;
-            }
-        };
-        if !for_us {
-            self.counters.rx_not_for_us += 1;
-            return Verdict::Done;
-        }
-        Verdict::Ptp(
-            p.layout.ptp_offset,
-            p.payload.len(),
-            source,
-            multicast,
-            ports.dst == frame::PORT_EVENT,
-        )
     }
 
     fn learn_v4(&mut self, ip: [u8; 4], mac: [u8; 6]) {
@@ -1359,7 +1232,7 @@ impl DpdkPort {
             return;
         };
         let Some(icmp) = ip.get(40..40 + plen) else {
-            self.counters.rx_non_ptp += 1;
+            self.counters.drops.rx_non_ptp += 1;
             return;
         };
         let (Ok(src), Ok(dst)) = (
@@ -1370,7 +1243,7 @@ impl DpdkPort {
         };
         let is_ns = icmp.len() >= 24 && icmp[0] == ND_SOLICIT && icmp[1] == 0 && ip[7] == 255;
         if !is_ns || icmp[8..24] != our || icmpv6_sum(&src, &dst, icmp) != 0xffff {
-            self.counters.rx_non_ptp += 1;
+            self.counters.drops.rx_non_ptp += 1;
             return;
         }
         self.counters.rx_nd_solicitations += 1;
@@ -1406,16 +1279,16 @@ impl DpdkPort {
                 layout: None,
                 stamp_id: None,
                 one_step: false,
+                request_rx_ns: None,
             },
-            None,
         )
     }
 
     /// Sends one mbuf (pipeline: hands it to the TX stage); `false` (and counted) if the TX
     /// queue or ring did not take it. Single-core mode: a frame without a TX stamp is queued
-    /// for the next [`Self::flush_tx`] (`residence_rx`: a Delay_Resp's receiveTimestamp);
+    /// for the next [`Self::flush_tx`] (its residence time, if it is a reply, ends there);
     /// a stamped one (`stamp_id` or `one_step`) must be sent with [`Self::send_now`].
-    fn transmit(&mut self, m: Mbuf, meta: TxMeta, residence_rx: Option<i128>) -> bool {
+    fn transmit(&mut self, m: Mbuf, meta: TxMeta) -> bool {
         if let Some(rings) = &self.pipeline {
             if rings.tx.push(TxFrame { mbuf: m, meta }).is_ok() {
                 return true;
@@ -1433,7 +1306,7 @@ impl DpdkPort {
             self.counters.tx_ring_full += 1;
             return false;
         }
-        self.tx_residence.push(residence_rx);
+        self.tx_residence.push(meta.request_rx_ns);
         true
     }
 
@@ -1495,29 +1368,11 @@ impl DpdkPort {
             src: port,
             dst: port,
         };
-        match self.transport {
-            Transport::L2 => {
-                let mac = match dest {
-                    Destination::Multicast => MacAddress::PTP_PRIMARY.0,
-                    Destination::PdelayMulticast => MacAddress::PTP_PDELAY.0,
-                    Destination::Unicast(PeerAddress::Mac(m)) => m,
-                    Destination::Unicast(_) => {
-                        return Err("an L2 port sends to MAC addresses only")
-                    }
-                };
-                Ok((mac, NetworkRepr::L2))
-            }
-            Transport::UdpIpv4 => {
+        match classify::resolve(self.transport, dest, self.ipv6_scope)? {
+            PeerAddress::Mac(mac) => Ok((mac, NetworkRepr::L2)),
+            PeerAddress::Ipv4(dst) => {
                 let src = self.ipv4.ok_or("the port has no IPv4 address")?;
-                let dst = match dest {
-                    Destination::Multicast => frame::IPV4_PRIMARY,
-                    Destination::PdelayMulticast => frame::IPV4_PDELAY,
-                    Destination::Unicast(PeerAddress::Ipv4(a)) => a,
-                    Destination::Unicast(_) => {
-                        return Err("a UDP/IPv4 port sends to IPv4 addresses only")
-                    }
-                };
-                let group = (224..=239).contains(&dst[0]);
+                let group = classify::is_ipv4_group(dst);
                 let mac = if group {
                     ipv4_multicast_mac(dst)
                 } else {
@@ -1534,17 +1389,9 @@ impl DpdkPort {
                 };
                 Ok((mac, NetworkRepr::Udp4(ip, ports)))
             }
-            Transport::UdpIpv6 => {
+            PeerAddress::Ipv6(dst) => {
                 let src = self.ipv6.ok_or("the port has no IPv6 address")?;
-                let dst = match dest {
-                    Destination::Multicast => frame::ipv6_primary(self.ipv6_scope),
-                    Destination::PdelayMulticast => frame::IPV6_PDELAY,
-                    Destination::Unicast(PeerAddress::Ipv6(a)) => a,
-                    Destination::Unicast(_) => {
-                        return Err("a UDP/IPv6 port sends to IPv6 addresses only")
-                    }
-                };
-                let group = dst[0] == 0xff;
+                let group = classify::is_ipv6_group(dst);
                 let mac = if group {
                     ipv6_multicast_mac(dst)
                 } else {
@@ -1593,6 +1440,20 @@ impl DpdkPort {
         payload: &[u8],
         want_tx_timestamp: bool,
         one_step_now: Option<&mut dyn FnMut(u64) -> i128>,
+    ) -> Result<Option<u32>, DataplaneError> {
+        self.send_reply(dest, event, payload, want_tx_timestamp, one_step_now, None)
+    }
+
+    /// [`Self::send`] for a reply whose request arrived at `request_rx_ns` (ns on the PTP
+    /// timescale, as stamped): its residence time (TX stamp − that time) is recorded.
+    pub fn send_reply(
+        &mut self,
+        dest: Destination,
+        event: bool,
+        payload: &[u8],
+        want_tx_timestamp: bool,
+        one_step_now: Option<&mut dyn FnMut(u64) -> i128>,
+        request_rx_ns: Option<i128>,
     ) -> Result<Option<u32>, DataplaneError> {
         let device = self.name.as_str();
         let invalid = |reason| DataplaneError::InvalidSend {
@@ -1647,16 +1508,13 @@ impl DpdkPort {
         if pipelined || (!want_tx_timestamp && one_step_now.is_none()) {
             // Pipeline: the TX stage stamps, writes the launch time and measures residence.
             // Single core without a stamp: queued, leaves with the next flush.
-            let residence = match (&self.clock, pipelined) {
-                (Some(_), false) => pipeline::delay_resp_receive_ns(m.data(), &layout),
-                _ => None,
-            };
             let meta = TxMeta {
                 layout: Some(layout),
                 stamp_id: want_tx_timestamp.then_some(id),
                 one_step: one_step_now.is_some(),
+                request_rx_ns: request_rx_ns.filter(|_| self.clock.is_some()),
             };
-            if !self.transmit(m, meta, residence) {
+            if !self.transmit(m, meta) {
                 let op = if pipelined {
                     "pipeline tx ring"
                 } else {
@@ -1706,6 +1564,10 @@ impl DpdkPort {
             return Err(would_block(&self.name, "rte_eth_tx_burst"));
         }
         self.counters.tx_packets += 1;
+        if let (Some(rx), Some(c)) = (request_rx_ns, &self.clock) {
+            self.residence
+                .record(pipeline::residence_ns(rx, c.ns_at(tsc)));
+        }
         if !want_tx_timestamp {
             return Ok(None);
         }
@@ -1742,6 +1604,107 @@ impl DpdkPort {
                 self.counters.tx_timestamps += 1;
                 f(id, tsc);
             }
+        }
+    }
+}
+
+impl PtpPort for DpdkPort {
+    fn recv(&mut self, buf: &mut [u8]) -> Result<Option<RxFrame>, DataplaneError> {
+        DpdkPort::recv(self, buf)
+    }
+
+    fn send(
+        &mut self,
+        tx: &TxRequest<'_>,
+        clock: &dyn StampClock,
+    ) -> Result<Option<u32>, DataplaneError> {
+        let two_step = tx.timing == TxTiming::TwoStep;
+        let request_rx = tx.request_rx.map(|t| i128::from(t.0));
+        if tx.timing == TxTiming::OneStep {
+            let mut launch = |tsc: u64| i128::from(clock.time_of(RawStamp::Tsc(tsc)).0);
+            let launch: &mut dyn FnMut(u64) -> i128 = &mut launch;
+            self.send_reply(
+                tx.destination,
+                tx.event,
+                tx.payload,
+                false,
+                Some(launch),
+                request_rx,
+            )
+        } else {
+            self.send_reply(
+                tx.destination,
+                tx.event,
+                tx.payload,
+                two_step,
+                None,
+                request_rx,
+            )
+        }
+    }
+
+    fn flush(&mut self) {
+        self.flush_tx();
+    }
+
+    fn drain_tx_timestamps(
+        &mut self,
+        f: &mut dyn FnMut(u32, RawStamp),
+    ) -> Result<(), DataplaneError> {
+        DpdkPort::drain_tx_timestamps(self, &mut |id, tsc| f(id, RawStamp::Tsc(tsc)));
+        Ok(())
+    }
+
+    fn mac(&self) -> [u8; 6] {
+        self.mac
+    }
+
+    fn protocol_address(&self) -> Vec<u8> {
+        DpdkPort::protocol_address(self)
+    }
+
+    fn busy_poll(&self) -> bool {
+        true
+    }
+
+    fn link_up(&self) -> Option<bool> {
+        self.dev.as_ref()?.link().ok().map(|l| l.up)
+    }
+
+    fn counters(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        super::add_counters(&mut out, "", &self.counters);
+        if let Some(r) = self.stage_report() {
+            super::add_counters(&mut out, "pipeline_", &r);
+        } else if let Some(h) = self.hw_stamp_counters() {
+            super::add_counters(&mut out, "", &h);
+        }
+        out
+    }
+
+    fn timestamping(&self) -> String {
+        let stamps = match (self.rx_offload.is_some(), self.hw_timesync) {
+            (true, true) => "hardware (RX: timestamp offload; TX: DPDK timesync; TSC fallback)",
+            (true, false) => "hardware RX (timestamp offload), TSC TX",
+            (false, true) => "hardware (DPDK timesync, TSC fallback)",
+            (false, false) => "TSC",
+        };
+        let launch = if self.launch.is_some() {
+            ", launch-time one-step"
+        } else {
+            ""
+        };
+        let mode = if self.pipeline.is_some() {
+            " (DPDK pipeline)"
+        } else {
+            " (DPDK poll loop)"
+        };
+        format!("{stamps}{launch}{mode}")
+    }
+
+    fn maintain(&mut self) {
+        if let Some(err) = self.track_nic_clock() {
+            tracing::debug!(device = %self.name, error_ns = err as i64, "NIC clock mapping");
         }
     }
 }

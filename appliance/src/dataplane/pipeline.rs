@@ -4,23 +4,25 @@
 //! ```text
 //!  NIC RX queue ─▶ RxStage ──rx ring──▶ engine core (DpdkPort::recv → engine → DpdkPort::send)
 //!                 (burst, TSC stamp,                        │
-//!                  pre-classify)                          tx ring
+//!                  classify)                              tx ring
 //!                                                           ▼
 //!  NIC TX queue ◀───────────────────────────────────── TxStage (TSC stamp, one-step launch
 //!                                       stamp ring ◀──  time, residence, tx_burst)
 //! ```
 //!
 //! * **RX stage** polls `rx_burst`, reads the TSC once per burst (the frames' RX stamp),
-//!   drops what cannot be PTP, ARP or IPv6 neighbour discovery for us (counted), counts event
-//!   and general messages, and passes each frame (the mbuf itself, no copy) with its stamp
-//!   over the rx ring. A full ring is a counted drop, never a wait.
-//! * **Engine core** ([`super::dpdk::DpdkPort`] in pipeline mode) parses and answers as in the
-//!   single-core mode, builds each outgoing frame in an mbuf and pushes it on the tx ring
-//!   (full: counted drop, the engine's TX-timestamp token times out).
+//!   runs the one frame classifier ([`super::classify::classify`]) on every frame, drops
+//!   what is not for the port (counted by reason), counts event and general messages, and
+//!   passes each frame (the mbuf itself, no copy) with its stamp and verdict over the rx
+//!   ring. A full ring is a counted drop, never a wait.
+//! * **Engine core** ([`super::dpdk::DpdkPort`] in pipeline mode) acts on the verdict as in
+//!   the single-core mode (PTP to the engine, ARP/ND to the neighbour responder), builds each
+//!   outgoing frame in an mbuf and pushes it on the tx ring (full: counted drop, the
+//!   engine's TX-timestamp token times out).
 //! * **TX stage** takes up to a burst from the tx ring, reads the TSC, writes one-step launch
-//!   times (with the UDP checksum kept valid), records the residence time of every
-//!   Delay_Resp (TX stamp − the Delay_Req RX stamp it carries), calls `tx_burst`, and returns
-//!   `(id, tsc)` TX stamps over the stamp ring.
+//!   times (with the UDP checksum kept valid), records the residence time of every reply
+//!   that carries its request's RX time (TX stamp − that time), calls `tx_burst`, and
+//!   returns `(id, tsc)` TX stamps over the stamp ring.
 //!
 //! Nothing here allocates, locks or makes a syscall per packet. Counters are atomics written
 //! by one stage and read by anyone.
@@ -30,8 +32,11 @@ use std::sync::Arc;
 
 use crossbeam_queue::ArrayQueue;
 use meridian_proto::wire::frame::{self, FrameLayout};
+use meridian_proto::wire::message::field::TIMESTAMP;
 use meridian_proto::wire::Timestamp;
 use serde::Serialize;
+
+use super::classify::{self, DropCounters, DropReason, PortFilter, Verdict};
 
 use crate::clock::tsc::SharedTscClock;
 use crate::dataplane::hwstamp::{launch_plan, RxDynStamper, RxHwStamper, TxHwStamper};
@@ -41,16 +46,13 @@ use crate::sys::dpdk::{
     TxTimestampField, BURST,
 };
 
-/// Offset of originTimestamp / receiveTimestamp in a PTP message.
-const TIMESTAMP_AT: usize = 34;
-/// messageType of Delay_Resp.
-const DELAY_RESP: u8 = 0x9;
-
 /// A received frame on its way to the engine core.
-pub(crate) struct RxFrame {
+pub(crate) struct StagedRx {
     pub mbuf: Mbuf,
-    /// TSC read right after the rx_burst that returned it.
+    /// TSC read right after the rx_burst that returned it (or its NIC stamp on the TSC).
     pub tsc: u64,
+    /// What the classifier found (never a drop).
+    pub verdict: Verdict,
 }
 
 /// What the TX stage must do with a frame besides sending it.
@@ -62,6 +64,8 @@ pub(crate) struct TxMeta {
     pub stamp_id: Option<u32>,
     /// Write the launch time into originTimestamp (one-step).
     pub one_step: bool,
+    /// A reply's request RX time (ns, PTP timescale): record the residence time.
+    pub request_rx_ns: Option<i128>,
 }
 
 /// A frame on its way to the TX stage.
@@ -72,7 +76,7 @@ pub(crate) struct TxFrame {
 
 /// The rings of one port.
 pub(crate) struct Rings {
-    pub rx: ArrayQueue<RxFrame>,
+    pub rx: ArrayQueue<StagedRx>,
     pub tx: ArrayQueue<TxFrame>,
     pub stamps: ArrayQueue<(u32, u64)>,
 }
@@ -94,7 +98,12 @@ pub struct StageCounters {
     rx_frames: AtomicU64,
     rx_event: AtomicU64,
     rx_general: AtomicU64,
-    rx_filtered: AtomicU64,
+    rx_non_ptp: AtomicU64,
+    rx_malformed: AtomicU64,
+    rx_other_vlan: AtomicU64,
+    rx_not_for_us: AtomicU64,
+    rx_own: AtomicU64,
+    rx_multiseg: AtomicU64,
     rx_ring_full: AtomicU64,
     tx_bursts: AtomicU64,
     tx_frames: AtomicU64,
@@ -126,8 +135,13 @@ pub struct StageReport {
     pub rx_event: u64,
     /// Other frames passed on (PTP general, ARP, neighbour discovery).
     pub rx_general: u64,
-    /// Frames dropped by the RX stage: not PTP, ARP or ND.
+    /// Frames dropped by the RX stage's classifier (the sum of the reasons below).
     pub rx_filtered: u64,
+    /// The classifier's drops by reason.
+    #[serde(flatten)]
+    pub drops: DropCounters,
+    /// Frames spread over several mbuf segments (not parsed).
+    pub rx_multiseg: u64,
     /// Frames dropped because the rx ring was full (the engine core fell behind).
     pub rx_ring_full: u64,
     /// tx_burst calls.
@@ -160,12 +174,25 @@ impl StageCounters {
     /// The counts now.
     pub fn report(&self) -> StageReport {
         let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let drops = DropCounters {
+            rx_non_ptp: g(&self.rx_non_ptp),
+            rx_malformed: g(&self.rx_malformed),
+            rx_other_vlan: g(&self.rx_other_vlan),
+            rx_not_for_us: g(&self.rx_not_for_us),
+            rx_own: g(&self.rx_own),
+        };
         StageReport {
             rx_bursts: g(&self.rx_bursts),
             rx_frames: g(&self.rx_frames),
             rx_event: g(&self.rx_event),
             rx_general: g(&self.rx_general),
-            rx_filtered: g(&self.rx_filtered),
+            rx_filtered: drops.rx_non_ptp
+                + drops.rx_malformed
+                + drops.rx_other_vlan
+                + drops.rx_not_for_us
+                + drops.rx_own,
+            drops,
+            rx_multiseg: g(&self.rx_multiseg),
             rx_ring_full: g(&self.rx_ring_full),
             tx_bursts: g(&self.tx_bursts),
             tx_frames: g(&self.tx_frames),
@@ -181,73 +208,25 @@ impl StageCounters {
             tx_hw_timeouts: g(&self.tx_hw_timeouts),
         }
     }
-}
 
-/// What the RX stage passes on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Class {
-    /// A PTP event message (UDP 319, or L2 messageType < 8).
-    Event,
-    /// PTP general message, ARP, IPv6 neighbour discovery: for the engine core.
-    General,
-    /// Nothing the port handles.
-    Other,
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn udp_class(dst_port: Option<u16>) -> Class {
-    match dst_port {
-        Some(frame::PORT_EVENT) => Class::Event,
-        Some(frame::PORT_GENERAL) => Class::General,
-        _ => Class::Other,
-    }
-}
-
-/// Cheap classification from the headers alone (the engine core verifies everything).
-pub(crate) fn pre_classify(d: &[u8]) -> Class {
-    let Some(mut et) = be16(d, 12) else {
-        return Class::Other;
-    };
-    let mut l3 = 14;
-    if et == 0x8100 {
-        let Some(inner) = be16(d, 16) else {
-            return Class::Other;
+    /// Counts one classifier drop (RX stage only).
+    fn drop(&self, reason: DropReason) {
+        let c = match reason {
+            DropReason::NotPtp => &self.rx_non_ptp,
+            DropReason::Malformed => &self.rx_malformed,
+            DropReason::OtherVlan => &self.rx_other_vlan,
+            DropReason::NotForUs => &self.rx_not_for_us,
+            DropReason::Own => &self.rx_own,
         };
-        et = inner;
-        l3 = 18;
-    }
-    match et {
-        0x88F7 => match d.get(l3) {
-            Some(b) if b & 0x0F < 8 => Class::Event,
-            Some(_) => Class::General,
-            None => Class::Other,
-        },
-        0x0806 => Class::General,
-        0x0800 => {
-            let (Some(&vihl), Some(&proto)) = (d.get(l3), d.get(l3 + 9)) else {
-                return Class::Other;
-            };
-            if proto != 17 {
-                return Class::Other;
-            }
-            let l4 = l3 + usize::from(vihl & 0x0F) * 4;
-            udp_class(be16(d, l4 + 2))
-        }
-        0x86DD => match d.get(l3 + 6) {
-            Some(17) => udp_class(be16(d, l3 + 40 + 2)),
-            Some(58) => Class::General,
-            _ => Class::Other,
-        },
-        _ => Class::Other,
+        bump(c, 1);
     }
 }
 
 /// The RX stage of one port.
 pub struct RxStage {
     queue: RxQueue,
+    /// What the port accepts (the classifier's view of it).
+    filter: PortFilter,
     batch: RxBatch,
     rings: Arc<Rings>,
     counters: Arc<StageCounters>,
@@ -267,6 +246,7 @@ impl std::fmt::Debug for RxStage {
 impl RxStage {
     pub(crate) fn new(
         queue: RxQueue,
+        filter: PortFilter,
         rings: Arc<Rings>,
         counters: Arc<StageCounters>,
         hw: Option<RxHwStamper<Timesync>>,
@@ -274,6 +254,7 @@ impl RxStage {
     ) -> Self {
         RxStage {
             queue,
+            filter,
             batch: RxBatch::new(),
             rings,
             counters,
@@ -292,25 +273,31 @@ impl RxStage {
         let c = &*self.counters;
         bump(&c.rx_bursts, 1);
         bump(&c.rx_frames, n as u64);
-        let (mut event, mut general, mut filtered, mut full) = (0, 0, 0, 0);
+        let (mut event, mut general, mut full) = (0, 0, 0);
         if let Some(h) = &mut self.hw {
             h.begin_burst();
         }
         while let Some(mbuf) = self.batch.pop() {
-            match pre_classify(mbuf.data()) {
-                Class::Other => {
-                    filtered += 1;
+            if !mbuf.is_contiguous() {
+                bump(&c.rx_multiseg, 1);
+                continue;
+            }
+            let verdict = classify::classify(mbuf.data(), &self.filter, None);
+            match verdict {
+                Verdict::Drop(reason) => {
+                    c.drop(reason);
                     continue;
                 }
-                Class::Event => event += 1,
-                Class::General => general += 1,
+                Verdict::Ptp(p) if p.event => event += 1,
+                _ => general += 1,
             }
             let tsc = match (&mut self.offload, &mut self.hw) {
                 (Some((f, d)), _) => d.stamp(mbuf.rx_timestamp(*f), tsc),
                 (None, Some(h)) => h.stamp(mbuf.rx_timesync_latched(), tsc),
                 (None, None) => tsc,
             };
-            if self.rings.rx.push(RxFrame { mbuf, tsc }).is_err() {
+            let staged = StagedRx { mbuf, tsc, verdict };
+            if self.rings.rx.push(staged).is_err() {
                 full += 1;
             }
         }
@@ -329,7 +316,6 @@ impl RxStage {
         }
         bump(&c.rx_event, event);
         bump(&c.rx_general, general);
-        bump(&c.rx_filtered, filtered);
         bump(&c.rx_ring_full, full);
         n
     }
@@ -369,16 +355,6 @@ pub(crate) fn residence_ns(rx_ns: i128, tx_ns: i128) -> u64 {
     (tx_ns - rx_ns).clamp(0, u64::MAX as i128) as u64
 }
 
-/// The receiveTimestamp of a Delay_Resp at `layout` in `data`, ns.
-pub(crate) fn delay_resp_receive_ns(data: &[u8], layout: &FrameLayout) -> Option<i128> {
-    let msg = data.get(layout.ptp_offset..)?;
-    if msg.first()? & 0x0F != DELAY_RESP {
-        return None;
-    }
-    let ts = Timestamp::read(msg, TIMESTAMP_AT, "receiveTimestamp").ok()?;
-    Some(ts.as_nanos() as i128)
-}
-
 /// Writes `launch_ns` into the originTimestamp of the one-step message at `layout`.
 pub(crate) fn write_launch_time(
     data: &mut [u8],
@@ -392,7 +368,7 @@ pub(crate) fn write_launch_time(
     let mut b = [0u8; Timestamp::LEN];
     ts.write(&mut b, 0);
     let end = (layout.ptp_offset + layout.payload_len).min(data.len());
-    frame::patch_in_place(&mut data[..end], layout, TIMESTAMP_AT, &b).map_err(|_| ())
+    frame::patch_in_place(&mut data[..end], layout, TIMESTAMP, &b).map_err(|_| ())
 }
 
 impl TxStage {
@@ -482,9 +458,9 @@ impl TxStage {
                         continue;
                     }
                 }
-                if let Some(rx_ns) = delay_resp_receive_ns(mbuf.data(), layout) {
-                    residence[queued] = Some(residence_ns(rx_ns, now_ns));
-                }
+            }
+            if let Some(rx_ns) = meta.request_rx_ns {
+                residence[queued] = Some(residence_ns(rx_ns, now_ns));
             }
             stamps[queued] = meta.stamp_id;
             if meta.stamp_id.is_some() && self.hw.as_mut().is_some_and(|h| h.reserve()) {
@@ -527,73 +503,10 @@ impl TxStage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use meridian_proto::wire::frame::{EthernetRepr, FrameRepr, Ipv4Repr, NetworkRepr, UdpPorts};
-    use meridian_proto::wire::MacAddress;
-
-    fn udp4(dst_port: u16, vlan: bool) -> Vec<u8> {
-        let repr = FrameRepr {
-            ethernet: EthernetRepr {
-                dst: MacAddress([1, 0, 0x5e, 0, 1, 0x81]),
-                src: MacAddress([2, 0, 0, 0, 0, 1]),
-                vlan: vlan.then_some(meridian_proto::wire::frame::VlanTag {
-                    pcp: 0,
-                    dei: false,
-                    vid: 5,
-                }),
-            },
-            network: NetworkRepr::Udp4(
-                Ipv4Repr {
-                    src: [10, 0, 0, 2],
-                    dst: [224, 0, 1, 129],
-                    dscp_ecn: 0,
-                    identification: 1,
-                    flags_fragment: 0x4000,
-                    ttl: 1,
-                },
-                UdpPorts {
-                    src: dst_port,
-                    dst: dst_port,
-                },
-            ),
-        };
-        let mut f = vec![0u8; repr.header_len() + 44];
-        repr.emit_headers(&mut f, 44).unwrap();
-        f
-    }
 
     #[test]
-    fn pre_classification() {
-        assert_eq!(pre_classify(&udp4(319, false)), Class::Event);
-        assert_eq!(pre_classify(&udp4(320, false)), Class::General);
-        assert_eq!(pre_classify(&udp4(319, true)), Class::Event);
-        assert_eq!(pre_classify(&udp4(53, false)), Class::Other);
-        let mut l2 = vec![0u8; 60];
-        l2[12..14].copy_from_slice(&0x88F7u16.to_be_bytes());
-        l2[14] = 0x01; // Delay_Req
-        assert_eq!(pre_classify(&l2), Class::Event);
-        l2[14] = 0x0B; // Announce
-        assert_eq!(pre_classify(&l2), Class::General);
-        l2[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
-        assert_eq!(pre_classify(&l2), Class::General);
-        l2[12..14].copy_from_slice(&0x86DDu16.to_be_bytes());
-        l2[14 + 6] = 58;
-        assert_eq!(pre_classify(&l2), Class::General);
-        l2[14 + 6] = 6;
-        assert_eq!(pre_classify(&l2), Class::Other);
-        l2[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
-        l2[14] = 0x45;
-        l2[14 + 9] = 6; // TCP
-        assert_eq!(pre_classify(&l2), Class::Other);
-        // Truncated frames never panic.
-        for n in 0..l2.len() {
-            let _ = pre_classify(&l2[..n]);
-            let _ = pre_classify(&udp4(319, true)[..n]);
-        }
-    }
-
-    #[test]
-    fn launch_time_and_receive_time_at_the_layout() {
-        let mut f = udp4(319, false);
+    fn launch_time_is_written_at_the_layout() {
+        let mut f = vec![0u8; 42 + 44];
         let layout = FrameLayout {
             ptp_offset: 42,
             payload_len: 44,
@@ -601,12 +514,11 @@ mod tests {
             udp_checksum_in_use: false,
             ipv6_trailer_offset: None,
         };
-        f[42] = DELAY_RESP;
-        assert_eq!(delay_resp_receive_ns(&f, &layout), Some(0));
         write_launch_time(&mut f, &layout, 5_000_000_123).unwrap();
-        assert_eq!(delay_resp_receive_ns(&f, &layout), Some(5_000_000_123));
+        let ts = Timestamp::read(&f[42..], TIMESTAMP, "originTimestamp").unwrap();
+        assert_eq!(ts.as_nanos(), 5_000_000_123);
         assert!(write_launch_time(&mut f, &layout, -1).is_err());
-        f[42] = 0x0; // Sync: no receive time to report
-        assert_eq!(delay_resp_receive_ns(&f, &layout), None);
+        assert_eq!(residence_ns(100, 350), 250);
+        assert_eq!(residence_ns(350, 100), 0, "never negative");
     }
 }
