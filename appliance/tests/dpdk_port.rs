@@ -720,12 +720,22 @@ fn scenario_pipeline() {
 
     // TX: the ARP reply (sent by recv), a Delay_Resp, a one-step Sync, a two-step Sync.
     let rx_ns = shared.ns_at(got.tsc().expect("TSC stamp"));
+    // The engine writes receiveTimestamp = RX time − ingress latency (a correction) and
+    // hands the data plane the raw RX time: the residence must not include the latency.
+    let ingress_latency_ns = 1_500_000;
     let mut delay_resp = ptp_message(9, 54, 0x44);
-    Timestamp::from_nanos(rx_ns as u128)
+    Timestamp::from_nanos((rx_ns - ingress_latency_ns) as u128)
         .expect("ts")
         .write(&mut delay_resp, 34);
-    port.send(Destination::Multicast, false, &delay_resp, false, None)
-        .expect("send Delay_Resp");
+    port.send_reply(
+        Destination::Multicast,
+        false,
+        &delay_resp,
+        false,
+        None,
+        Some(rx_ns),
+    )
+    .expect("send Delay_Resp");
     let sync1 = ptp_message(0, 44, 0x55);
     let mut launch = |t: u64| shared.ns_at(t);
     port.send(
@@ -753,7 +763,8 @@ fn scenario_pipeline() {
         "TX stamp inside the TX poll"
     );
 
-    // The residence time: Delay_Resp TX stamp − the Delay_Req RX stamp it carries.
+    // The residence time: Delay_Resp TX stamp − the Delay_Req RX time handed with it (1.5 ms
+    // more if the ingress latency were counted).
     let r = residence.snapshot();
     assert_eq!(r.count(), 1);
     let want = (shared.ns_at(stamps[0].1) - rx_ns) as u64;

@@ -966,7 +966,11 @@ impl DpdkPort {
                     continue;
                 }
                 Verdict::Icmpv6(n) => {
-                    self.handle_icmpv6(m.data().get(n.l3..).unwrap_or_default(), n.source_mac);
+                    let ip = m.data().get(n.l3..).unwrap_or_default();
+                    if let Some(src) = ip.get(8..24).and_then(|s| <[u8; 16]>::try_from(s).ok()) {
+                        self.learn_v6(src, n.source_mac);
+                    }
+                    self.handle_icmpv6(ip, n.source_mac);
                     continue;
                 }
                 Verdict::Drop(reason) => {
