@@ -1,0 +1,493 @@
+//! The semantic checks: what the schema cannot say (ranges, names, keys that go together),
+//! one small function per section, then the engine's own check of the configuration built
+//! from the file.
+//!
+//! A check reports a [`Problem`]: the [`Key`] it is about and what is wrong.
+//! [`Problem::into_error`] then names the key as the file spells it and finds its line among
+//! the positions the parser recorded (see `spans`).
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use super::engine::parse_identity;
+use super::schema::{
+    BackendName, ClockSection, DataplaneSection, PortSection, QualitySetting, TransportName,
+    UtcOffsetSetting,
+};
+use super::spans::{Positions, Step};
+use super::{Config, ConfigError};
+
+/// What a semantic error is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Key {
+    /// `[[port]]` as a whole (there is none): no line.
+    Ports,
+    /// A key of `[clock]`, named `clock.<key>`.
+    Clock(&'static str),
+    /// A key of `[dataplane]`, named `dataplane.<key>`.
+    Dataplane(&'static str),
+    /// A key of the n-th `[[port]]` or of its `unicast-limits`, named `port[n].<key>`. When
+    /// the key is not in the file (a required one, or a profile's default the engine
+    /// refuses), the error is placed at the port's `[[port]]` header.
+    Port(usize, String),
+    /// A clock setting as the engine's check names it (`user-description`), looked for in
+    /// `[clock]`.
+    Engine(String),
+    /// Named as given, not in the file.
+    Elsewhere(String),
+}
+
+impl Key {
+    /// As the error names it: `port[1].dscp`.
+    fn name(&self) -> String {
+        match self {
+            Key::Ports => "port".into(),
+            Key::Clock(k) => format!("clock.{k}"),
+            Key::Dataplane(k) => format!("dataplane.{k}"),
+            Key::Port(i, k) => format!("port[{i}].{k}"),
+            Key::Engine(k) | Key::Elsewhere(k) => k.clone(),
+        }
+    }
+
+    /// The 1-based line of the key in the file.
+    fn line(&self, at: &Positions<'_>) -> Option<usize> {
+        use Step::{Index, Key as K};
+        match self {
+            Key::Ports | Key::Elsewhere(_) => None,
+            Key::Clock(k) => at.line(&[K("clock"), K(k)]),
+            Key::Engine(k) => at.line(&[K("clock"), K(k)]),
+            Key::Dataplane(k) => at.line(&[K("dataplane"), K(k)]),
+            Key::Port(i, k) => {
+                let port = [K("port"), Index(*i)];
+                at.line(&[port[0], port[1], K(k)])
+                    .or_else(|| at.line(&[port[0], port[1], K("unicast-limits"), K(k)]))
+                    .or_else(|| at.line(&port))
+            }
+        }
+    }
+}
+
+/// A semantic error, before it is given its line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Problem {
+    /// What it is about.
+    key: Key,
+    /// What is wrong.
+    problem: String,
+}
+
+impl Problem {
+    fn new(key: Key, problem: impl Into<String>) -> Problem {
+        Problem {
+            key,
+            problem: problem.into(),
+        }
+    }
+
+    /// The error to report; its line is looked up in `text` (the file) when given.
+    pub(super) fn into_error(self, text: Option<&str>) -> ConfigError {
+        let line = text
+            .and_then(Positions::parse)
+            .and_then(|at| self.key.line(&at));
+        ConfigError {
+            key: self.key.name(),
+            line,
+            problem: self.problem,
+        }
+    }
+}
+
+/// Every check, in the order their errors are reported (the first one wins).
+pub(super) fn check(cfg: &Config) -> Result<(), Problem> {
+    if cfg.ports.is_empty() {
+        return Err(Problem::new(
+            Key::Ports,
+            "at least one [[port]] is required",
+        ));
+    }
+    clock(&cfg.clock)?;
+    let mut interfaces = HashSet::new();
+    for (i, p) in cfg.ports.iter().enumerate() {
+        port(i, p, &mut interfaces)?;
+    }
+    if cfg.dataplane.backend == BackendName::Dpdk {
+        dpdk(&cfg.dataplane)?;
+        for (i, p) in cfg.ports.iter().enumerate() {
+            dpdk_port(i, p)?;
+        }
+    } else {
+        for (i, p) in cfg.ports.iter().enumerate() {
+            if p.dpdk_device.is_some() {
+                return Err(Problem::new(
+                    Key::Port(i, "dpdk-device".into()),
+                    "only with [dataplane] backend = \"dpdk\"",
+                ));
+            }
+        }
+    }
+    engine(cfg)
+}
+
+/// `[clock]`.
+fn clock(c: &ClockSection) -> Result<(), Problem> {
+    let err = |key, problem: String| Err(Problem::new(Key::Clock(key), problem));
+    if c.identity != "auto" {
+        if let Err(p) = parse_identity(&c.identity) {
+            return err("identity", p.into());
+        }
+    }
+    if let QualitySetting::Keyword(k) = &c.quality {
+        if k != "auto" {
+            return err("quality", format!("\"{k}\": expected \"auto\" or a table"));
+        }
+    }
+    if let UtcOffsetSetting::Keyword(k) = &c.utc_offset {
+        if k != "auto" {
+            return err(
+                "utc-offset",
+                format!("\"{k}\": expected \"auto\" or seconds"),
+            );
+        }
+    }
+    if let Some(d) = c.domain {
+        if d > 239 {
+            return err("domain", format!("{d}: domains 240-255 are reserved"));
+        }
+    }
+    if c.user_description.len() > 128 {
+        return err("user-description", "longer than 128 bytes".into());
+    }
+    if c.tx_timestamp_timeout_ms == 0 || c.tx_timestamp_timeout_ms > 10_000 {
+        return err("tx-timestamp-timeout-ms", "must be 1..=10000".into());
+    }
+    Ok(())
+}
+
+/// The `i`-th `[[port]]`; `interfaces` collects the names of the ports before it.
+fn port<'c>(
+    i: usize,
+    p: &'c PortSection,
+    interfaces: &mut HashSet<&'c str>,
+) -> Result<(), Problem> {
+    let err = |key: &str, problem: String| Err(Problem::new(Key::Port(i, key.into()), problem));
+    if p.interface.is_empty() || p.interface.len() > 15 {
+        return err(
+            "interface",
+            format!("\"{}\": not an interface name", p.interface),
+        );
+    }
+    if !interfaces.insert(&p.interface) {
+        return err(
+            "interface",
+            format!("\"{}\" is used by two ports", p.interface),
+        );
+    }
+    if p.dscp > 63 {
+        return err("dscp", format!("{}: must be 0..=63", p.dscp));
+    }
+    if let Some(v) = p.vlan {
+        if p.transport != TransportName::L2 {
+            return err(
+                "vlan",
+                "only for transport = \"l2\"; for UDP use a VLAN interface".into(),
+            );
+        }
+        if v == 0 || v > 4094 {
+            return err("vlan", format!("{v}: must be 1..=4094"));
+        }
+    }
+    if p.vlan_priority > 7 {
+        return err(
+            "vlan-priority",
+            format!("{}: must be 0..=7", p.vlan_priority),
+        );
+    }
+    if p.ipv6_scope == 0 || p.ipv6_scope > 15 {
+        return err("ipv6-scope", format!("{}: must be 1..=15", p.ipv6_scope));
+    }
+    Ok(())
+}
+
+/// `[dataplane]` with `backend = "dpdk"`.
+fn dpdk(d: &DataplaneSection) -> Result<(), Problem> {
+    let err = |key, problem: String| Err(Problem::new(Key::Dataplane(key), problem));
+    if !cfg!(feature = "dpdk") {
+        return err(
+            "backend",
+            "\"dpdk\": this build has no DPDK data plane (build with `--features dpdk`); \
+             use \"sockets\""
+                .into(),
+        );
+    }
+    cores(d)?;
+    if d.idle_sleep_us > 100_000 {
+        return err(
+            "idle-sleep-us",
+            format!("{}: at most 100000 (100 ms)", d.idle_sleep_us),
+        );
+    }
+    if !(64..=1 << 20).contains(&d.ring_size) {
+        return err(
+            "ring-size",
+            format!("{}: must be 64..=1048576", d.ring_size),
+        );
+    }
+    for (key, n) in [
+        ("rx-descriptors", d.rx_descriptors),
+        ("tx-descriptors", d.tx_descriptors),
+    ] {
+        if n < 32 {
+            return err(key, format!("{n}: must be at least 32"));
+        }
+    }
+    // The pool must cover both descriptor rings, the pipeline rings when full, and the
+    // frames in hand.
+    let rings = if d.pipelined() { 2 * d.ring_size } else { 0 };
+    let need = u64::from(d.rx_descriptors) + u64::from(d.tx_descriptors) + rings as u64 + 128;
+    if u64::from(d.mbufs) < need {
+        return err(
+            "mbufs",
+            format!(
+                "{}: needs at least {need} (rx-descriptors + tx-descriptors{} + 128)",
+                d.mbufs,
+                if rings > 0 { " + 2 × ring-size" } else { "" }
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// The `[dataplane]` cores (`lcore`, `rx-lcore`, `tx-lcore`): ones this process may run on.
+fn cores(d: &DataplaneSection) -> Result<(), Problem> {
+    let ids: Vec<usize> = core_affinity::get_core_ids()
+        .unwrap_or_default()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    for (key, core) in [
+        ("lcore", d.lcore),
+        ("rx-lcore", d.rx_lcore),
+        ("tx-lcore", d.tx_lcore),
+    ] {
+        match core {
+            Some(c) if !ids.is_empty() && !ids.contains(&c) => {
+                return Err(Problem::new(
+                    Key::Dataplane(key),
+                    format!("{c}: not a core this process may run on ({ids:?})"),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The `i`-th `[[port]]` with `backend = "dpdk"`: a device, and an address for UDP.
+fn dpdk_port(i: usize, p: &PortSection) -> Result<(), Problem> {
+    if p.dpdk_device.is_none() {
+        return Err(Problem::new(
+            Key::Port(i, "dpdk-device".into()),
+            "required with backend = \"dpdk\"",
+        ));
+    }
+    match (p.transport, p.address) {
+        (TransportName::UdpIpv4, Some(IpAddr::V4(_)))
+        | (TransportName::UdpIpv6, Some(IpAddr::V6(_)))
+        | (TransportName::L2, _) => Ok(()),
+        _ => Err(Problem::new(
+            Key::Port(i, "address".into()),
+            "backend = \"dpdk\" with a UDP transport needs the port's IP address of that family",
+        )),
+    }
+}
+
+/// The engine's own checks of the configuration built from the file, with a representative
+/// MAC; the engine's field names are mapped back to the file's keys.
+fn engine(cfg: &Config) -> Result<(), Problem> {
+    let ec = cfg
+        .engine_config(&cfg.placeholder_facts())
+        .map_err(|e| Problem::new(Key::Elsewhere(e.key), e.problem))?;
+    ec.check().map_err(|e| {
+        let key = match engine_field_to_key(&e.field) {
+            (Some(i), key) => Key::Port(i, key),
+            (None, key) => Key::Engine(key),
+        };
+        Problem::new(key, e.problem)
+    })
+}
+
+/// Maps the engine's `ports[0].log_sync_interval` to (Some(0), "log-sync-interval").
+fn engine_field_to_key(field: &str) -> (Option<usize>, String) {
+    let (port, rest) = match field.strip_prefix("ports[") {
+        Some(r) => {
+            let (n, rest) = r.split_once("].").unwrap_or(("", r));
+            (n.parse().ok(), rest)
+        }
+        None => (None, field.strip_prefix("clock.").unwrap_or(field)),
+    };
+    (port, rest.replace('_', "-").replace("unicast-limits.", ""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrong_values_name_the_key_and_line() {
+        let e = Config::parse(
+            "[[port]]\ninterface = \"e\"\n\n[[port]]\ninterface = \"f\"\ndscp = 99\n",
+        )
+        .unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), ("port[1].dscp", Some(6)), "{e}");
+        let e =
+            Config::parse("[[port]]\ninterface = \"e\"\nlog-sync-interval = -12\n").unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("port[0].log-sync-interval", Some(3)),
+            "{e}"
+        );
+        let e = Config::parse("[clock]\nidentity = \"xyz\"\n[[port]]\ninterface = \"e\"\n")
+            .unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), ("clock.identity", Some(2)), "{e}");
+        let e = Config::parse("[[port]]\ninterface = \"e\"\ntransport = \"udp\"\n").unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        let e = Config::parse("[[port]]\ninterface = \"e\"\nvlan = 5\n").unwrap_err();
+        assert_eq!(e.key, "port[0].vlan", "{e}");
+        assert!(Config::parse("").unwrap_err().problem.contains("[[port]]"));
+    }
+
+    #[cfg(feature = "dpdk")]
+    #[test]
+    fn dpdk_pipeline_keys_are_checked() {
+        let base = "[[port]]\ninterface = \"e\"\ntransport = \"l2\"\ndpdk-device = \"net_null0\"\n";
+        let with = |dp: &str| format!("[dataplane]\nbackend = \"dpdk\"\n{dp}\n{base}");
+        let c = Config::parse(&with("lcore = 0")).unwrap();
+        assert!(!c.dataplane.pipelined());
+        assert_eq!(c.dataplane.lcores(), (0, 0, 0));
+        let c = Config::parse(&with("lcore = 0\ntx-lcore = 0\nrx-lcore = 0")).unwrap();
+        assert!(!c.dataplane.pipelined());
+        let e = Config::parse(&with("ring-size = 8")).unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("dataplane.ring-size", Some(3)),
+            "{e}"
+        );
+        let e = Config::parse(&with("mbufs = 1000")).unwrap_err();
+        assert_eq!(e.key, "dataplane.mbufs", "{e}");
+        assert!(e.problem.contains("2176"), "{e}");
+        let e = Config::parse(&with("rx-descriptors = 4")).unwrap_err();
+        assert_eq!(e.key, "dataplane.rx-descriptors", "{e}");
+        let e = Config::parse(&with("rx-lcore = 4096")).unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("dataplane.rx-lcore", Some(3)),
+            "{e}"
+        );
+        // A pipeline needs room for both rings in the pool.
+        let e = Config::parse(&with(
+            "rx-lcore = 0\nlcore = 0\ntx-lcore = 0\nring-size = 8192",
+        ));
+        assert!(e.is_ok(), "no pipeline, rings unused");
+        if core_affinity::get_core_ids().is_some_and(|c| c.len() > 1) {
+            let e = Config::parse(&with("lcore = 0\nrx-lcore = 1\nring-size = 8192")).unwrap_err();
+            assert_eq!(e.key, "dataplane.mbufs", "{e}");
+            assert!(e.problem.contains("2 × ring-size"), "{e}");
+        }
+    }
+
+    /// A semantic error is placed at the offending key itself even when the same name is set,
+    /// validly, earlier in the text. A search of the text for the key's name (what the
+    /// configuration did before it asked the parser) gets every one of these wrong: no line,
+    /// the port's header, or the earlier occurrence.
+    #[test]
+    fn semantic_errors_point_at_the_offending_occurrence() {
+        let cases = [
+            // The second port's header spelt with spaces, as TOML allows.
+            (
+                "[[port]]\ninterface = \"a\"\ndscp = 10\n\n[[ port ]]\ninterface = \"b\"\ndscp = 64\n",
+                "port[1].dscp",
+                7,
+            ),
+            // The ports as an array of inline tables.
+            (
+                "port = [\n  { interface = \"a\", dscp = 10 },\n  { interface = \"b\", dscp = 64 },\n]\n",
+                "port[1].dscp",
+                3,
+            ),
+            // A quoted key.
+            (
+                "[[port]]\ninterface = \"a\"\ndscp = 10\n[[port]]\ninterface = \"b\"\n\"dscp\" = 64\n",
+                "port[1].dscp",
+                6,
+            ),
+            // `domain = 0` earlier, inside a multi-line string.
+            (
+                "[clock]\nuser-description = \"\"\"\ndomain = 0 is the default\n\"\"\"\ndomain = 240\n\
+                 [[port]]\ninterface = \"e\"\n",
+                "clock.domain",
+                5,
+            ),
+            // A dotted key, checked by the engine.
+            (
+                "[[port]]\ninterface = \"a\"\nunicast-limits.max-duration = 0\n",
+                "port[0].max-duration",
+                3,
+            ),
+        ];
+        for (text, key, line) in cases {
+            let e = Config::parse(text).unwrap_err();
+            assert_eq!((e.key.as_str(), e.line), (key, Some(line)), "{e}\n{text}");
+            assert!(
+                e.to_string().starts_with(&format!("line {line}: {key}: ")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_keys_are_placed_at_their_table_or_nowhere() {
+        // The engine refuses a port that serves nothing; `multicast` is not in the file.
+        let e = Config::parse(
+            "[[port]]\ninterface = \"a\"\n\n[[port]]\ninterface = \"b\"\nmulticast = false\n\n\
+             [[port]]\ninterface = \"c\"\nunicast = false\nmulticast = true\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("port[1].multicast", Some(6)),
+            "{e}"
+        );
+        let e = Config::parse(
+            "[clock]\nprofile = \"g8275.2\"\n[[port]]\ninterface = \"a\"\nunicast = false\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("port[0].multicast", Some(3)),
+            "{e}"
+        );
+        // Without the text, or without ports, there is no line.
+        let c: Config =
+            toml::from_str("[clock]\ndomain = 250\n[[port]]\ninterface = \"a\"\n").unwrap();
+        let e = c.check(None).unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), ("clock.domain", None), "{e}");
+        let e = Config::parse("[clock]\ndomain = 1\n").unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), ("port", None), "{e}");
+    }
+
+    #[test]
+    fn engine_fields_map_to_file_keys() {
+        assert_eq!(
+            engine_field_to_key("ports[3].log_sync_interval"),
+            (Some(3), "log-sync-interval".to_string())
+        );
+        assert_eq!(
+            engine_field_to_key("ports[0].unicast_limits.max_duration"),
+            (Some(0), "max-duration".to_string())
+        );
+        assert_eq!(
+            engine_field_to_key("clock.user_description"),
+            (None, "user-description".to_string())
+        );
+    }
+}

@@ -1,0 +1,638 @@
+//! The schema of the file: one serde type per section, kebab-case keys, unknown keys
+//! rejected (`deny_unknown_fields`), and a named function for every default.
+//!
+//! The types only describe what the file may say; whether the values make sense together is
+//! `check`'s business, and what the engine makes of them is `engine`'s.
+
+use std::path::PathBuf;
+
+use meridian_proto::engine::config::UnicastLimits;
+use meridian_proto::engine::Profile;
+use meridian_proto::wire::TimeSource;
+use serde::Deserialize;
+
+use crate::dataplane::{TimestampingMode, Transport};
+
+/// Profile names as written in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum ProfileName {
+    /// `default-e2e`.
+    #[serde(rename = "default-e2e")]
+    DefaultE2E,
+    /// `default-p2p`.
+    #[serde(rename = "default-p2p")]
+    DefaultP2P,
+    /// `smpte-2059-2`.
+    #[serde(rename = "smpte-2059-2")]
+    Smpte2059_2,
+    /// `aes67`.
+    #[serde(rename = "aes67")]
+    Aes67,
+    /// `g8275.2`.
+    #[serde(rename = "g8275.2")]
+    G8275_2,
+    /// `802.1as`.
+    #[serde(rename = "802.1as")]
+    Ieee8021As,
+}
+
+impl ProfileName {
+    /// The engine's preset.
+    pub fn profile(self) -> Profile {
+        match self {
+            ProfileName::DefaultE2E => Profile::DefaultE2E,
+            ProfileName::DefaultP2P => Profile::DefaultP2P,
+            ProfileName::Smpte2059_2 => Profile::Smpte2059_2,
+            ProfileName::Aes67 => Profile::Aes67,
+            ProfileName::G8275_2 => Profile::G8275_2,
+            ProfileName::Ieee8021As => Profile::Ieee8021As,
+        }
+    }
+}
+
+/// `quality`: `"auto"` or an explicit table.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum QualitySetting {
+    /// `"auto"`.
+    Keyword(String),
+    /// An explicit quality the operator vouches for.
+    Explicit(ExplicitQuality),
+}
+
+/// An explicit clock quality.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ExplicitQuality {
+    /// clockClass.
+    pub class: u8,
+    /// clockAccuracy (e.g. 0x21 = 100 ns, 0xFE unknown).
+    #[serde(default = "default_accuracy")]
+    pub accuracy: u8,
+    /// offsetScaledLogVariance.
+    #[serde(default = "default_variance")]
+    pub variance: u16,
+    /// timeSource.
+    #[serde(default)]
+    pub time_source: TimeSourceName,
+    /// timeTraceable.
+    #[serde(default)]
+    pub time_traceable: bool,
+    /// frequencyTraceable.
+    #[serde(default)]
+    pub frequency_traceable: bool,
+}
+
+fn default_accuracy() -> u8 {
+    0xfe
+}
+fn default_variance() -> u16 {
+    0xffff
+}
+
+/// timeSource names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimeSourceName {
+    /// ATOMIC_CLOCK.
+    AtomicClock,
+    /// GNSS.
+    Gnss,
+    /// TERRESTRIAL_RADIO.
+    TerrestrialRadio,
+    /// SERIAL_TIME_CODE.
+    SerialTimeCode,
+    /// PTP.
+    Ptp,
+    /// NTP.
+    Ntp,
+    /// HAND_SET.
+    HandSet,
+    /// OTHER.
+    Other,
+    /// INTERNAL_OSCILLATOR.
+    #[default]
+    InternalOscillator,
+}
+
+impl TimeSourceName {
+    /// The wire value.
+    pub fn wire(self) -> TimeSource {
+        match self {
+            TimeSourceName::AtomicClock => TimeSource::ATOMIC_CLOCK,
+            TimeSourceName::Gnss => TimeSource::GNSS,
+            TimeSourceName::TerrestrialRadio => TimeSource::TERRESTRIAL_RADIO,
+            TimeSourceName::SerialTimeCode => TimeSource::SERIAL_TIME_CODE,
+            TimeSourceName::Ptp => TimeSource::PTP,
+            TimeSourceName::Ntp => TimeSource::NTP,
+            TimeSourceName::HandSet => TimeSource::HAND_SET,
+            TimeSourceName::Other => TimeSource::OTHER,
+            TimeSourceName::InternalOscillator => TimeSource::INTERNAL_OSCILLATOR,
+        }
+    }
+}
+
+/// `utc-offset`: `"auto"` or seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum UtcOffsetSetting {
+    /// `"auto"`: from the leap-second file.
+    Keyword(String),
+    /// TAI − UTC in seconds.
+    Seconds(i16),
+}
+
+/// `better-master`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BetterMasterName {
+    /// Go PASSIVE.
+    #[default]
+    Passive,
+    /// Stay MASTER.
+    StayMaster,
+    /// Follow the standard (SLAVE).
+    Slave,
+}
+
+/// `[clock]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ClockSection {
+    /// `"auto"` or `001b19.fffe.000001`.
+    #[serde(default = "auto")]
+    pub identity: String,
+    /// Profile preset.
+    #[serde(default = "default_profile")]
+    pub profile: ProfileName,
+    /// priority1.
+    #[serde(default = "default_priority")]
+    pub priority1: u8,
+    /// priority2.
+    #[serde(default = "default_priority")]
+    pub priority2: u8,
+    /// Domain override.
+    #[serde(default)]
+    pub domain: Option<u8>,
+    /// Clock quality.
+    #[serde(default = "auto_quality")]
+    pub quality: QualitySetting,
+    /// TAI − UTC.
+    #[serde(default = "auto_utc")]
+    pub utc_offset: UtcOffsetSetting,
+    /// Leap-second file.
+    #[serde(default = "default_leap_file")]
+    pub leap_file: PathBuf,
+    /// Better-master policy.
+    #[serde(default)]
+    pub better_master: BetterMasterName,
+    /// Honour management SET.
+    #[serde(default)]
+    pub management_set: bool,
+    /// userDescription.
+    #[serde(default = "default_user_description")]
+    pub user_description: String,
+    /// Outstanding two-step TX timestamps.
+    #[serde(default = "default_pending")]
+    pub max_pending_tx_timestamps: u32,
+    /// TX timestamp timeout, ms.
+    #[serde(default = "default_tx_timeout")]
+    pub tx_timestamp_timeout_ms: u64,
+    /// Request budget per ms.
+    #[serde(default = "default_requests")]
+    pub max_requests_per_ms: u32,
+}
+
+fn auto() -> String {
+    "auto".into()
+}
+fn default_profile() -> ProfileName {
+    ProfileName::DefaultE2E
+}
+fn default_priority() -> u8 {
+    128
+}
+fn auto_quality() -> QualitySetting {
+    QualitySetting::Keyword("auto".into())
+}
+fn auto_utc() -> UtcOffsetSetting {
+    UtcOffsetSetting::Keyword("auto".into())
+}
+fn default_leap_file() -> PathBuf {
+    PathBuf::from("/usr/share/zoneinfo/leap-seconds.list")
+}
+fn default_user_description() -> String {
+    "Meridian grandmaster".into()
+}
+fn default_pending() -> u32 {
+    65_536
+}
+fn default_tx_timeout() -> u64 {
+    10
+}
+fn default_requests() -> u32 {
+    1_000
+}
+
+impl Default for ClockSection {
+    fn default() -> Self {
+        ClockSection {
+            identity: auto(),
+            profile: default_profile(),
+            priority1: 128,
+            priority2: 128,
+            domain: None,
+            quality: auto_quality(),
+            utc_offset: auto_utc(),
+            leap_file: default_leap_file(),
+            better_master: BetterMasterName::Passive,
+            management_set: false,
+            user_description: default_user_description(),
+            max_pending_tx_timestamps: default_pending(),
+            tx_timestamp_timeout_ms: default_tx_timeout(),
+            max_requests_per_ms: default_requests(),
+        }
+    }
+}
+
+/// `[timestamping]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TimestampingSection {
+    /// auto / hardware / software.
+    #[serde(default)]
+    pub mode: StampModeName,
+}
+
+/// `mode` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StampModeName {
+    /// Hardware if possible.
+    #[default]
+    Auto,
+    /// Hardware or fail.
+    Hardware,
+    /// Software.
+    Software,
+}
+
+impl StampModeName {
+    /// The data plane's mode.
+    pub fn mode(self) -> TimestampingMode {
+        match self {
+            StampModeName::Auto => TimestampingMode::Auto,
+            StampModeName::Hardware => TimestampingMode::Hardware,
+            StampModeName::Software => TimestampingMode::Software,
+        }
+    }
+}
+
+/// `[dataplane]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DataplaneSection {
+    /// sockets / dpdk.
+    #[serde(default)]
+    pub backend: BackendName,
+    /// Extra DPDK EAL arguments (e.g. `["--no-huge", "-m", "256"]`); Meridian adds `-l`,
+    /// `--vdev` for vdev ports and `--file-prefix`.
+    #[serde(default)]
+    pub eal_args: Vec<String>,
+    /// The CPU core the DPDK engine loop is pinned to (and the RX and TX stages, unless
+    /// `rx-lcore` / `tx-lcore` put them elsewhere).
+    #[serde(default)]
+    pub lcore: Option<usize>,
+    /// The core of the RX stages (default: `lcore`). A core other than `lcore` splits every
+    /// port into a pipeline of RX stage → ring → engine → ring → TX stage.
+    #[serde(default)]
+    pub rx_lcore: Option<usize>,
+    /// The core of the TX stages (default: `lcore`).
+    #[serde(default)]
+    pub tx_lcore: Option<usize>,
+    /// Frames each pipeline ring holds (RX → engine, engine → TX, TX stamps).
+    #[serde(default = "default_ring_size")]
+    pub ring_size: usize,
+    /// RX descriptors per DPDK port (adjusted to the device's limits).
+    #[serde(default = "default_descriptors")]
+    pub rx_descriptors: u16,
+    /// TX descriptors per DPDK port.
+    #[serde(default = "default_descriptors")]
+    pub tx_descriptors: u16,
+    /// Mbufs in each DPDK port's pool.
+    #[serde(default = "default_mbufs")]
+    pub mbufs: u32,
+    /// Microseconds the engine loop sleeps after an iteration that found nothing to do
+    /// (0: pure busy poll). Frees the engine core for other work; with the RX/TX stages on
+    /// another core the stamps are unaffected.
+    #[serde(default)]
+    pub idle_sleep_us: u32,
+}
+
+impl Default for DataplaneSection {
+    fn default() -> Self {
+        DataplaneSection {
+            backend: BackendName::default(),
+            eal_args: Vec::new(),
+            lcore: None,
+            rx_lcore: None,
+            tx_lcore: None,
+            ring_size: default_ring_size(),
+            rx_descriptors: default_descriptors(),
+            tx_descriptors: default_descriptors(),
+            mbufs: default_mbufs(),
+            idle_sleep_us: 0,
+        }
+    }
+}
+
+fn default_ring_size() -> usize {
+    1024
+}
+fn default_descriptors() -> u16 {
+    1024
+}
+fn default_mbufs() -> u32 {
+    8191
+}
+
+impl DataplaneSection {
+    /// The cores of the engine loop, the RX stages and the TX stages.
+    pub fn lcores(&self) -> (usize, usize, usize) {
+        let engine = self.lcore.unwrap_or(0);
+        (
+            engine,
+            self.rx_lcore.unwrap_or(engine),
+            self.tx_lcore.unwrap_or(engine),
+        )
+    }
+
+    /// Whether the ports run as pipelines (a stage on another core than the engine).
+    pub fn pipelined(&self) -> bool {
+        let (e, r, t) = self.lcores();
+        r != e || t != e
+    }
+}
+
+/// Backend names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendName {
+    /// Linux sockets.
+    #[default]
+    Sockets,
+    /// DPDK poll-mode drivers.
+    Dpdk,
+}
+
+/// `[control]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ControlSection {
+    /// Unix socket path for `meridian status`.
+    #[serde(default = "default_control_socket")]
+    pub socket: PathBuf,
+}
+
+/// The control socket used when the configuration names none.
+pub fn default_control_socket() -> PathBuf {
+    PathBuf::from("/run/meridian/control.sock")
+}
+
+impl Default for ControlSection {
+    fn default() -> Self {
+        ControlSection {
+            socket: default_control_socket(),
+        }
+    }
+}
+
+/// `[logging]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LoggingSection {
+    /// Level.
+    #[serde(default = "default_level")]
+    pub level: LogLevel,
+    /// text / json.
+    #[serde(default)]
+    pub format: LogFormat,
+}
+
+fn default_level() -> LogLevel {
+    LogLevel::Info
+}
+
+impl Default for LoggingSection {
+    fn default() -> Self {
+        LoggingSection {
+            level: LogLevel::Info,
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// Log levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogLevel {
+    /// trace.
+    Trace,
+    /// debug.
+    Debug,
+    /// info.
+    Info,
+    /// warn.
+    Warn,
+    /// error.
+    Error,
+}
+
+impl LogLevel {
+    /// As a tracing filter directive.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Transport names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransportName {
+    /// UDP/IPv4.
+    UdpIpv4,
+    /// UDP/IPv6.
+    UdpIpv6,
+    /// IEEE 802.3.
+    L2,
+}
+
+impl TransportName {
+    /// The data plane's transport.
+    pub fn transport(self) -> Transport {
+        match self {
+            TransportName::UdpIpv4 => Transport::UdpIpv4,
+            TransportName::UdpIpv6 => Transport::UdpIpv6,
+            TransportName::L2 => Transport::L2,
+        }
+    }
+
+    /// As written in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportName::UdpIpv4 => "udp-ipv4",
+            TransportName::UdpIpv6 => "udp-ipv6",
+            TransportName::L2 => "l2",
+        }
+    }
+}
+
+/// Delay mechanism names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DelayMechanismName {
+    /// E2E.
+    E2e,
+    /// P2P.
+    P2p,
+    /// None.
+    None,
+}
+
+/// `[[port]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PortSection {
+    /// Network interface.
+    pub interface: String,
+    /// Transport.
+    #[serde(default = "default_transport")]
+    pub transport: TransportName,
+    /// Delay mechanism override.
+    #[serde(default)]
+    pub delay_mechanism: Option<DelayMechanismName>,
+    /// Serve multicast.
+    #[serde(default)]
+    pub multicast: Option<bool>,
+    /// Serve unicast negotiation.
+    #[serde(default)]
+    pub unicast: Option<bool>,
+    /// One-step Sync.
+    #[serde(default)]
+    pub one_step: bool,
+    /// logAnnounceInterval override.
+    #[serde(default)]
+    pub log_announce_interval: Option<i8>,
+    /// logSyncInterval override.
+    #[serde(default)]
+    pub log_sync_interval: Option<i8>,
+    /// logMinDelayReqInterval override.
+    #[serde(default)]
+    pub log_min_delay_req_interval: Option<i8>,
+    /// logMinPdelayReqInterval override.
+    #[serde(default)]
+    pub log_min_pdelay_req_interval: Option<i8>,
+    /// announceReceiptTimeout override.
+    #[serde(default)]
+    pub announce_receipt_timeout: Option<u8>,
+    /// DSCP.
+    #[serde(default = "default_dscp")]
+    pub dscp: u8,
+    /// 802.1Q VLAN id (L2 only).
+    #[serde(default)]
+    pub vlan: Option<u16>,
+    /// 802.1Q priority.
+    #[serde(default)]
+    pub vlan_priority: u8,
+    /// IPv6 multicast scope.
+    #[serde(default = "default_scope")]
+    pub ipv6_scope: u8,
+    /// Link asymmetry, ns.
+    #[serde(default)]
+    pub delay_asymmetry_ns: i64,
+    /// Ingress latency, ns.
+    #[serde(default)]
+    pub ingress_latency_ns: i64,
+    /// Egress latency, ns.
+    #[serde(default)]
+    pub egress_latency_ns: i64,
+    /// masterOnly.
+    #[serde(default)]
+    pub master_only: bool,
+    /// localPriority.
+    #[serde(default = "default_priority")]
+    pub local_priority: u8,
+    /// Unicast limits.
+    #[serde(default)]
+    pub unicast_limits: UnicastLimitsSection,
+    /// DPDK device of this port (backend "dpdk"): a vdev spec such as
+    /// `net_af_packet0,iface=eth0` or a PCI address such as `0000:01:00.0`.
+    #[serde(default)]
+    pub dpdk_device: Option<String>,
+    /// The port's IP address (backend "dpdk" with a UDP transport: the NIC has no kernel
+    /// stack to ask).
+    #[serde(default)]
+    pub address: Option<std::net::IpAddr>,
+}
+
+fn default_transport() -> TransportName {
+    TransportName::UdpIpv4
+}
+fn default_dscp() -> u8 {
+    46
+}
+fn default_scope() -> u8 {
+    2
+}
+
+/// `[port.unicast-limits]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct UnicastLimitsSection {
+    /// Most slaves.
+    pub max_slaves: u32,
+    /// Longest grant, s.
+    pub max_duration: u32,
+    /// Shortest grant, s.
+    pub min_duration: u32,
+    /// Fastest Announce.
+    pub min_log_announce_interval: i8,
+    /// Fastest Sync.
+    pub min_log_sync_interval: i8,
+    /// Fastest Delay_Resp.
+    pub min_log_delay_resp_interval: i8,
+    /// Most messages/s over all grants.
+    pub max_total_rate: u32,
+}
+
+impl Default for UnicastLimitsSection {
+    fn default() -> Self {
+        let d = UnicastLimits::default();
+        UnicastLimitsSection {
+            max_slaves: d.max_slaves,
+            max_duration: d.max_duration,
+            min_duration: d.min_duration,
+            min_log_announce_interval: d.min_log_announce_interval,
+            min_log_sync_interval: d.min_log_sync_interval,
+            min_log_delay_resp_interval: d.min_log_delay_resp_interval,
+            max_total_rate: d.max_total_rate,
+        }
+    }
+}
