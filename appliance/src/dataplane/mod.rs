@@ -27,6 +27,8 @@
 pub mod dpdk;
 pub mod hwstamp;
 #[cfg(feature = "dpdk")]
+mod neighbour;
+#[cfg(feature = "dpdk")]
 pub mod pipeline;
 mod socket;
 
