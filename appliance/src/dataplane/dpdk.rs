@@ -33,7 +33,6 @@ use std::collections::VecDeque;
 use meridian_proto::engine::{Destination, PeerAddress};
 use meridian_proto::wire::frame::{
     self, EthernetRepr, FrameRepr, Ipv4Repr, Ipv6Repr, MacAddress, NetworkRepr, UdpPorts, VlanTag,
-    ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN,
 };
 use meridian_proto::wire::Timestamp;
 
@@ -48,6 +47,9 @@ use std::sync::Arc;
 use crate::clock::tsc::SharedTscClock;
 use crate::dataplane::hwstamp::{
     HwStampCounters, NicClockMap, NicTimesync, RxDynStamper, RxHwStamper, TxHwStamper,
+};
+use crate::dataplane::neighbour::{
+    self, IpKey, NeighbourReply, Neighbours, PortAddresses, RxCount,
 };
 use crate::dataplane::pipeline::{
     self, Rings, RxStage, StageCounters, StageReport, StagedRx, TxFrame, TxMeta, TxStage,
@@ -66,8 +68,6 @@ pub mod raw {
 }
 
 use meridian_proto::wire::message::field::TIMESTAMP as ORIGIN_TIMESTAMP;
-/// EtherType of ARP.
-const ETHERTYPE_ARP: u16 = 0x0806;
 /// Shortest Ethernet frame without FCS; shorter frames are padded with zeros.
 const MIN_FRAME: usize = 60;
 /// Frames examined by one [`DpdkPort::recv`] call before it returns `None` (the rest wait
@@ -80,15 +80,6 @@ const MAX_FRAMES_PER_RECV: usize = 256;
 const TX_FLUSH_AT: usize = 8;
 /// TX timestamps kept for [`DpdkPort::drain_tx_timestamps`]; beyond this the oldest go.
 const TX_STAMP_QUEUE: usize = 1024;
-/// Neighbour table: sets × ways entries (16384, ~400 KiB per port). A unicast slave must
-/// stay in it between its frames for Meridian to address its Sync and Announce, so it holds
-/// thousands of peers: 5000 lose fewer than 0.5 % of their entries to set conflicts (test).
-const NEIGH_SETS: usize = 2048;
-const NEIGH_WAYS: usize = 8;
-/// ICMPv6 next-header value and the neighbour discovery types.
-const IPPROTO_ICMPV6: u8 = 58;
-const ND_SOLICIT: u8 = 135;
-const ND_ADVERT: u8 = 136;
 /// Hop limit of unicast datagrams (multicast ones use 1, like the socket backend).
 const UNICAST_TTL: u8 = 64;
 
@@ -171,91 +162,6 @@ pub struct DpdkCounters {
     pub tx_timestamp_overflow: u64,
 }
 
-/// An IP address as the neighbour table keys it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct IpKey {
-    addr: [u8; 16],
-    v6: bool,
-}
-
-impl IpKey {
-    fn v4(a: [u8; 4]) -> Self {
-        let mut addr = [0u8; 16];
-        addr[..4].copy_from_slice(&a);
-        IpKey { addr, v6: false }
-    }
-    fn v6(addr: [u8; 16]) -> Self {
-        IpKey { addr, v6: true }
-    }
-    fn set(&self) -> usize {
-        // Multiplicative hashing of the two halves: a few instructions per frame (FNV over
-        // 17 octets was 8-23 % of the core at saturation), high bits well mixed.
-        let (a, b) = self.addr.split_at(8);
-        let a = u64::from_le_bytes(a.try_into().unwrap_or_default());
-        let b = u64::from_le_bytes(b.try_into().unwrap_or_default());
-        let h = (a ^ b.rotate_left(29) ^ u64::from(self.v6)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        (h >> 40) as usize % NEIGH_SETS
-    }
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Neighbour {
-    ip: IpKey,
-    mac: [u8; 6],
-    valid: bool,
-}
-
-/// IP → MAC, learnt from received frames: set-associative, fixed size, round-robin
-/// replacement within a set.
-struct Neighbours {
-    slots: Box<[Neighbour]>,
-    victim: Box<[u8]>,
-}
-
-impl Neighbours {
-    fn new() -> Self {
-        Neighbours {
-            slots: vec![Neighbour::default(); NEIGH_SETS * NEIGH_WAYS].into_boxed_slice(),
-            victim: vec![0u8; NEIGH_SETS].into_boxed_slice(),
-        }
-    }
-
-    fn ways(&mut self, ip: &IpKey) -> (usize, &mut [Neighbour]) {
-        let s = ip.set();
-        (s, &mut self.slots[s * NEIGH_WAYS..(s + 1) * NEIGH_WAYS])
-    }
-
-    fn learn(&mut self, ip: IpKey, mac: [u8; 6]) {
-        let (s, ways) = self.ways(&ip);
-        if let Some(n) = ways.iter_mut().find(|n| n.valid && n.ip == ip) {
-            if n.mac != mac {
-                n.mac = mac;
-            }
-            return;
-        }
-        let new = Neighbour {
-            ip,
-            mac,
-            valid: true,
-        };
-        if let Some(n) = ways.iter_mut().find(|n| !n.valid) {
-            *n = new;
-            return;
-        }
-        let v = usize::from(self.victim[s]) % NEIGH_WAYS;
-        self.slots[s * NEIGH_WAYS + v] = new;
-        self.victim[s] = ((v + 1) % NEIGH_WAYS) as u8;
-    }
-
-    fn lookup(&self, ip: &IpKey) -> Option<[u8; 6]> {
-        let s = ip.set();
-        self.slots[s * NEIGH_WAYS..(s + 1) * NEIGH_WAYS]
-            .iter()
-            .find(|n| n.valid && n.ip == *ip)
-            .map(|n| n.mac)
-    }
-}
-
 /// The MAC a frame to IPv4 group `a` goes to (RFC 1112).
 fn ipv4_multicast_mac(a: [u8; 4]) -> [u8; 6] {
     [0x01, 0x00, 0x5e, a[1] & 0x7f, a[2], a[3]]
@@ -264,125 +170,6 @@ fn ipv4_multicast_mac(a: [u8; 4]) -> [u8; 6] {
 /// The MAC a frame to IPv6 group `a` goes to (RFC 2464).
 fn ipv6_multicast_mac(a: [u8; 16]) -> [u8; 6] {
     [0x33, 0x33, a[12], a[13], a[14], a[15]]
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn is_unicast_mac(m: &[u8; 6]) -> bool {
-    m[0] & 1 == 0 && *m != [0; 6]
-}
-
-/// Ones'-complement sum of big-endian 16-bit words.
-fn sum16(mut acc: u32, data: &[u8]) -> u32 {
-    let mut c = data.chunks_exact(2);
-    for w in &mut c {
-        acc += u32::from(u16::from_be_bytes([w[0], w[1]]));
-    }
-    if let [last] = c.remainder() {
-        acc += u32::from(*last) << 8;
-    }
-    acc
-}
-
-fn fold(mut acc: u32) -> u16 {
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    acc as u16
-}
-
-/// ICMPv6 checksum over the pseudo-header and `icmp` (with its checksum field as is).
-fn icmpv6_sum(src: &[u8; 16], dst: &[u8; 16], icmp: &[u8]) -> u16 {
-    let mut acc = sum16(0, src);
-    acc = sum16(acc, dst);
-    acc += icmp.len() as u32 + u32::from(IPPROTO_ICMPV6);
-    fold(sum16(acc, icmp))
-}
-
-/// Writes an Ethernet (+802.1Q) header; returns its length, or 0 if `out` is too short.
-fn write_eth(out: &mut [u8], dst: [u8; 6], src: [u8; 6], vlan: Option<VlanTag>, et: u16) -> usize {
-    let hl = if vlan.is_some() { 18 } else { 14 };
-    if out.len() < hl {
-        return 0;
-    }
-    out[0..6].copy_from_slice(&dst);
-    out[6..12].copy_from_slice(&src);
-    let mut at = 12;
-    if let Some(t) = vlan {
-        out[12..14].copy_from_slice(&ETHERTYPE_VLAN.to_be_bytes());
-        let tci = (u16::from(t.pcp & 7) << 13) | (u16::from(t.dei) << 12) | (t.vid & 0x0fff);
-        out[14..16].copy_from_slice(&tci.to_be_bytes());
-        at = 16;
-    }
-    out[at..at + 2].copy_from_slice(&et.to_be_bytes());
-    hl
-}
-
-/// Builds the ARP reply "`our_ip` is at `our_mac`" to (`peer_mac`, `peer_ip`) into `out`
-/// (at least [`MIN_FRAME`] octets, zero-padded); returns the frame length (0 if too short).
-fn build_arp_reply(
-    out: &mut [u8],
-    our_mac: [u8; 6],
-    our_ip: [u8; 4],
-    peer_mac: [u8; 6],
-    peer_ip: [u8; 4],
-    vlan: Option<VlanTag>,
-) -> usize {
-    let len = (if vlan.is_some() { 18 } else { 14 } + 28).max(MIN_FRAME);
-    if out.len() < len {
-        return 0;
-    }
-    out[..len].fill(0);
-    let at = write_eth(out, peer_mac, our_mac, vlan, ETHERTYPE_ARP);
-    let a = &mut out[at..at + 28];
-    a[0..2].copy_from_slice(&1u16.to_be_bytes()); // Ethernet
-    a[2..4].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
-    a[4] = 6;
-    a[5] = 4;
-    a[6..8].copy_from_slice(&2u16.to_be_bytes()); // reply
-    a[8..14].copy_from_slice(&our_mac);
-    a[14..18].copy_from_slice(&our_ip);
-    a[18..24].copy_from_slice(&peer_mac);
-    a[24..28].copy_from_slice(&peer_ip);
-    len
-}
-
-/// Builds the solicited neighbour advertisement "`our_ip` is at `our_mac`" to (`peer_mac`,
-/// `peer_ip`); returns the frame length (0 if `out` is too short).
-fn build_neighbour_advert(
-    out: &mut [u8],
-    our_mac: [u8; 6],
-    our_ip: [u8; 16],
-    peer_mac: [u8; 6],
-    peer_ip: [u8; 16],
-    vlan: Option<VlanTag>,
-) -> usize {
-    const ICMP_LEN: usize = 32;
-    let len = (if vlan.is_some() { 18 } else { 14 } + 40 + ICMP_LEN).max(MIN_FRAME);
-    if out.len() < len {
-        return 0;
-    }
-    out[..len].fill(0);
-    let at = write_eth(out, peer_mac, our_mac, vlan, ETHERTYPE_IPV6);
-    let ip = &mut out[at..at + 40 + ICMP_LEN];
-    ip[0] = 0x60;
-    ip[4..6].copy_from_slice(&(ICMP_LEN as u16).to_be_bytes());
-    ip[6] = IPPROTO_ICMPV6;
-    ip[7] = 255;
-    ip[8..24].copy_from_slice(&our_ip);
-    ip[24..40].copy_from_slice(&peer_ip);
-    let icmp = &mut ip[40..40 + ICMP_LEN];
-    icmp[0] = ND_ADVERT;
-    icmp[4] = 0x60; // Solicited | Override
-    icmp[8..24].copy_from_slice(&our_ip);
-    icmp[24] = 2; // target link-layer address option
-    icmp[25] = 1; // 8 octets
-    icmp[26..32].copy_from_slice(&our_mac);
-    let c = !icmpv6_sum(&our_ip, &peer_ip, icmp);
-    icmp[2..4].copy_from_slice(&c.to_be_bytes());
-    len
 }
 
 /// The name DPDK knows the device by: the part of a vdev spec before the first comma.
@@ -1188,95 +975,71 @@ impl DpdkPort {
     }
 
     fn learn_v4(&mut self, ip: [u8; 4], mac: [u8; 6]) {
-        if ip != [0; 4] && ip[0] < 224 && Some(ip) != self.ipv4 && is_unicast_mac(&mac) {
-            self.neighbours.learn(IpKey::v4(ip), mac);
-        }
+        self.neighbours.learn_v4(ip, mac, self.ipv4);
     }
 
     fn learn_v6(&mut self, ip: [u8; 16], mac: [u8; 6]) {
-        if ip != [0; 16] && ip[0] != 0xff && Some(ip) != self.ipv6 && is_unicast_mac(&mac) {
-            self.neighbours.learn(IpKey::v6(ip), mac);
-        }
+        self.neighbours.learn_v6(ip, mac, self.ipv6);
     }
 
     /// ARP (the payload after the Ethernet header): learn the sender, answer requests for
     /// our IPv4 address.
     fn handle_arp(&mut self, a: &[u8]) {
-        let ok = a.len() >= 28
-            && be16(a, 0) == Some(1)
-            && be16(a, 2) == Some(ETHERTYPE_IPV4)
-            && a[4] == 6
-            && a[5] == 4;
-        if !ok {
-            self.counters.rx_arp_other += 1;
-            return;
-        }
-        let mut sha = [0u8; 6];
-        let mut spa = [0u8; 4];
-        let mut tpa = [0u8; 4];
-        sha.copy_from_slice(&a[8..14]);
-        spa.copy_from_slice(&a[14..18]);
-        tpa.copy_from_slice(&a[24..28]);
-        self.learn_v4(spa, sha);
-        if be16(a, 6) != Some(1) || Some(tpa) != self.ipv4 || !is_unicast_mac(&sha) {
-            self.counters.rx_arp_other += 1;
-            return;
-        }
-        self.counters.rx_arp_requests += 1;
-        let (mac, vlan) = (self.mac, self.vlan);
-        if self.transmit_built(|out| build_arp_reply(out, mac, tpa, sha, spa, vlan)) {
+        let mut out = [0u8; neighbour::REPLY_MAX];
+        let port = self.addresses();
+        let r = neighbour::arp(&mut self.neighbours, &port, a, &mut out);
+        if self.count_and_send(r, &out) {
             self.counters.tx_arp_replies += 1;
         }
     }
 
     /// ICMPv6 (the IPv6 packet): answer neighbour solicitations for our IPv6 address.
     fn handle_icmpv6(&mut self, ip: &[u8], src_mac: [u8; 6]) {
-        let Some(our) = self.ipv6 else { return };
-        let Some(plen) = be16(ip, 4).map(usize::from) else {
-            return;
-        };
-        let Some(icmp) = ip.get(40..40 + plen) else {
-            self.counters.drops.rx_non_ptp += 1;
-            return;
-        };
-        let (Ok(src), Ok(dst)) = (
-            <[u8; 16]>::try_from(&ip[8..24]),
-            <[u8; 16]>::try_from(&ip[24..40]),
-        ) else {
-            return;
-        };
-        let is_ns = icmp.len() >= 24 && icmp[0] == ND_SOLICIT && icmp[1] == 0 && ip[7] == 255;
-        if !is_ns || icmp[8..24] != our || icmpv6_sum(&src, &dst, icmp) != 0xffff {
-            self.counters.drops.rx_non_ptp += 1;
-            return;
-        }
-        self.counters.rx_nd_solicitations += 1;
-        // From the unspecified address: duplicate address detection, not a question to us.
-        if src == [0; 16] || !is_unicast_mac(&src_mac) {
-            return;
-        }
-        let (mac, vlan) = (self.mac, self.vlan);
-        if self.transmit_built(|out| build_neighbour_advert(out, mac, our, src_mac, src, vlan)) {
+        let mut out = [0u8; neighbour::REPLY_MAX];
+        let r = neighbour::icmpv6(&self.addresses(), ip, src_mac, &mut out);
+        if self.count_and_send(r, &out) {
             self.counters.tx_nd_adverts += 1;
         }
     }
 
-    /// Builds a small frame (ARP, ND) with `build` on the stack, copies it into an mbuf and
-    /// sends it; `false` if it could not be sent (counted).
-    fn transmit_built(&mut self, build: impl FnOnce(&mut [u8]) -> usize) -> bool {
-        let mut frame = [0u8; 128];
-        let n = build(&mut frame);
-        if n == 0 || n > frame.len() {
-            return false;
+    /// The port's own addresses, which ARP / ND answers are about.
+    fn addresses(&self) -> PortAddresses {
+        PortAddresses {
+            mac: self.mac,
+            ipv4: self.ipv4,
+            ipv6: self.ipv6,
+            vlan: self.vlan,
         }
+    }
+
+    /// Counts an ARP / ICMPv6 packet as `r` says and sends the reply built in `out`, if
+    /// any; whether a reply was sent.
+    fn count_and_send(&mut self, r: NeighbourReply, out: &[u8]) -> bool {
+        let (rx, reply) = match r {
+            NeighbourReply::Nothing => return false,
+            NeighbourReply::Count(rx) => (rx, None),
+            NeighbourReply::Send(rx, len) => (rx, out.get(..len)),
+        };
+        *match rx {
+            RxCount::ArpRequest => &mut self.counters.rx_arp_requests,
+            RxCount::ArpOther => &mut self.counters.rx_arp_other,
+            RxCount::NdSolicitation => &mut self.counters.rx_nd_solicitations,
+            RxCount::NonPtp => &mut self.counters.drops.rx_non_ptp,
+        } += 1;
+        reply.is_some_and(|f| self.transmit_built(f))
+    }
+
+    /// Copies a small built frame (ARP, ND) into an mbuf and sends it; `false` if it could
+    /// not be sent (counted).
+    fn transmit_built(&mut self, frame: &[u8]) -> bool {
         let Some(mut m) = self.pool.alloc() else {
             self.counters.tx_no_mbuf += 1;
             return false;
         };
-        let Some(out) = m.append(n) else {
+        let Some(out) = m.append(frame.len()) else {
             return false;
         };
-        out.copy_from_slice(&frame[..n]);
+        out.copy_from_slice(frame);
         self.transmit(
             m,
             TxMeta {
@@ -1798,103 +1561,6 @@ mod tests {
         assert_eq!(
             ipv6_multicast_mac(frame::IPV6_PDELAY),
             [0x33, 0x33, 0, 0, 0, 0x6b]
-        );
-    }
-
-    #[test]
-    fn neighbour_table_learns_updates_and_evicts_within_a_set() {
-        let mut n = Neighbours::new();
-        let a = IpKey::v4([10, 0, 0, 2]);
-        assert_eq!(n.lookup(&a), None);
-        n.learn(a, [2, 0, 0, 0, 0, 2]);
-        assert_eq!(n.lookup(&a), Some([2, 0, 0, 0, 0, 2]));
-        n.learn(a, [2, 0, 0, 0, 0, 3]);
-        assert_eq!(n.lookup(&a), Some([2, 0, 0, 0, 0, 3]));
-        // v4 and v6 keys with the same leading octets are different.
-        assert_eq!(n.lookup(&IpKey::v6(a.addr)), None);
-        // Thousands of peers: no growth, no panic, recent ones found.
-        for i in 0..5000u32 {
-            let b = i.to_be_bytes();
-            n.learn(
-                IpKey::v4([10, b[1], b[2], b[3]]),
-                [2, 0, b[0], b[1], b[2], b[3]],
-            );
-        }
-        assert_eq!(n.slots.len(), NEIGH_SETS * NEIGH_WAYS);
-        let last = 4999u32.to_be_bytes();
-        assert_eq!(
-            n.lookup(&IpKey::v4([10, last[1], last[2], last[3]])),
-            Some([2, 0, last[0], last[1], last[2], last[3]])
-        );
-        // Thousands of unicast slaves stay addressable: set conflicts evict < 0.5 %.
-        let found = (0..5000u32)
-            .filter(|i| {
-                let b = i.to_be_bytes();
-                n.lookup(&IpKey::v4([10, b[1], b[2], b[3]])) == Some([2, 0, b[0], b[1], b[2], b[3]])
-            })
-            .count();
-        assert!(found >= 4975, "{found} of 5000 peers still known");
-        // IPv6 peers of one /64 too.
-        let mut n = Neighbours::new();
-        let v6 = |i: u32| {
-            let mut a = [0xfd, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-            a[12..].copy_from_slice(&i.to_be_bytes());
-            IpKey::v6(a)
-        };
-        for i in 0..5000u32 {
-            n.learn(v6(i), [2, 0, 0, 0, 0, 1]);
-        }
-        let found = (0..5000u32).filter(|&i| n.lookup(&v6(i)).is_some()).count();
-        assert!(found >= 4975, "{found} of 5000 IPv6 peers still known");
-    }
-
-    #[test]
-    fn arp_reply_and_neighbour_advert_are_well_formed() {
-        let mut out = [0xaau8; 128];
-        let n = build_arp_reply(
-            &mut out,
-            [2, 0, 0, 0, 0, 1],
-            [10, 0, 0, 1],
-            [2, 0, 0, 0, 0, 2],
-            [10, 0, 0, 2],
-            None,
-        );
-        assert_eq!(n, 60);
-        assert_eq!(&out[0..6], &[2, 0, 0, 0, 0, 2]);
-        assert_eq!(&out[12..14], &[8, 6]);
-        assert_eq!(&out[20..22], &[0, 2]);
-        assert_eq!(&out[28..32], &[10, 0, 0, 1]);
-        assert!(out[42..60].iter().all(|&b| b == 0));
-        assert_eq!(
-            build_arp_reply(&mut out[..59], [0; 6], [0; 4], [0; 6], [0; 4], None),
-            0
-        );
-
-        let ours = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
-        let peer = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
-        let tag = VlanTag {
-            pcp: 5,
-            dei: false,
-            vid: 7,
-        };
-        let n = build_neighbour_advert(
-            &mut out,
-            [2, 0, 0, 0, 0, 1],
-            ours,
-            [2, 0, 0, 0, 0, 2],
-            peer,
-            Some(tag),
-        );
-        assert_eq!(n, 18 + 40 + 32);
-        assert_eq!(&out[12..16], &[0x81, 0x00, 0xa0, 7]);
-        let ip = &out[18..n];
-        assert_eq!(ip[6], IPPROTO_ICMPV6);
-        assert_eq!(ip[7], 255);
-        assert_eq!(ip[40], ND_ADVERT);
-        assert_eq!(
-            icmpv6_sum(&ours, &peer, &ip[40..]),
-            0xffff,
-            "checksum verifies"
         );
     }
 }

@@ -34,6 +34,8 @@ pub mod dpdk;
 mod error;
 pub mod hwstamp;
 #[cfg(feature = "dpdk")]
+mod neighbour;
+#[cfg(feature = "dpdk")]
 pub mod pipeline;
 pub mod poll;
 pub mod socket;

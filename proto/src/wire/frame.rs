@@ -132,6 +132,34 @@ pub struct EthernetRepr {
     pub vlan: Option<VlanTag>,
 }
 
+impl EthernetRepr {
+    /// Octets of the header: 14, or 18 with an 802.1Q tag.
+    pub const fn header_len(&self) -> usize {
+        if self.vlan.is_some() {
+            ETH_LEN + VLAN_LEN
+        } else {
+            ETH_LEN
+        }
+    }
+
+    /// Writes the header, with `ethertype` naming the payload (after the tag, if any), into
+    /// the first [`Self::header_len`] octets of `buf`; returns where the payload starts.
+    pub fn emit_into(&self, buf: &mut [u8], ethertype: u16) -> Result<usize> {
+        let hl = self.header_len();
+        if buf.len() < hl {
+            return Err(WireError::new("ethernet", 0, ErrorKind::BufferSize));
+        }
+        buf[0..6].copy_from_slice(&self.dst.0);
+        buf[6..12].copy_from_slice(&self.src.0);
+        if let Some(tag) = self.vlan {
+            be::put_u16(buf, 12, ETHERTYPE_VLAN);
+            be::put_u16(buf, 14, tag.tci());
+        }
+        be::put_u16(buf, hl - 2, ethertype);
+        Ok(hl)
+    }
+}
+
 /// IPv4 header fields that are not derived (no options are emitted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Ipv4Repr {

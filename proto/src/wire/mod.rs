@@ -22,22 +22,28 @@
 //! * [`tlv`] — TLV iteration and the TLVs a grandmaster meets (clause 14, 16.1, 16.2).
 //! * [`management`] — management TLV data fields (clause 15.5).
 //! * [`frame`] — Ethernet/802.1Q, IPv4/UDP, IPv6/UDP framing (annexes C, D, E).
+//! * [`arp`] — ARP for IPv4 over Ethernet (RFC 826), which a DPDK port answers itself.
+//! * [`ndp`] — IPv6 neighbour solicitation and advertisement (RFC 4861) in their IPv6 header.
 
 use core::fmt;
 
+pub mod arp;
 pub mod frame;
 pub mod header;
 pub mod management;
 pub mod message;
+pub mod ndp;
 pub mod tlv;
 pub mod types;
 
+pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use frame::{
     EthernetRepr, FrameRepr, Ipv4Repr, Ipv6Repr, MacAddress, NetworkRepr, ParsedFrame, UdpPorts,
 };
 pub use header::{Flags, Header, HeaderRepr, MessageType};
 pub use management::{ManagementAction, ManagementData, ManagementId};
 pub use message::{Message, MessageBody, MessageRepr};
+pub use ndp::{Ipv6Packet, NdFlags, NdpMessage, NdpPacket, NdpRepr};
 pub use tlv::{Tlv, TlvBlock, TlvRepr, TlvType};
 pub use types::{
     ClockAccuracy, ClockIdentity, ClockQuality, PortIdentity, PtpText, TimeInterval, TimeSource,
@@ -180,6 +186,8 @@ pub fn fuzz_parse(data: &[u8]) {
     }
     // As a bare PTP message (UDP payload).
     walk_message(data);
+    // As ARP, and as an IPv6 packet carrying neighbour discovery.
+    walk_neighbour(data);
     // As a bare TLV sequence.
     if let Ok(block) = TlvBlock::new_checked(data, 0) {
         for t in block.iter() {
@@ -217,6 +225,25 @@ fn walk_message(payload: &[u8]) {
                 "re-emit differs"
             );
             assert_eq!(again.map(|r| r.body), Ok(m.body), "re-emit differs");
+        }
+    }
+}
+
+fn walk_neighbour(data: &[u8]) {
+    let mut out = [0u8; 128];
+    if let Ok(a) = ArpRepr::parse_bytes(data) {
+        let buf = &mut out[..a.buffer_len()];
+        assert!(a.emit(buf).is_ok(), "ARP emit");
+        assert_eq!(ArpRepr::parse_bytes(buf), Ok(a), "ARP re-emit differs");
+    }
+    if let Ok(ip) = Ipv6Packet::new_checked(data) {
+        if let Ok(n) = NdpRepr::parse(&ip) {
+            let buf = &mut out[..n.buffer_len()];
+            assert!(n.emit(buf).is_ok(), "NDP emit");
+            assert_eq!(NdpRepr::parse_bytes(buf), Ok(n), "NDP re-emit differs");
+        }
+        if let Ok(p) = NdpPacket::new_checked(ip.payload()) {
+            let _ = (p.link_layer_addr(1), p.link_layer_addr(2), p.flags());
         }
     }
 }
