@@ -51,12 +51,6 @@ pub use poll::PollFds;
 pub use socket::{
     parse_sockaddr, NameBuf, SockAddr, Socket, PACKET_IGNORE_OUTGOING, PACKET_OUTGOING,
 };
-// Public items no caller names by path today (they reach it as return or field types), kept
-// at `crate::sys::X` like everything else here.
-#[allow(unused_imports)]
-pub use cmsg::{build_cmsg_u32, ExtendedErr, SCM_TSTAMP_SND};
-#[allow(unused_imports)]
-pub use socket::{Received, TsInfo};
 
 /// Result of a libc call that returns -1 and sets `errno` on failure.
 fn cvt(r: c_int) -> io::Result<c_int> {
