@@ -430,11 +430,9 @@ impl TxStage {
         if n == 0 {
             return 0;
         }
-        let c = &*self.counters;
         let tsc = sys::rdtsc();
         let now_ns = self.clock.ns_at(tsc);
-        let mut stamps: [Option<u32>; BURST] = [None; BURST];
-        let mut residence: [Option<u64>; BURST] = [None; BURST];
+        let mut done = [Sent::default(); BURST];
         // The frame (index in the batch) that asked the NIC for a hardware stamp.
         let mut hw_frame: Option<usize> = None;
         let mut queued = 0;
@@ -442,27 +440,13 @@ impl TxStage {
             let Some(TxFrame { mut mbuf, meta }) = f.take() else {
                 continue;
             };
-            if let Some(layout) = &meta.layout {
-                if meta.one_step {
-                    let origin = match &self.launch {
-                        Some(l) => {
-                            let (origin, dev) =
-                                launch_plan(tsc, l.lead_ticks, &self.clock, &l.device);
-                            mbuf.set_launch_time(l.field, dev);
-                            origin
-                        }
-                        None => now_ns,
-                    };
-                    if write_launch_time(mbuf.data_mut(), layout, origin).is_err() {
-                        bump(&c.tx_launch_errors, 1);
-                        continue;
-                    }
-                }
+            if !self.prepare(&mut mbuf, &meta, tsc, now_ns) {
+                continue;
             }
-            if let Some(rx_ns) = meta.request_rx_ns {
-                residence[queued] = Some(residence_ns(rx_ns, now_ns));
-            }
-            stamps[queued] = meta.stamp_id;
+            done[queued] = Sent {
+                stamp_id: meta.stamp_id,
+                residence: meta.request_rx_ns.map(|rx| residence_ns(rx, now_ns)),
+            };
             if meta.stamp_id.is_some() && self.hw.as_mut().is_some_and(|h| h.reserve()) {
                 mbuf.request_tx_timesync();
                 hw_frame = Some(queued);
@@ -472,32 +456,67 @@ impl TxStage {
             }
         }
         let sent = self.queue.tx_burst(&mut self.batch);
+        let c = &*self.counters;
         bump(&c.tx_bursts, 1);
         bump(&c.tx_frames, sent as u64);
-        let unsent = self.batch.clear();
-        bump(&c.tx_queue_full, unsent as u64);
+        bump(&c.tx_queue_full, self.batch.clear() as u64);
+        self.after_burst(&done[..queued], sent, hw_frame, tsc);
+        n
+    }
+
+    /// Writes a one-step frame's launch time (and schedules it, with send-on-timestamp);
+    /// `false` (counted) if it cannot be written: the frame is dropped.
+    fn prepare(&mut self, mbuf: &mut Mbuf, meta: &TxMeta, tsc: u64, now_ns: i128) -> bool {
+        let Some(layout) = meta.layout.as_ref().filter(|_| meta.one_step) else {
+            return true;
+        };
+        let origin = match &self.launch {
+            Some(l) => {
+                let (origin, dev) = launch_plan(tsc, l.lead_ticks, &self.clock, &l.device);
+                mbuf.set_launch_time(l.field, dev);
+                origin
+            }
+            None => now_ns,
+        };
+        if write_launch_time(mbuf.data_mut(), layout, origin).is_err() {
+            bump(&self.counters.tx_launch_errors, 1);
+            return false;
+        }
+        true
+    }
+
+    /// After `tx_burst` took the first `sent` of `done`: TX stamps back to the engine core
+    /// (the hardware one when the NIC has it), residence times recorded.
+    fn after_burst(&mut self, done: &[Sent], sent: usize, hw_frame: Option<usize>, tsc: u64) {
+        let c = &*self.counters;
         if let (Some(i), Some(h)) = (hw_frame, &mut self.hw) {
-            match stamps[i] {
+            match done.get(i).and_then(|d| d.stamp_id) {
                 Some(id) if i < sent => h.sent(id, tsc),
                 _ => h.not_sent(),
             }
             c.tx_hw_busy.store(h.counters.tx_hw_busy, Ordering::Relaxed);
         }
-        for i in 0..sent.min(queued) {
-            if let Some(id) = stamps[i] {
-                if hw_frame == Some(i) {
-                    continue; // reported by poll_hw when the NIC has it
-                }
-                if self.rings.stamps.push((id, tsc)).is_err() {
+        for (i, d) in done.iter().enumerate().take(sent) {
+            if let Some(id) = d.stamp_id {
+                // The hardware-stamped one is reported by poll_hw when the NIC has it.
+                if hw_frame != Some(i) && self.rings.stamps.push((id, tsc)).is_err() {
                     bump(&c.stamp_ring_full, 1);
                 }
             }
-            if let Some(r) = residence[i] {
+            if let Some(r) = d.residence {
                 self.residence.record(r);
             }
         }
-        n
     }
+}
+
+/// What the TX stage still owes a frame handed to `tx_burst`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sent {
+    /// Report its TX stamp under this id.
+    stamp_id: Option<u32>,
+    /// Its residence time, ns (a reply).
+    residence: Option<u64>,
 }
 
 #[cfg(test)]
