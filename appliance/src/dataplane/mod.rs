@@ -233,6 +233,32 @@ pub trait PtpPort {
     fn maintain(&mut self) {}
 }
 
+/// The framing parameters every backend checks the same way: DSCP 0–63, an 802.1Q tag with
+/// VID 1–4094 and PCP 0–7, and (UDP/IPv6) a multicast scope 1–E. The reason, if not.
+pub(crate) fn check_framing(
+    transport: Transport,
+    dscp: u8,
+    vlan: Option<(u16, u8)>,
+    ipv6_scope: u8,
+) -> Result<(), String> {
+    if dscp > 63 {
+        return Err(format!("dscp {dscp} is out of range (0-63)"));
+    }
+    if let Some((vid, pcp)) = vlan {
+        if !(1..=4094).contains(&vid) || pcp > 7 {
+            return Err(format!(
+                "VLAN {vid} priority {pcp} is out of range (VID 1-4094, PCP 0-7)"
+            ));
+        }
+    }
+    if transport == Transport::UdpIpv6 && !(1..=0xe).contains(&ipv6_scope) {
+        return Err(format!(
+            "IPv6 multicast scope {ipv6_scope:#x} is out of range (1-E)"
+        ));
+    }
+    Ok(())
+}
+
 /// Flattens a serialisable counters struct into `out`, names prefixed by `prefix`.
 pub(crate) fn add_counters(
     out: &mut BTreeMap<String, u64>,

@@ -49,7 +49,7 @@ pub use clock::{clock_ns, fd_to_clockid, kernel_clock_state, realtime_ns};
 pub use cmsg::{parse_control, CmsgBuf, Control, PACKET_AUXDATA};
 pub use poll::PollFds;
 pub use socket::{
-    parse_sockaddr, NameBuf, SockAddr, Socket, PACKET_IGNORE_OUTGOING, PACKET_OUTGOING,
+    parse_sockaddr, NameBuf, Received, SockAddr, Socket, PACKET_IGNORE_OUTGOING, PACKET_OUTGOING,
 };
 
 /// Result of a libc call that returns -1 and sets `errno` on failure.

@@ -89,15 +89,10 @@ pub(super) fn check_config(cfg: &DpdkPortConfig) -> Result<(), DataplaneError> {
     if port_name(&cfg.device).is_empty() || cfg.device.contains('\0') {
         return bad(format!("invalid DPDK device {:?}", cfg.device));
     }
-    if cfg.dscp > 63 {
-        return bad(format!("dscp {} is out of range (0-63)", cfg.dscp));
-    }
-    if let Some((vid, pcp)) = cfg.vlan {
-        if !(1..=4094).contains(&vid) || pcp > 7 {
-            return bad(format!(
-                "VLAN {vid} priority {pcp} is out of range (VID 1-4094, PCP 0-7)"
-            ));
-        }
+    if let Err(reason) =
+        super::super::check_framing(cfg.transport, cfg.dscp, cfg.vlan, cfg.ipv6_scope)
+    {
+        return bad(reason);
     }
     match cfg.transport {
         Transport::UdpIpv4 if cfg.ipv4.is_none() => {
@@ -105,12 +100,6 @@ pub(super) fn check_config(cfg: &DpdkPortConfig) -> Result<(), DataplaneError> {
         }
         Transport::UdpIpv6 if cfg.ipv6.is_none() => {
             return bad("UDP/IPv6 over DPDK needs the port's IPv6 address".into())
-        }
-        Transport::UdpIpv6 if !(1..=0xe).contains(&cfg.ipv6_scope) => {
-            return bad(format!(
-                "IPv6 multicast scope {:#x} is out of range (1-E)",
-                cfg.ipv6_scope
-            ))
         }
         _ => {}
     }

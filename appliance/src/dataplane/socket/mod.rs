@@ -253,11 +253,9 @@ impl SocketPort {
         };
         let sock = if event { ev } else { gen };
         for _ in 0..MAX_SKIPS {
-            let m = match sock.recv_msg(&mut [], buf, &mut self.name, &mut self.ctrl, false) {
-                Ok(m) => m,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io_err(&self.interface, "recvmsg")(e)),
+            let Some(m) = recv_once(sock, buf, &mut self.name, &mut self.ctrl, &self.interface)?
+            else {
+                return Ok(None);
             };
             if m.truncated() {
                 self.counters.rx_truncated += 1;
@@ -298,11 +296,9 @@ impl SocketPort {
             return Ok(None);
         };
         for _ in 0..MAX_SKIPS {
-            let m = match sock.recv_msg(&mut [], buf, &mut self.name, &mut self.ctrl, false) {
-                Ok(m) => m,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io_err(&self.interface, "recvmsg")(e)),
+            let Some(m) = recv_once(sock, buf, &mut self.name, &mut self.ctrl, &self.interface)?
+            else {
+                return Ok(None);
             };
             let addr = sys::parse_sockaddr(self.name.bytes(m.name_len));
             if let Some(SockAddr::Packet { pkttype, .. }) = addr {
@@ -551,6 +547,25 @@ impl SocketPort {
             }
         }
         Ok(())
+    }
+}
+
+/// One `recvmsg` into `buf` (the sender's address into `name`, control messages into
+/// `ctrl`); `None` when nothing waits. An interrupted call is retried.
+fn recv_once(
+    sock: &Socket,
+    buf: &mut [u8],
+    name: &mut NameBuf,
+    ctrl: &mut CmsgBuf,
+    interface: &str,
+) -> Result<Option<sys::Received>, DataplaneError> {
+    loop {
+        return match sock.recv_msg(&mut [], buf, name, ctrl, false) {
+            Ok(m) => Ok(Some(m)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => Err(io_err(interface, "recvmsg")(e)),
+        };
     }
 }
 

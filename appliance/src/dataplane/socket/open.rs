@@ -43,27 +43,15 @@ fn check_config(cfg: &SocketPortConfig) -> Result<(), DataplaneError> {
             libc::IFNAMSIZ - 1
         ));
     }
-    if cfg.dscp > 63 {
-        return bad(format!("dscp {} is out of range (0-63)", cfg.dscp));
+    if cfg.vlan.is_some() && cfg.transport != Transport::L2 {
+        return bad(
+            "a VLAN tag is built for the l2 transport only; for UDP use a VLAN interface".into(),
+        );
     }
-    if let Some((vid, pcp)) = cfg.vlan {
-        if cfg.transport != Transport::L2 {
-            return bad(
-                "a VLAN tag is built for the l2 transport only; for UDP use a VLAN interface"
-                    .into(),
-            );
-        }
-        if !(1..=4094).contains(&vid) || pcp > 7 {
-            return bad(format!(
-                "VLAN {vid} priority {pcp} is out of range (VID 1-4094, PCP 0-7)"
-            ));
-        }
-    }
-    if cfg.transport == Transport::UdpIpv6 && !(1..=0xe).contains(&cfg.ipv6_scope) {
-        return bad(format!(
-            "IPv6 multicast scope {:#x} is out of range (1-E)",
-            cfg.ipv6_scope
-        ));
+    if let Err(reason) =
+        crate::dataplane::check_framing(cfg.transport, cfg.dscp, cfg.vlan, cfg.ipv6_scope)
+    {
+        return bad(reason);
     }
     Ok(())
 }
