@@ -5,7 +5,10 @@ use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
 use meridian_proto::engine::{Engine, PortState, Stats};
+use meridian_proto::wire::MessageType;
 use serde::{Deserialize, Serialize};
 
 /// The clock part of the report.
@@ -100,7 +103,36 @@ pub struct StatsReport {
     pub management_errors: u64,
     /// Send failures in the data plane.
     pub tx_errors: u64,
+    /// Messages received, by type (snake_case names).
+    #[serde(default)]
+    pub rx_by_type: BTreeMap<String, u64>,
+    /// Messages sent, by type.
+    #[serde(default)]
+    pub tx_by_type: BTreeMap<String, u64>,
+    /// Received messages the engine dropped, by reason.
+    #[serde(default)]
+    pub drops: BTreeMap<String, u64>,
+    /// Unicast grants cancelled by their slave.
+    #[serde(default)]
+    pub cancels: u64,
+    /// Unicast grants that expired.
+    #[serde(default)]
+    pub grants_expired: u64,
 }
+
+/// The message types by name, for the per-type counters.
+const MESSAGE_TYPES: [(MessageType, &str); 10] = [
+    (MessageType::Sync, "sync"),
+    (MessageType::DelayReq, "delay_req"),
+    (MessageType::PdelayReq, "pdelay_req"),
+    (MessageType::PdelayResp, "pdelay_resp"),
+    (MessageType::FollowUp, "follow_up"),
+    (MessageType::DelayResp, "delay_resp"),
+    (MessageType::PdelayRespFollowUp, "pdelay_resp_follow_up"),
+    (MessageType::Announce, "announce"),
+    (MessageType::Signaling, "signaling"),
+    (MessageType::Management, "management"),
+];
 
 impl StatsReport {
     /// From the engine's counters and the data plane's send errors.
@@ -120,8 +152,34 @@ impl StatsReport {
             management_responses: s.management_responses,
             management_errors: s.management_errors,
             tx_errors,
+            rx_by_type: by_type(&s.rx),
+            tx_by_type: by_type(&s.tx),
+            drops: [
+                ("malformed", s.rx_malformed),
+                ("wrong_domain", s.rx_wrong_domain),
+                ("wrong_sdo", s.rx_wrong_sdo),
+                ("own", s.rx_own),
+                ("bad_port", s.rx_bad_port),
+                ("ignored", s.rx_ignored),
+                ("missing_timestamp", s.rx_missing_timestamp),
+                ("rate_limited", s.rx_rate_limited),
+                ("wrong_state", s.rx_wrong_state),
+                ("delay_req_without_grant", s.delay_req_without_grant),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+            cancels: s.cancels,
+            grants_expired: s.grants_expired,
         }
     }
+}
+
+fn by_type(counts: &[u64; 16]) -> BTreeMap<String, u64> {
+    MESSAGE_TYPES
+        .iter()
+        .map(|(t, name)| (name.to_string(), counts[t.nibble() as usize]))
+        .collect()
 }
 
 /// The whole report.

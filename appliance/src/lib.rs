@@ -9,7 +9,7 @@
 //! * [`dataplane`] — one port trait and one frame classifier; the Linux socket backend
 //!   (UDP/IPv4, UDP/IPv6 and L2 with SO_TIMESTAMPING) and the DPDK backend (`dpdk`).
 //! * [`daemon`] — `meridian run`: wiring, then the engine loop over any backend.
-//! * [`metrics`] — histograms (residence time).
+//! * [`metrics`] — histograms (residence time) and the Prometheus exporter (`/metrics`).
 //! * [`control`] — the status socket (`meridian status`).
 //!
 //! All `unsafe` (libc calls, and DPDK calls with the `dpdk` feature) lives in one private

@@ -26,6 +26,8 @@ pub(super) enum Key {
     Clock(&'static str),
     /// A key of `[dataplane]`, named `dataplane.<key>`.
     Dataplane(&'static str),
+    /// A key of `[metrics]`, named `metrics.<key>`.
+    Metrics(&'static str),
     /// A key of the n-th `[[port]]` or of its `unicast-limits`, named `port[n].<key>`. When
     /// the key is not in the file (a required one, or a profile's default the engine
     /// refuses), the error is placed at the port's `[[port]]` header.
@@ -44,6 +46,7 @@ impl Key {
             Key::Ports => "port".into(),
             Key::Clock(k) => format!("clock.{k}"),
             Key::Dataplane(k) => format!("dataplane.{k}"),
+            Key::Metrics(k) => format!("metrics.{k}"),
             Key::Port(i, k) => format!("port[{i}].{k}"),
             Key::Engine(k) | Key::Elsewhere(k) => k.clone(),
         }
@@ -57,6 +60,7 @@ impl Key {
             Key::Clock(k) => at.line(&[K("clock"), K(k)]),
             Key::Engine(k) => at.line(&[K("clock"), K(k)]),
             Key::Dataplane(k) => at.line(&[K("dataplane"), K(k)]),
+            Key::Metrics(k) => at.line(&[K("metrics"), K(k)]),
             Key::Port(i, k) => {
                 let port = [K("port"), Index(*i)];
                 at.line(&[port[0], port[1], K(k)])
@@ -106,6 +110,9 @@ pub(super) fn check(cfg: &Config) -> Result<(), Problem> {
         ));
     }
     clock(&cfg.clock)?;
+    if let Err(e) = cfg.metrics.listen_addr() {
+        return Err(Problem::new(Key::Metrics("listen"), e));
+    }
     let mut interfaces = HashSet::new();
     for (i, p) in cfg.ports.iter().enumerate() {
         port(i, p, &mut interfaces)?;

@@ -26,7 +26,8 @@ pub use engine::{parse_identity, PortFacts};
 pub use schema::{
     default_control_socket, BackendName, BetterMasterName, ClockSection, ControlSection,
     DataplaneSection, DelayMechanismName, ExplicitQuality, LogFormat, LogLevel, LoggingSection,
-    PortSection, ProfileName, QualitySetting, StampModeName, TimeSourceName, TimestampingSection,
+    MetricsSection, PortSection, ProfileName, QualitySetting, StampModeName, TimeSourceName,
+    TimestampingSection, DEFAULT_METRICS_LISTEN,
     TransportName, UnicastLimitsSection, UtcOffsetSetting,
 };
 
@@ -65,6 +66,9 @@ pub struct Config {
     /// `[logging]`.
     #[serde(default)]
     pub logging: LoggingSection,
+    /// `[metrics]`.
+    #[serde(default)]
+    pub metrics: MetricsSection,
     /// `[[port]]`, one per interface.
     #[serde(default, rename = "port")]
     pub ports: Vec<PortSection>,

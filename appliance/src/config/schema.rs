@@ -407,6 +407,43 @@ impl Default for ControlSection {
     }
 }
 
+/// `[metrics]`: the Prometheus exporter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MetricsSection {
+    /// Address `/metrics` is served on; empty: no exporter.
+    #[serde(default = "default_metrics_listen")]
+    pub listen: String,
+}
+
+/// Where `/metrics` is served unless configured.
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9473";
+
+fn default_metrics_listen() -> String {
+    DEFAULT_METRICS_LISTEN.into()
+}
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        MetricsSection {
+            listen: default_metrics_listen(),
+        }
+    }
+}
+
+impl MetricsSection {
+    /// The address to serve on (`None`: off), or why `listen` is not one.
+    pub fn listen_addr(&self) -> Result<Option<std::net::SocketAddr>, String> {
+        let l = self.listen.trim();
+        if l.is_empty() {
+            return Ok(None);
+        }
+        l.parse().map(Some).map_err(|_| {
+            format!("{l:?} is not an address and port (e.g. \"127.0.0.1:9473\" or \"[::1]:9473\"; \"\" turns the exporter off)")
+        })
+    }
+}
+
 /// `[logging]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

@@ -62,6 +62,7 @@ impl<P: PtpPort> Output for Io<P> {
             event: tx.event,
             payload: tx.payload,
             timing,
+            message_type: tx.message_type,
             request_rx: tx.request_rx,
         };
         let r = port.send(&request, &self.clock);

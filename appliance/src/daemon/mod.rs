@@ -37,7 +37,9 @@ use crate::clock::{LeapTable, SystemClock, UtcSource};
 use crate::config::{BackendName, Config, PortFacts, UtcOffsetSetting};
 use crate::control::ControlServer;
 use crate::dataplane::{PtpPort, StampClock};
-use crate::metrics::LatencyHistogram;
+use crate::metrics::exporter::Exporter;
+use crate::metrics::render::BuildInfo;
+use crate::metrics::ResidenceSeries;
 use driver::Driver;
 use report::Reporter;
 use stages::StageSet;
@@ -53,7 +55,7 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         BackendName::Sockets => {
             let (ports, kind) = ports::open_socket_ports(&cfg)?;
             let clock = TimeBase::new(system_clock(&cfg)?, kind)?;
-            serve(&cfg, ports, clock, StageSet::default(), None, &stop)
+            serve(&cfg, ports, clock, StageSet::default(), Vec::new(), &stop)
         }
         BackendName::Dpdk => run_dpdk(&cfg, &stop),
     }
@@ -70,10 +72,10 @@ fn run_dpdk(_cfg: &Config, _stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
 fn run_dpdk(cfg: &Config, stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
     let mut ports = ports::open_dpdk_ports(cfg)?;
     let mut clock = TimeBase::new(system_clock(cfg)?, BaseKind::Tsc)?;
-    let residence = Arc::new(LatencyHistogram::new());
+    let residence: Vec<ResidenceSeries> = ports.iter().map(|_| ResidenceSeries::default()).collect();
     if let Some(shared) = clock.shared_tsc() {
-        for p in &mut ports {
-            p.attach_clock(Arc::clone(&shared), Arc::clone(&residence));
+        for (p, r) in ports.iter_mut().zip(&residence) {
+            p.attach_clock(Arc::clone(&shared), r.clone());
         }
     }
     let stages = if cfg.dataplane.pipelined() {
@@ -82,7 +84,7 @@ fn run_dpdk(cfg: &Config, stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
         stages::Stages::default()
     };
     let (inline, threads) = stages.start(cfg, stop)?;
-    let r = serve(cfg, ports, clock, inline, Some(residence), stop);
+    let r = serve(cfg, ports, clock, inline, residence, stop);
     stop.store(true, Ordering::Relaxed);
     for t in threads {
         if t.join().is_err() {
@@ -123,7 +125,7 @@ fn serve<P: PtpPort>(
     ports: Vec<P>,
     clock: TimeBase,
     inline: StageSet,
-    residence: Option<Arc<LatencyHistogram>>,
+    residence: Vec<ResidenceSeries>,
     stop: &AtomicBool,
 ) -> anyhow::Result<()> {
     // The clock identity and CLOCK_DESCRIPTION need the ports' MACs and addresses.
@@ -140,7 +142,8 @@ fn serve<P: PtpPort>(
     let engine = Engine::new(engine_cfg, clock.now(), clock.status())
         .map_err(|e| anyhow::anyhow!("engine configuration: {e}"))?;
     let control = ControlServer::bind(&cfg.control.socket)?;
-    let reporter = Reporter::new(cfg, &engine, residence);
+    let reporter = Reporter::new(cfg, &engine, residence.clone());
+    let _exporter = start_exporter(cfg, reporter.profile(), residence)?;
     info!(
         identity = %engine.clock_config().clock_identity,
         profile = %reporter.profile(),
@@ -171,6 +174,32 @@ fn serve<P: PtpPort>(
         );
     }
     Ok(())
+}
+
+/// Starts the Prometheus exporter if `[metrics] listen` names an address; it stops when
+/// the returned value is dropped.
+fn start_exporter(
+    cfg: &Config,
+    profile: &str,
+    residence: Vec<ResidenceSeries>,
+) -> anyhow::Result<Option<Exporter>> {
+    let Some(listen) = cfg
+        .metrics
+        .listen_addr()
+        .map_err(|e| anyhow::anyhow!("[metrics] listen: {e}"))?
+    else {
+        return Ok(None);
+    };
+    let build = BuildInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        profile: profile.to_string(),
+        backend: match cfg.dataplane.backend {
+            BackendName::Sockets => "sockets".into(),
+            BackendName::Dpdk => "dpdk".into(),
+        },
+    };
+    let e = Exporter::start(listen, cfg.control.socket.clone(), residence, build)?;
+    Ok(Some(e))
 }
 
 /// Tells systemd we are ready (`Type=notify`), if it is listening.

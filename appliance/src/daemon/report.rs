@@ -1,7 +1,6 @@
 //! What the daemon tells the world about itself: the status report served on the control
 //! socket (`meridian status`), and port state changes in the log.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use meridian_proto::engine::{Engine, PortState};
@@ -10,7 +9,7 @@ use tracing::info;
 use crate::config::Config;
 use crate::control::{clock_report, PortReport, StatsReport, StatusReport};
 use crate::dataplane::PtpPort;
-use crate::metrics::LatencyHistogram;
+use crate::metrics::ResidenceSeries;
 
 /// Builds status reports and notices state changes.
 #[derive(Debug)]
@@ -21,13 +20,13 @@ pub struct Reporter {
     names: Vec<(String, String)>,
     /// The port states last logged.
     states: Vec<PortState>,
-    residence: Option<Arc<LatencyHistogram>>,
+    residence: Vec<ResidenceSeries>,
 }
 
 impl Reporter {
     /// A reporter for the configured ports; `residence` is the data plane's residence-time
     /// histogram where it keeps one.
-    pub fn new(cfg: &Config, engine: &Engine, residence: Option<Arc<LatencyHistogram>>) -> Self {
+    pub fn new(cfg: &Config, engine: &Engine, residence: Vec<ResidenceSeries>) -> Self {
         let profile = format!("{:?}", cfg.clock.profile.profile().name());
         Reporter {
             started: Instant::now(),
@@ -113,7 +112,7 @@ impl Reporter {
                 })
                 .collect(),
             stats: StatsReport::new(engine.stats(), tx_errors),
-            residence: self.residence.as_ref().map(|h| h.snapshot().report()),
+            residence: crate::metrics::merged_report(&self.residence),
         }
     }
 }

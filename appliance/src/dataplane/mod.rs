@@ -44,6 +44,7 @@ use std::collections::BTreeMap;
 use std::os::fd::RawFd;
 
 use meridian_proto::engine::{Destination, PeerAddress, Time};
+use meridian_proto::wire::MessageType;
 
 pub use error::DataplaneError;
 pub use poll::{poll_readable, PollSet};
@@ -155,6 +156,8 @@ pub struct TxRequest<'a> {
     pub payload: &'a [u8],
     /// How to stamp it.
     pub timing: TxTiming,
+    /// The message's type (which residence series a reply belongs to).
+    pub message_type: MessageType,
     /// For a reply (Delay_Resp, Pdelay_Resp): the request's RX time as stamped, on the PTP
     /// timescale — the start of its residence time.
     pub request_rx: Option<Time>,

@@ -40,11 +40,15 @@ use super::classify::{self, DropCounters, DropReason, PortFilter, Verdict};
 
 use crate::clock::tsc::SharedTscClock;
 use crate::dataplane::hwstamp::{launch_plan, RxDynStamper, RxHwStamper, TxHwStamper};
-use crate::metrics::LatencyHistogram;
+use crate::metrics::{ReplyKind, ResidenceRecorders};
 use crate::sys::dpdk::{
     self as sys, Mbuf, RxBatch, RxQueue, RxTimestampField, Timesync, TxBatch, TxQueue,
     TxTimestampField, BURST,
 };
+
+/// TX-stage polls between two hand-overs of its residence counts to the collector (~0.1 s
+/// when busy-polling, a bounded cost of one `try_lock` and one histogram add).
+const PUBLISH_EVERY_POLLS: u32 = 1 << 20;
 
 /// A received frame on its way to the engine core.
 pub(crate) struct StagedRx {
@@ -64,8 +68,8 @@ pub(crate) struct TxMeta {
     pub stamp_id: Option<u32>,
     /// Write the launch time into originTimestamp (one-step).
     pub one_step: bool,
-    /// A reply's request RX time (ns, PTP timescale): record the residence time.
-    pub request_rx_ns: Option<i128>,
+    /// A reply: its kind and its request's RX time (ns, PTP timescale), for its residence.
+    pub residence: Option<(ReplyKind, i128)>,
 }
 
 /// A frame on its way to the TX stage.
@@ -336,7 +340,9 @@ pub struct TxStage {
     rings: Arc<Rings>,
     counters: Arc<StageCounters>,
     clock: Arc<SharedTscClock>,
-    residence: Arc<LatencyHistogram>,
+    residence: ResidenceRecorders,
+    /// Polls since the residence counts were last handed to the collector.
+    polls_since_publish: u32,
     hw: Option<TxHwStamper<Timesync>>,
     launch: Option<LaunchStage>,
 }
@@ -377,7 +383,7 @@ impl TxStage {
         rings: Arc<Rings>,
         counters: Arc<StageCounters>,
         clock: Arc<SharedTscClock>,
-        residence: Arc<LatencyHistogram>,
+        residence: ResidenceRecorders,
         hw: Option<TxHwStamper<Timesync>>,
         launch: Option<LaunchStage>,
     ) -> Self {
@@ -389,6 +395,7 @@ impl TxStage {
             counters,
             clock,
             residence,
+            polls_since_publish: 0,
             hw,
         }
     }
@@ -416,6 +423,10 @@ impl TxStage {
     /// Sends up to one burst from the tx ring; returns the frames taken from the ring.
     pub fn poll(&mut self) -> usize {
         self.poll_hw();
+        self.polls_since_publish += 1;
+        if self.polls_since_publish >= PUBLISH_EVERY_POLLS {
+            self.publish_metrics();
+        }
         let mut frames: [Option<TxFrame>; BURST] = Default::default();
         let mut n = 0;
         while n < BURST {
@@ -445,7 +456,9 @@ impl TxStage {
             }
             done[queued] = Sent {
                 stamp_id: meta.stamp_id,
-                residence: meta.request_rx_ns.map(|rx| residence_ns(rx, now_ns)),
+                residence: meta
+                    .residence
+                    .map(|(kind, rx)| (kind, residence_ns(rx, now_ns))),
             };
             if meta.stamp_id.is_some() && self.hw.as_mut().is_some_and(|h| h.reserve()) {
                 mbuf.request_tx_timesync();
@@ -462,6 +475,13 @@ impl TxStage {
         bump(&c.tx_queue_full, self.batch.clear() as u64);
         self.after_burst(&done[..queued], sent, hw_frame, tsc);
         n
+    }
+
+    /// Hands the residence counts to the collector (never blocks; also done every
+    /// `PUBLISH_EVERY_POLLS` polls).
+    pub fn publish_metrics(&mut self) {
+        self.polls_since_publish = 0;
+        self.residence.publish();
     }
 
     /// Writes a one-step frame's launch time (and schedules it, with send-on-timestamp);
@@ -503,8 +523,8 @@ impl TxStage {
                     bump(&c.stamp_ring_full, 1);
                 }
             }
-            if let Some(r) = d.residence {
-                self.residence.record(r);
+            if let Some((kind, r)) = d.residence {
+                self.residence.record(kind, r);
             }
         }
     }
@@ -515,8 +535,8 @@ impl TxStage {
 struct Sent {
     /// Report its TX stamp under this id.
     stamp_id: Option<u32>,
-    /// Its residence time, ns (a reply).
-    residence: Option<u64>,
+    /// Its residence time, ns, by reply kind (a reply).
+    residence: Option<(ReplyKind, u64)>,
 }
 
 #[cfg(test)]

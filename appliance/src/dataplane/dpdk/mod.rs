@@ -66,7 +66,7 @@ use crate::dataplane::neighbour::{
 use crate::dataplane::pipeline::{
     self, Rings, RxStage, StageCounters, StageReport, StagedRx, TxFrame, TxMeta, TxStage,
 };
-use crate::metrics::LatencyHistogram;
+use crate::metrics::{ReplyKind, ResidenceRecorders, ResidenceSeries};
 use crate::sys::dpdk::{self as sys, DpdkError, Eal, EthDev, Mbuf, Mempool, RxBatch, TxBatch};
 
 use eal::{check_config, dpdk_err, port_name};
@@ -218,7 +218,7 @@ pub struct DpdkPort {
     tx: TxBatch,
     /// Per queued frame: its request's RX time (ns, PTP timescale) if it is a reply, for its
     /// residence time.
-    tx_residence: Vec<Option<i128>>,
+    tx_residence: Vec<Option<(ReplyKind, i128)>>,
     /// The rings to the RX and TX stages once split ([`Self::split_pipeline`]).
     pipeline: Option<Arc<Rings>>,
     /// The device, until split into the stages' queues.
@@ -228,7 +228,10 @@ pub struct DpdkPort {
     stage_counters: Arc<StageCounters>,
     /// Converts TSC readings to time for residence measurement and the TX stage.
     clock: Option<Arc<SharedTscClock>>,
-    residence: Arc<LatencyHistogram>,
+    /// The port's residence-time series (its own recorders below, the TX stage's when split).
+    residence: ResidenceSeries,
+    /// This loop's recorders (single-core mode).
+    recorders: ResidenceRecorders,
     /// The current frame's RX stamp (TSC, or a hardware stamp mapped to the TSC).
     rx_tsc: u64,
     /// TSC read right after the last rx_burst.
@@ -315,8 +318,9 @@ impl DpdkPort {
     /// clock, published after every adjustment) and the histogram that records residence
     /// times (Delay_Req RX stamp → Delay_Resp TX stamp). Without a clock no residence time is
     /// recorded and the port cannot be split into a pipeline.
-    pub fn attach_clock(&mut self, clock: Arc<SharedTscClock>, residence: Arc<LatencyHistogram>) {
+    pub fn attach_clock(&mut self, clock: Arc<SharedTscClock>, residence: ResidenceSeries) {
         self.clock = Some(clock);
+        self.recorders = residence.recorders();
         self.residence = residence;
     }
 
@@ -376,7 +380,7 @@ impl DpdkPort {
                 rings,
                 counters,
                 clock,
-                Arc::clone(&self.residence),
+                self.residence.recorders(),
                 tx_hw,
                 self.launch.as_ref().map(LaunchTime::stage),
             ),
@@ -405,7 +409,9 @@ impl PtpPort for DpdkPort {
         clock: &dyn StampClock,
     ) -> Result<Option<u32>, DataplaneError> {
         let two_step = tx.timing == TxTiming::TwoStep;
-        let request_rx = tx.request_rx.map(|t| i128::from(t.0));
+        let request_rx = tx
+            .request_rx
+            .and_then(|t| Some((ReplyKind::of(tx.message_type)?, i128::from(t.0))));
         if tx.timing == TxTiming::OneStep {
             let mut launch = |tsc: u64| i128::from(clock.time_of(RawStamp::Tsc(tsc)).0);
             let launch: &mut dyn FnMut(u64) -> i128 = &mut launch;
@@ -489,6 +495,7 @@ impl PtpPort for DpdkPort {
     }
 
     fn maintain(&mut self) {
+        self.recorders.publish();
         if let Some(err) = self.track_nic_clock() {
             tracing::debug!(device = %self.name, error_ns = err as i64, "NIC clock mapping");
         }

@@ -30,7 +30,7 @@ impl DpdkPort {
                 layout: None,
                 stamp_id: None,
                 one_step: false,
-                request_rx_ns: None,
+                residence: None,
             },
         )
     }
@@ -57,7 +57,7 @@ impl DpdkPort {
             self.counters.tx_ring_full += 1;
             return false;
         }
-        self.tx_residence.push(meta.request_rx_ns);
+        self.tx_residence.push(meta.residence);
         true
     }
 
@@ -78,8 +78,8 @@ impl DpdkPort {
         self.counters.tx_ring_full += self.tx.clear() as u64;
         if let Some(c) = &self.clock {
             let now = c.ns_at(tsc);
-            for rx in self.tx_residence.iter().take(sent).flatten() {
-                self.residence.record(pipeline::residence_ns(*rx, now));
+            for &(kind, rx) in self.tx_residence.iter().take(sent).flatten() {
+                self.recorders.record(kind, pipeline::residence_ns(rx, now));
             }
         }
         self.tx_residence.clear();
@@ -195,8 +195,9 @@ impl DpdkPort {
         self.send_reply(dest, event, payload, want_tx_timestamp, one_step_now, None)
     }
 
-    /// [`Self::send`] for a reply whose request arrived at `request_rx_ns` (ns on the PTP
-    /// timescale, as stamped): its residence time (TX stamp − that time) is recorded.
+    /// [`Self::send`] for a reply of `residence.0` kind whose request arrived at `residence.1`
+    /// (ns on the PTP timescale, as stamped): its residence time (TX stamp − that time) is
+    /// recorded.
     pub fn send_reply(
         &mut self,
         dest: Destination,
@@ -204,7 +205,7 @@ impl DpdkPort {
         payload: &[u8],
         want_tx_timestamp: bool,
         one_step_now: Option<&mut dyn FnMut(u64) -> i128>,
-        request_rx_ns: Option<i128>,
+        residence: Option<(ReplyKind, i128)>,
     ) -> Result<Option<u32>, DataplaneError> {
         if want_tx_timestamp && !event {
             return Err(self.invalid("a TX timestamp was asked for a general message"));
@@ -221,11 +222,11 @@ impl DpdkPort {
                 layout: Some(layout),
                 stamp_id,
                 one_step: one_step_now.is_some(),
-                request_rx_ns: request_rx_ns.filter(|_| self.clock.is_some()),
+                residence: residence.filter(|_| self.clock.is_some()),
             };
             self.send_queued(m, meta)?;
         } else {
-            self.send_stamped(m, &layout, stamp_id, one_step_now, request_rx_ns)?;
+            self.send_stamped(m, &layout, stamp_id, one_step_now, residence)?;
         }
         self.counters.tx_packets += 1;
         if stamp_id.is_some() {
@@ -300,7 +301,7 @@ impl DpdkPort {
         layout: &FrameLayout,
         stamp_id: Option<u32>,
         one_step_now: Option<&mut dyn FnMut(u64) -> i128>,
-        request_rx_ns: Option<i128>,
+        residence: Option<(ReplyKind, i128)>,
     ) -> Result<(), DataplaneError> {
         self.flush_tx();
         // One hardware TX stamp at a time (see hwstamp); the others keep the TSC stamp.
@@ -329,9 +330,9 @@ impl DpdkPort {
             }
             return Err(would_block(&self.name, "rte_eth_tx_burst"));
         }
-        if let (Some(rx), Some(c)) = (request_rx_ns, &self.clock) {
-            self.residence
-                .record(pipeline::residence_ns(rx, c.ns_at(tsc)));
+        if let (Some((kind, rx)), Some(c)) = (residence, &self.clock) {
+            self.recorders
+                .record(kind, pipeline::residence_ns(rx, c.ns_at(tsc)));
         }
         match (stamp_id, self.hw.as_mut().filter(|_| hw_reserved)) {
             (Some(id), Some(h)) => h.tx.sent(id, tsc),
