@@ -53,7 +53,7 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         BackendName::Sockets => {
             let (ports, kind) = ports::open_socket_ports(&cfg)?;
             let clock = TimeBase::new(system_clock(&cfg)?, kind)?;
-            serve(&cfg, ports, clock, StageSet::default(), None, &stop)
+            serve(&cfg, ports, clock, StageSet::default(), None, &stop).map(finish)
         }
         BackendName::Dpdk => run_dpdk(&cfg, &stop),
     }
@@ -68,6 +68,8 @@ fn run_dpdk(_cfg: &Config, _stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
 /// model and records residence times; with stages on other cores, ports become pipelines.
 #[cfg(feature = "dpdk")]
 fn run_dpdk(cfg: &Config, stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
+    // Dropped last, on every way out once EAL may have started.
+    let _runtime_dir = eal::RuntimeDir::new(cfg);
     let mut ports = ports::open_dpdk_ports(cfg)?;
     let mut clock = TimeBase::new(system_clock(cfg)?, BaseKind::Tsc)?;
     let residence = Arc::new(LatencyHistogram::new());
@@ -83,17 +85,14 @@ fn run_dpdk(cfg: &Config, stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
     };
     let (inline, threads) = stages.start(cfg, stop)?;
     let r = serve(cfg, ports, clock, inline, Some(residence), stop);
+    // The stages stop before the ports' final counters are read and the ports close.
     stop.store(true, Ordering::Relaxed);
     for t in threads {
         if t.join().is_err() {
             error!("a pipeline stage thread panicked");
         }
     }
-    // Ports are closed by now; EAL's runtime directory (if Meridian named it) goes.
-    if eal::own_prefix(cfg) {
-        eal::clean_eal_runtime_dirs(true);
-    }
-    r
+    r.map(finish)
 }
 
 /// The reference clock: CLOCK_REALTIME with TAI − UTC from the configuration or the leap
@@ -116,8 +115,8 @@ fn system_clock(cfg: &Config) -> anyhow::Result<SystemClock> {
     Ok(SystemClock::new(utc, cfg.explicit_quality()))
 }
 
-/// Builds the engine and the control socket for `ports`, runs the engine loop until
-/// `stop`, then closes the ports and logs their counters.
+/// Builds the engine and the control socket for `ports` and runs the engine loop until
+/// `stop`; hands the ports back.
 fn serve<P: PtpPort>(
     cfg: &Config,
     ports: Vec<P>,
@@ -125,7 +124,7 @@ fn serve<P: PtpPort>(
     inline: StageSet,
     residence: Option<Arc<LatencyHistogram>>,
     stop: &AtomicBool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<driver::Finished<P>> {
     // The clock identity and CLOCK_DESCRIPTION need the ports' MACs and addresses.
     let facts: Vec<PortFacts> = ports
         .iter()
@@ -161,6 +160,11 @@ fn serve<P: PtpPort>(
     );
     let finished = driver.run(stop)?;
     info!("meridian stopping (signal)");
+    Ok(finished)
+}
+
+/// Logs the ports' final counters, then closes them.
+fn finish<P: PtpPort>(finished: driver::Finished<P>) {
     for (i, p) in finished.ports.iter().enumerate() {
         info!(port = i + 1, counters = ?p.counters(), "port counters");
     }
@@ -170,7 +174,6 @@ fn serve<P: PtpPort>(
             "sends failed during the run"
         );
     }
-    Ok(())
 }
 
 /// Tells systemd we are ready (`Type=notify`), if it is listening.

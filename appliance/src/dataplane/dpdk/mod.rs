@@ -3,8 +3,8 @@
 //! A DPDK port has no kernel network stack behind it, so this module is one: it builds and
 //! parses whole Ethernet frames (L2, UDP/IPv4, UDP/IPv6, optionally 802.1Q-tagged), answers
 //! ARP requests for the port's IPv4 address and IPv6 neighbour solicitations for its IPv6
-//! address, and learns each peer's MAC address from the frames it sends (a fixed-size
-//! neighbour table) so unicast replies can be addressed.
+//! address, and learns each peer's MAC address from the PTP, ARP and neighbour-discovery
+//! frames it sends (a fixed-size neighbour table) so unicast replies can be addressed.
 //!
 //! **Time stamps.** Receive: the TSC read in the poll loop right after the `rte_eth_rx_burst`
 //! that returned the frame (one read per burst), plus the PMD's raw RX timestamp dynfield
@@ -187,8 +187,9 @@ static POOL_SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::ne
 /// where allmulticast is not supported): PTP for this port's transport, addressed to us or
 /// to the PTP groups, in the configured VLAN, is returned by [`Self::recv`]; ARP requests
 /// and IPv6 neighbour solicitations for our addresses are answered; everything else is
-/// counted and freed. Every IPv4/IPv6/ARP frame teaches the neighbour table the sender's
-/// MAC address, which [`Self::send`] needs for unicast.
+/// counted and freed. Accepted PTP frames over UDP, ARP packets and IPv6 neighbour
+/// solicitations teach the neighbour table the sender's MAC address, which [`Self::send`]
+/// needs for unicast (other IP traffic does not: nothing unvalidated goes in).
 pub struct DpdkPort {
     device: String,
     /// The port's name (the device up to the first comma), used in errors and logs.
