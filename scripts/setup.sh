@@ -10,8 +10,9 @@ set -euo pipefail
 #   tcpdump iproute2 ethtool    - capture and namespace/veth plumbing for tests
 #   libdpdk-dev dpdk clang libclang-dev - DPDK 22.11 and bindgen for the dpdk-sys crate
 #   tzdata                      - the IERS leap-second list (TAI - UTC)
+#   prometheus                  - promtool and a real server for the metrics tests
 PACKAGES=(build-essential pkg-config tshark linuxptp ptpd tcpdump iproute2 ethtool
-          libdpdk-dev dpdk clang libclang-dev tzdata)
+          libdpdk-dev dpdk clang libclang-dev tzdata prometheus)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -17,6 +17,11 @@ echo "== fuzz target builds (cargo check)"
 (cd proto/fuzz && cargo check --quiet --locked)
 echo "== dpdk-sys (DPDK 22.11 bindings and shim; its own workspace)"
 (cd dpdk-shim && cargo fmt --check && cargo clippy --all-targets --locked -- -D warnings)
+echo "== monitoring: alert rules (promtool check + unit tests), dashboard JSON"
+promtool check rules monitoring/prometheus/meridian-alerts.yml
+(cd monitoring/prometheus && promtool test rules meridian-alerts.test.yml)
+promtool check config --syntax-only monitoring/prometheus/prometheus.yml
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["panels"] and all(t["expr"] for p in d["panels"] for t in p["targets"])' monitoring/grafana/meridian.json
 echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

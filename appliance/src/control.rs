@@ -44,6 +44,9 @@ pub struct ClockReport {
     pub leap: i8,
     /// timeSource.
     pub time_source: u8,
+    /// When the leap-second file expires (Unix seconds), if one is used.
+    #[serde(default)]
+    pub leap_file_expires: Option<i64>,
 }
 
 /// One port in the report.
@@ -227,6 +230,7 @@ pub fn clock_report(engine: &Engine, profile: &str) -> ClockReport {
             0
         },
         time_source: tp.time_source.0,
+        leap_file_expires: None,
     }
 }
 

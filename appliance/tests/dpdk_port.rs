@@ -637,7 +637,7 @@ fn scenario_null() {
 /// two-step Sync's TX stamp comes back over the stamp ring.
 fn scenario_pipeline() {
     use meridian::clock::tsc::{SharedTscClock, TscClock};
-    use meridian::metrics::LatencyHistogram;
+    use meridian::metrics::{LatencyReport, ReplyKind, ResidenceSeries};
     use std::sync::Arc;
 
     let dir = ScratchDir::new("pipeline");
@@ -697,8 +697,8 @@ fn scenario_pipeline() {
     )
     .expect("calibrate");
     let shared = Arc::new(SharedTscClock::new(&tsc));
-    let residence = Arc::new(LatencyHistogram::new());
-    port.attach_clock(Arc::clone(&shared), Arc::clone(&residence));
+    let residence = ResidenceSeries::default();
+    port.attach_clock(Arc::clone(&shared), residence.clone());
     let (mut rx, mut tx) = port.split_pipeline(64).expect("split");
     assert!(port.is_pipelined());
     assert!(port.split_pipeline(64).is_err(), "split twice");
@@ -733,7 +733,7 @@ fn scenario_pipeline() {
         &delay_resp,
         false,
         None,
-        Some(rx_ns),
+        Some((ReplyKind::DelayResp, rx_ns)),
     )
     .expect("send Delay_Resp");
     let sync1 = ptp_message(0, 44, 0x55);
@@ -765,13 +765,15 @@ fn scenario_pipeline() {
 
     // The residence time: Delay_Resp TX stamp − the Delay_Req RX time handed with it (1.5 ms
     // more if the ingress latency were counted).
-    let r = residence.snapshot();
-    assert_eq!(r.count(), 1);
+    tx.publish_metrics();
+    let r = LatencyReport::of(&residence.delay_resp.snapshot());
+    assert_eq!(r.count, 1);
+    assert_eq!(residence.pdelay_resp.snapshot().len(), 0);
     let want = (shared.ns_at(stamps[0].1) - rx_ns) as u64;
     assert!(
-        r.max.abs_diff(want) < 2_000,
+        r.max_ns.abs_diff(want) < 2_000 + want / 100,
         "residence {} vs {want}",
-        r.max
+        r.max_ns
     );
 
     let report = port.stage_report().expect("stage counters");

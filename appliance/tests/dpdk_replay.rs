@@ -137,6 +137,8 @@ eal-args = ["--no-huge", "--no-pci", "--no-shconf", "-m", "256"]
 {}
 [control]
 socket = "{}"
+[metrics]
+listen = "127.0.0.1:0"
 [[port]]
 interface = "pcap"
 transport = "udp-ipv4"
@@ -189,6 +191,10 @@ unicast = true
         out.status
     );
 
+    assert!(
+        log.contains("metrics exporter listening"),
+        "the exporter started: {log}"
+    );
     let sent = read_pcap(&std::fs::read(&tx).unwrap_or_else(|e| panic!("no TX pcap ({e}): {log}")));
     let answers: Vec<_> = sent.iter().filter_map(|f| message(f)).collect();
     let now_tai_s = (std::time::SystemTime::now()

@@ -30,6 +30,7 @@ mod capture;
 mod lab;
 mod management;
 mod meridian;
+mod metrics;
 mod peers;
 mod process;
 mod stats;
@@ -38,6 +39,7 @@ pub use capture::{Capture, MessageType, PtpFrame, TsharkReport};
 pub use lab::{Lab, Node, Transport};
 pub use management::PmcWant;
 pub use meridian::{meridian_binary, meridian_dpdk_binary, Meridian, MeridianConfig};
+pub use metrics::{http_json, prom_query, promtool_check, sample, scrape};
 pub use peers::{
     collect_offsets, parse_offsets, parse_pmc, parse_ptpd_offsets, ptp4l_unicast_client_cfg,
     PmcReply, PTP4L_SKIP, PTPD_SKIP,

@@ -211,6 +211,14 @@ impl SystemClock {
         }
     }
 
+    /// When the leap-second file stops being valid (Unix seconds), if one is used.
+    pub fn leap_file_expires(&self) -> Option<i64> {
+        match &self.utc {
+            UtcSource::Table(t) => t.expires,
+            UtcSource::Fixed(_) => None,
+        }
+    }
+
     /// Converts a CLOCK_REALTIME reading (ns) to the PTP timescale (TAI ns).
     pub fn realtime_to_tai(&self, realtime_ns: i128) -> i128 {
         let (off, _) = self.utc_offset((realtime_ns / 1_000_000_000) as i64);

@@ -27,8 +27,8 @@ pub use schema::{
     default_control_socket, BackendName, BetterMasterName, ClockSection, ControlSection,
     DataplaneSection, DelayMechanismName, ExplicitQuality, LogFormat, LogLevel, LoggingSection,
     MetricsSection, PortSection, ProfileName, QualitySetting, StampModeName, TimeSourceName,
-    TimestampingSection, DEFAULT_METRICS_LISTEN,
-    TransportName, UnicastLimitsSection, UtcOffsetSetting,
+    TimestampingSection, TransportName, UnicastLimitsSection, UtcOffsetSetting,
+    DEFAULT_METRICS_LISTEN,
 };
 
 /// A configuration error: which key, where, and what.

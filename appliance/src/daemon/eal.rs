@@ -95,3 +95,27 @@ pub fn own_prefix(cfg: &Config) -> bool {
         .iter()
         .any(|a| a.starts_with("--file-prefix"))
 }
+
+/// Removes EAL's runtime directory when dropped, if Meridian named it: on every way out of
+/// a run once EAL may have started, error or not.
+#[derive(Debug)]
+pub struct RuntimeDir {
+    own: bool,
+}
+
+impl RuntimeDir {
+    /// A guard for this process's EAL runtime directory.
+    pub fn new(cfg: &Config) -> RuntimeDir {
+        RuntimeDir {
+            own: own_prefix(cfg),
+        }
+    }
+}
+
+impl Drop for RuntimeDir {
+    fn drop(&mut self) {
+        if self.own {
+            clean_eal_runtime_dirs(true);
+        }
+    }
+}

@@ -55,7 +55,7 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         BackendName::Sockets => {
             let (ports, kind) = ports::open_socket_ports(&cfg)?;
             let clock = TimeBase::new(system_clock(&cfg)?, kind)?;
-            serve(&cfg, ports, clock, StageSet::default(), Vec::new(), &stop)
+            serve(&cfg, ports, clock, StageSet::default(), Vec::new(), &stop).map(finish)
         }
         BackendName::Dpdk => run_dpdk(&cfg, &stop),
     }
@@ -70,9 +70,12 @@ fn run_dpdk(_cfg: &Config, _stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
 /// model and records residence times; with stages on other cores, ports become pipelines.
 #[cfg(feature = "dpdk")]
 fn run_dpdk(cfg: &Config, stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
+    // Dropped last, on every way out once EAL may have started.
+    let _runtime_dir = eal::RuntimeDir::new(cfg);
     let mut ports = ports::open_dpdk_ports(cfg)?;
     let mut clock = TimeBase::new(system_clock(cfg)?, BaseKind::Tsc)?;
-    let residence: Vec<ResidenceSeries> = ports.iter().map(|_| ResidenceSeries::default()).collect();
+    let residence: Vec<ResidenceSeries> =
+        ports.iter().map(|_| ResidenceSeries::default()).collect();
     if let Some(shared) = clock.shared_tsc() {
         for (p, r) in ports.iter_mut().zip(&residence) {
             p.attach_clock(Arc::clone(&shared), r.clone());
@@ -85,17 +88,14 @@ fn run_dpdk(cfg: &Config, stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
     };
     let (inline, threads) = stages.start(cfg, stop)?;
     let r = serve(cfg, ports, clock, inline, residence, stop);
+    // The stages stop before the ports' final counters are read and the ports close.
     stop.store(true, Ordering::Relaxed);
     for t in threads {
         if t.join().is_err() {
             error!("a pipeline stage thread panicked");
         }
     }
-    // Ports are closed by now; EAL's runtime directory (if Meridian named it) goes.
-    if eal::own_prefix(cfg) {
-        eal::clean_eal_runtime_dirs(true);
-    }
-    r
+    r.map(finish)
 }
 
 /// The reference clock: CLOCK_REALTIME with TAI − UTC from the configuration or the leap
@@ -118,8 +118,8 @@ fn system_clock(cfg: &Config) -> anyhow::Result<SystemClock> {
     Ok(SystemClock::new(utc, cfg.explicit_quality()))
 }
 
-/// Builds the engine and the control socket for `ports`, runs the engine loop until
-/// `stop`, then closes the ports and logs their counters.
+/// Builds the engine and the control socket for `ports` and runs the engine loop until
+/// `stop`; hands the ports back.
 fn serve<P: PtpPort>(
     cfg: &Config,
     ports: Vec<P>,
@@ -127,7 +127,7 @@ fn serve<P: PtpPort>(
     inline: StageSet,
     residence: Vec<ResidenceSeries>,
     stop: &AtomicBool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<driver::Finished<P>> {
     // The clock identity and CLOCK_DESCRIPTION need the ports' MACs and addresses.
     let facts: Vec<PortFacts> = ports
         .iter()
@@ -142,7 +142,8 @@ fn serve<P: PtpPort>(
     let engine = Engine::new(engine_cfg, clock.now(), clock.status())
         .map_err(|e| anyhow::anyhow!("engine configuration: {e}"))?;
     let control = ControlServer::bind(&cfg.control.socket)?;
-    let reporter = Reporter::new(cfg, &engine, residence.clone());
+    let mut reporter = Reporter::new(cfg, &engine, residence.clone());
+    reporter.set_leap_file_expiry(clock.system().leap_file_expires());
     let _exporter = start_exporter(cfg, reporter.profile(), residence)?;
     info!(
         identity = %engine.clock_config().clock_identity,
@@ -164,6 +165,11 @@ fn serve<P: PtpPort>(
     );
     let finished = driver.run(stop)?;
     info!("meridian stopping (signal)");
+    Ok(finished)
+}
+
+/// Logs the ports' final counters, then closes them.
+fn finish<P: PtpPort>(finished: driver::Finished<P>) {
     for (i, p) in finished.ports.iter().enumerate() {
         info!(port = i + 1, counters = ?p.counters(), "port counters");
     }
@@ -173,7 +179,6 @@ fn serve<P: PtpPort>(
             "sends failed during the run"
         );
     }
-    Ok(())
 }
 
 /// Starts the Prometheus exporter if `[metrics] listen` names an address; it stops when
@@ -198,8 +203,15 @@ fn start_exporter(
             BackendName::Dpdk => "dpdk".into(),
         },
     };
-    let e = Exporter::start(listen, cfg.control.socket.clone(), residence, build)?;
-    Ok(Some(e))
+    // Timing comes first: a metrics address that cannot be bound is an error in the log,
+    // not a grandmaster that does not start.
+    match Exporter::start(listen, cfg.control.socket.clone(), residence, build) {
+        Ok(e) => Ok(Some(e)),
+        Err(e) => {
+            error!(error = %e, "[metrics] listen: no /metrics this run");
+            Ok(None)
+        }
+    }
 }
 
 /// Tells systemd we are ready (`Type=notify`), if it is listening.

@@ -7,7 +7,7 @@ use meridian_proto::engine::{Engine, PortState};
 use tracing::info;
 
 use crate::config::Config;
-use crate::control::{clock_report, PortReport, StatsReport, StatusReport};
+use crate::control::{clock_report, ClockReport, PortReport, StatsReport, StatusReport};
 use crate::dataplane::PtpPort;
 use crate::metrics::ResidenceSeries;
 
@@ -21,6 +21,8 @@ pub struct Reporter {
     /// The port states last logged.
     states: Vec<PortState>,
     residence: Vec<ResidenceSeries>,
+    /// When the leap-second file expires (Unix seconds).
+    leap_file_expires: Option<i64>,
 }
 
 impl Reporter {
@@ -44,7 +46,13 @@ impl Reporter {
                 })
                 .collect(),
             residence,
+            leap_file_expires: None,
         }
+    }
+
+    /// Reports when the leap-second file expires.
+    pub fn set_leap_file_expiry(&mut self, unix_s: Option<i64>) {
+        self.leap_file_expires = unix_s;
     }
 
     /// The profile's name.
@@ -88,7 +96,10 @@ impl Reporter {
         StatusReport {
             version: env!("CARGO_PKG_VERSION").to_string(),
             uptime_s: self.started.elapsed().as_secs(),
-            clock: clock_report(engine, &self.profile),
+            clock: ClockReport {
+                leap_file_expires: self.leap_file_expires,
+                ..clock_report(engine, &self.profile)
+            },
             ports: ports
                 .iter()
                 .zip(&self.names)

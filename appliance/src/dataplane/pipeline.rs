@@ -282,6 +282,13 @@ impl RxStage {
             h.begin_burst();
         }
         while let Some(mbuf) = self.batch.pop() {
+            // Every frame's stamp first, dropped or not: a latched NIC register must be read
+            // for the frame that latched it, or the next one would get its time.
+            let tsc = match (&mut self.offload, &mut self.hw) {
+                (Some((f, d)), _) => d.stamp(mbuf.rx_timestamp(*f), tsc),
+                (None, Some(h)) => h.stamp(mbuf.rx_timesync_latched(), tsc),
+                (None, None) => tsc,
+            };
             if !mbuf.is_contiguous() {
                 bump(&c.rx_multiseg, 1);
                 continue;
@@ -295,11 +302,6 @@ impl RxStage {
                 Verdict::Ptp(p) if p.event => event += 1,
                 _ => general += 1,
             }
-            let tsc = match (&mut self.offload, &mut self.hw) {
-                (Some((f, d)), _) => d.stamp(mbuf.rx_timestamp(*f), tsc),
-                (None, Some(h)) => h.stamp(mbuf.rx_timesync_latched(), tsc),
-                (None, None) => tsc,
-            };
             let staged = StagedRx { mbuf, tsc, verdict };
             if self.rings.rx.push(staged).is_err() {
                 full += 1;

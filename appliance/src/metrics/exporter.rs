@@ -55,10 +55,7 @@ impl Exporter {
             addr: listen,
             reason: e.to_string(),
         })?;
-        let addr = server
-            .server_addr()
-            .to_ip()
-            .unwrap_or(listen);
+        let addr = server.server_addr().to_ip().unwrap_or(listen);
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
@@ -163,17 +160,26 @@ mod tests {
         )
         .unwrap();
         let ok = get(e.addr(), "GET /metrics HTTP/1.0\r\n\r\n");
-        assert!(ok.starts_with("HTTP/1.0 200") || ok.starts_with("HTTP/1.1 200"), "{ok}");
+        assert!(
+            ok.starts_with("HTTP/1.0 200") || ok.starts_with("HTTP/1.1 200"),
+            "{ok}"
+        );
         assert!(ok.contains("text/plain; version=0.0.4"), "{ok}");
         assert!(ok.contains("meridian_build_info{backend=\"sockets\",profile=\"default-e2e\",version=\"1.2.3\"} 1"), "{ok}");
-        assert!(ok.contains("meridian_engine_responsive 0"), "no daemon: {ok}");
+        assert!(
+            ok.contains("meridian_engine_responsive 0"),
+            "no daemon: {ok}"
+        );
         assert!(
             ok.contains("meridian_residence_seconds_bucket{message_type=\"delay_resp\",port=\"1\",le=\"0.000002\"} 1"),
             "{ok}"
         );
         let nf = get(e.addr(), "GET / HTTP/1.0\r\n\r\n");
         assert!(nf.contains(" 404 "), "{nf}");
-        let post = get(e.addr(), "POST /metrics HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc");
+        let post = get(
+            e.addr(),
+            "POST /metrics HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc",
+        );
         assert!(post.contains(" 405 "), "{post}");
         let junk = get(e.addr(), "\x16\x03\x01 not http at all\r\n\r\n");
         assert!(!junk.contains(" 200 "), "{junk}");

@@ -134,8 +134,7 @@ impl LatencyReport {
             if h.is_empty() {
                 0
             } else {
-                h.highest_equivalent(h.value_at_quantile(q))
-                    .min(h.max())
+                h.highest_equivalent(h.value_at_quantile(q)).min(h.max())
             }
         };
         let mut sum = 0u128;

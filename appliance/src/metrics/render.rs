@@ -91,7 +91,10 @@ pub fn render(s: &Sources<'_>) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// Label pairs, sorted by name (a stable order in the output).
 fn labels(pairs: &[(&str, &str)]) -> Vec<LabelPair> {
+    let mut pairs = pairs.to_vec();
+    pairs.sort_by_key(|(k, _)| *k);
     pairs
         .iter()
         .map(|(k, v)| {
@@ -180,7 +183,9 @@ fn port_families(ports: &[PortReport]) -> Vec<MetricFamily> {
         for (name, &v) in &p.counters {
             let bare = name.strip_prefix("pipeline_").unwrap_or(name);
             if let Some(reason) = DROP_REASONS.iter().find(|r| **r == bare) {
-                *by_reason.entry(reason.trim_start_matches("rx_")).or_default() += v;
+                *by_reason
+                    .entry(reason.trim_start_matches("rx_"))
+                    .or_default() += v;
             } else {
                 let metric = format!("meridian_port_{}_total", sanitize(name));
                 other.entry(metric).or_default().push((l.clone(), v));
@@ -327,6 +332,13 @@ pub fn clock_families(c: &ClockReport) -> Vec<MetricFamily> {
     let one = |name: &str, help: &str, v: f64| gauge(name, help, vec![(vec![], v)]);
     let flag = |b: bool| f64::from(u8::from(b));
     vec![
+        gauge(
+            "meridian_leap_file_expiry_timestamp_seconds",
+            "When the leap-second file stops being valid (Unix time); absent without one.",
+            c.leap_file_expires
+                .map(|t| vec![(vec![], t as f64)])
+                .unwrap_or_default(),
+        ),
         one(
             "meridian_clock_class",
             "clockClass announced.",
@@ -395,10 +407,8 @@ fn residence_family(series: &[ResidenceSeries]) -> MetricFamily {
         let port = (i + 1).to_string();
         for (kind, h) in s.by_kind() {
             let rep = LatencyReport::of(&h.snapshot());
-            let mut m = Metric::from_label(labels(&[
-                ("port", &port),
-                ("message_type", kind.label()),
-            ]));
+            let mut m =
+                Metric::from_label(labels(&[("port", &port), ("message_type", kind.label())]));
             m.set_histogram(histogram(&rep));
             metrics.push(m);
         }
@@ -414,17 +424,154 @@ fn residence_family(series: &[ResidenceSeries]) -> MetricFamily {
 fn histogram(rep: &LatencyReport) -> Histogram {
     let mut h = Histogram::default();
     h.set_sample_count(rep.count);
-    h.set_sample_sum(rep.sum_ns as f64 * 1e-9);
+    h.set_sample_sum(rep.sum_ns as f64 / 1e9);
     let buckets = BUCKETS_NS
         .iter()
         .zip(rep.cumulative_at(&BUCKETS_NS))
         .map(|(&bound, n)| {
             let mut b = Bucket::default();
-            b.set_upper_bound(bound as f64 * 1e-9);
+            b.set_upper_bound(bound as f64 / 1e9);
             b.set_cumulative_count(n);
             b
         })
         .collect();
     h.set_bucket(buckets);
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::ReplyKind;
+
+    fn report() -> StatusReport {
+        let mut counters = BTreeMap::new();
+        for (k, v) in [
+            ("rx_packets", 10),
+            ("rx_non_ptp", 2),
+            ("pipeline_rx_not_for_us", 3),
+            ("rx_not_for_us", 1),
+            ("tx_bursts", 7),
+        ] {
+            counters.insert(k.to_string(), v);
+        }
+        let mut stats = crate::control::StatsReport::default();
+        stats.rx_by_type.insert("delay_req".into(), 5);
+        stats.tx_by_type.insert("sync".into(), 9);
+        stats.drops.insert("wrong_domain".into(), 1);
+        stats.tx_timestamp_timeouts = 2;
+        StatusReport {
+            version: "0.1.0".into(),
+            uptime_s: 12,
+            clock: ClockReport {
+                clock_class: 248,
+                current_utc_offset: 37,
+                current_utc_offset_valid: true,
+                ptp_timescale: true,
+                leap: 1,
+                leap_file_expires: Some(1_798_761_600),
+                ..ClockReport::default()
+            },
+            ports: vec![PortReport {
+                number: 1,
+                interface: "eth0".into(),
+                state: "MASTER".into(),
+                unicast_slaves: 3,
+                counters,
+                ..PortReport::default()
+            }],
+            stats,
+            residence: None,
+        }
+    }
+
+    fn sources_text(report: Option<&StatusReport>) -> String {
+        let series = vec![ResidenceSeries::default()];
+        let mut r = series[0].recorders();
+        for ns in [150, 900, 3_000, 40_000_000] {
+            r.record(ReplyKind::DelayResp, ns);
+        }
+        r.publish();
+        let build = BuildInfo {
+            version: "0.1.0".into(),
+            profile: "default-e2e".into(),
+            backend: "dpdk".into(),
+        };
+        render(&Sources {
+            build: &build,
+            report,
+            residence: &series,
+        })
+    }
+
+    #[test]
+    fn the_series_an_operator_needs() {
+        let r = report();
+        let t = sources_text(Some(&r));
+        for want in [
+            "meridian_engine_responsive 1",
+            "meridian_port_state{interface=\"eth0\",port=\"1\"} 6",
+            "meridian_port_serving{port=\"1\"} 1",
+            "meridian_unicast_slaves{port=\"1\"} 3",
+            // Drop reasons merged over the loop's and the pipeline's counters.
+            "meridian_port_rx_dropped_total{port=\"1\",reason=\"not_for_us\"} 4",
+            "meridian_port_rx_dropped_total{port=\"1\",reason=\"non_ptp\"} 2",
+            "meridian_port_rx_packets_total{port=\"1\"} 10",
+            "meridian_messages_sent_total{type=\"sync\"} 9",
+            "meridian_engine_rx_dropped_total{reason=\"wrong_domain\"} 1",
+            "meridian_tx_timestamp_timeouts_total 2",
+            "meridian_clock_class 248",
+            "meridian_utc_offset_seconds 37",
+            "meridian_leap_file_expiry_timestamp_seconds 1798761600",
+            "meridian_leap_pending{kind=\"leap61\"} 1",
+            "meridian_residence_seconds_bucket{message_type=\"delay_resp\",port=\"1\",le=\"0.0000002\"} 1",
+            "meridian_residence_seconds_bucket{message_type=\"delay_resp\",port=\"1\",le=\"0.01\"} 3",
+            "meridian_residence_seconds_bucket{message_type=\"delay_resp\",port=\"1\",le=\"+Inf\"} 4",
+            "meridian_residence_seconds_count{message_type=\"delay_resp\",port=\"1\"} 4",
+            "meridian_residence_seconds_count{message_type=\"pdelay_resp\",port=\"1\"} 0",
+        ] {
+            assert!(t.contains(want), "missing {want:?} in:\n{t}");
+        }
+        // Seconds, not nanoseconds, in the sum.
+        let sum: f64 = t
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(
+                    "meridian_residence_seconds_sum{message_type=\"delay_resp\",port=\"1\"} ",
+                )
+            })
+            .and_then(|v| v.parse().ok())
+            .expect("a sum");
+        assert!((0.039..0.041).contains(&sum), "{sum}");
+        let down = sources_text(None);
+        assert!(down.contains("meridian_engine_responsive 0"));
+        assert!(!down.contains("meridian_port_state"));
+    }
+
+    /// The output passes Prometheus's own linter (Debian's `promtool`, installed by
+    /// `scripts/setup.sh`).
+    #[test]
+    fn promtool_check_metrics_accepts_it() {
+        use std::io::Write;
+        let r = report();
+        let text = sources_text(Some(&r));
+        let mut child = std::process::Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("promtool (Debian package prometheus; bash scripts/setup.sh installs it)");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+            "promtool check metrics: {out:?}\n{text}"
+        );
+    }
 }

@@ -3,8 +3,8 @@
 //! A DPDK port has no kernel network stack behind it, so this module is one: it builds and
 //! parses whole Ethernet frames (L2, UDP/IPv4, UDP/IPv6, optionally 802.1Q-tagged), answers
 //! ARP requests for the port's IPv4 address and IPv6 neighbour solicitations for its IPv6
-//! address, and learns each peer's MAC address from the frames it sends (a fixed-size
-//! neighbour table) so unicast replies can be addressed.
+//! address, and learns each peer's MAC address from the PTP, ARP and neighbour-discovery
+//! frames it sends (a fixed-size neighbour table) so unicast replies can be addressed.
 //!
 //! **Time stamps.** Receive: the TSC read in the poll loop right after the `rte_eth_rx_burst`
 //! that returned the frame (one read per burst), plus the PMD's raw RX timestamp dynfield
@@ -93,6 +93,9 @@ const MAX_FRAMES_PER_RECV: usize = 256;
 /// frame cost 14-21 % of the core at saturation; one per 32 made every frame of a post-stall
 /// burst wait for the whole burst: residence p99 9.0 → 12.3 µs at half load).
 const TX_FLUSH_AT: usize = 8;
+/// Engine rounds between two hand-overs of the residence counts to the collector (tens of
+/// ms when busy-polling; also once a second from `maintain`).
+const PUBLISH_EVERY_ROUNDS: u32 = 1 << 18;
 /// TX timestamps kept for [`DpdkPort::drain_tx_timestamps`]; beyond this the oldest go.
 const TX_STAMP_QUEUE: usize = 1024;
 /// Hop limit of unicast datagrams (multicast ones use 1, like the socket backend).
@@ -187,8 +190,9 @@ static POOL_SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::ne
 /// where allmulticast is not supported): PTP for this port's transport, addressed to us or
 /// to the PTP groups, in the configured VLAN, is returned by [`Self::recv`]; ARP requests
 /// and IPv6 neighbour solicitations for our addresses are answered; everything else is
-/// counted and freed. Every IPv4/IPv6/ARP frame teaches the neighbour table the sender's
-/// MAC address, which [`Self::send`] needs for unicast.
+/// counted and freed. Accepted PTP frames over UDP, ARP packets and IPv6 neighbour
+/// solicitations teach the neighbour table the sender's MAC address, which [`Self::send`]
+/// needs for unicast (other IP traffic does not: nothing unvalidated goes in).
 pub struct DpdkPort {
     device: String,
     /// The port's name (the device up to the first comma), used in errors and logs.
@@ -232,6 +236,8 @@ pub struct DpdkPort {
     residence: ResidenceSeries,
     /// This loop's recorders (single-core mode).
     recorders: ResidenceRecorders,
+    /// Engine rounds since the recorders last handed their counts to the collector.
+    rounds_since_publish: u32,
     /// The current frame's RX stamp (TSC, or a hardware stamp mapped to the TSC).
     rx_tsc: u64,
     /// TSC read right after the last rx_burst.
@@ -437,6 +443,11 @@ impl PtpPort for DpdkPort {
 
     fn flush(&mut self) {
         self.flush_tx();
+        self.rounds_since_publish += 1;
+        if self.rounds_since_publish >= PUBLISH_EVERY_ROUNDS {
+            self.rounds_since_publish = 0;
+            self.recorders.publish();
+        }
     }
 
     fn drain_tx_timestamps(

@@ -116,6 +116,7 @@ impl DpdkPort {
             clock: None,
             residence: ResidenceSeries::default(),
             recorders: ResidenceSeries::default().recorders(),
+            rounds_since_publish: 0,
             rx_tsc: 0,
             burst_tsc: 0,
             neighbours: Neighbours::new(),

@@ -14,6 +14,9 @@ impl DpdkPort {
             let Some((m, verdict)) = self.next_frame() else {
                 return Ok(None);
             };
+            let Some(verdict) = verdict else {
+                continue; // several segments: counted
+            };
             let p = match verdict {
                 Verdict::Ptp(p) => p,
                 Verdict::Arp(n) => {
@@ -52,43 +55,42 @@ impl DpdkPort {
         Ok(None)
     }
 
-    /// The next received frame and its verdict: from the RX stage's ring (pipeline, already
+    /// The next received frame and its verdict (`None` inside: a frame spread over several
+    /// segments, counted and skipped): from the RX stage's ring (pipeline, already
     /// classified), or from the current burst, polling a new one when it is used up. Sets
-    /// `rx_tsc` to the frame's stamp.
-    pub(super) fn next_frame(&mut self) -> Option<(Mbuf, Verdict)> {
+    /// `rx_tsc` to the frame's stamp. `None`: nothing waits.
+    pub(super) fn next_frame(&mut self) -> Option<(Mbuf, Option<Verdict>)> {
         if let Some(rings) = &self.pipeline {
             let StagedRx { mbuf, tsc, verdict } = rings.rx.pop()?;
             self.rx_tsc = tsc;
-            return Some((mbuf, verdict));
+            return Some((mbuf, Some(verdict)));
         }
-        loop {
-            if self.rx.waiting() == 0 {
-                // The replies to the previous burst leave together before the next is polled.
-                self.flush_tx();
-                let dev = self.dev.as_mut()?;
-                if dev.rx_burst(&mut self.rx) == 0 {
-                    return None;
-                }
-                self.burst_tsc = sys::rdtsc();
-                self.counters.rx_bursts += 1;
-                if let Some(h) = &mut self.hw {
-                    h.rx.begin_burst();
-                }
+        if self.rx.waiting() == 0 {
+            // The replies to the previous burst leave together before the next is polled.
+            self.flush_tx();
+            let dev = self.dev.as_mut()?;
+            if dev.rx_burst(&mut self.rx) == 0 {
+                return None;
             }
-            let m = self.rx.pop()?;
-            self.counters.rx_frames += 1;
-            self.rx_tsc = match (&mut self.rx_offload, &mut self.hw) {
-                (Some(o), _) => o.stamper.stamp(m.rx_timestamp(o.field), self.burst_tsc),
-                (None, Some(h)) => h.rx.stamp(m.rx_timesync_latched(), self.burst_tsc),
-                (None, None) => self.burst_tsc,
-            };
-            if !m.is_contiguous() {
-                self.counters.rx_multiseg += 1;
-                continue;
+            self.burst_tsc = sys::rdtsc();
+            self.counters.rx_bursts += 1;
+            if let Some(h) = &mut self.hw {
+                h.rx.begin_burst();
             }
-            let verdict = classify::classify(m.data(), &self.filter, None);
-            return Some((m, verdict));
         }
+        let m = self.rx.pop()?;
+        self.counters.rx_frames += 1;
+        self.rx_tsc = match (&mut self.rx_offload, &mut self.hw) {
+            (Some(o), _) => o.stamper.stamp(m.rx_timestamp(o.field), self.burst_tsc),
+            (None, Some(h)) => h.rx.stamp(m.rx_timesync_latched(), self.burst_tsc),
+            (None, None) => self.burst_tsc,
+        };
+        if !m.is_contiguous() {
+            self.counters.rx_multiseg += 1;
+            return Some((m, None));
+        }
+        let verdict = classify::classify(m.data(), &self.filter, None);
+        Some((m, Some(verdict)))
     }
 
     /// Learns the MAC of a PTP sender over UDP (after the classifier accepted its frame).

@@ -1,0 +1,92 @@
+//! Reading Meridian's Prometheus exporter from inside a lab namespace, and judging what it
+//! serves with Prometheus's own `promtool`.
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::{Lab, Node};
+
+/// The body of `GET /metrics` from the exporter on `127.0.0.1:port` in `node`'s namespace
+/// (bash's `/dev/tcp`, so no HTTP client is needed). Panics if it does not answer 200.
+pub fn scrape(lab: &Lab, node: &Node, port: u16) -> String {
+    let script = format!(
+        "exec 3<>/dev/tcp/127.0.0.1/{port} && printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3"
+    );
+    let out = lab.run(node, &["bash", "-c", &script], Duration::from_secs(10));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP answer from the exporter: {out:?}"));
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "exporter: {head}"
+    );
+    body.to_owned()
+}
+
+/// Runs `promtool check metrics` on `text`; panics with whatever it complains about.
+pub fn promtool_check(text: &str) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package prometheus: bash scripts/setup.sh)");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(text.as_bytes()).expect("write to promtool");
+    }
+    let out = child.wait_with_output().expect("promtool");
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "promtool check metrics: {}{}\n--- metrics:\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The value of the series written exactly `series` (name and sorted labels, e.g.
+/// `meridian_port_serving{port="1"}`) in exposition `text`.
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Percent-encodes `s` for a URL query value.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `GET path` from the HTTP server on `127.0.0.1:port` in `node`'s namespace, parsed as
+/// JSON (a Prometheus API answer).
+pub fn http_json(lab: &Lab, node: &Node, port: u16, path: &str) -> serde_json::Value {
+    let script = format!(
+        "exec 3<>/dev/tcp/127.0.0.1/{port} && printf 'GET {path} HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3"
+    );
+    let out = lab.run(node, &["bash", "-c", &script], Duration::from_secs(10));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("GET {path}: {e}: {text}"))
+}
+
+/// An instant PromQL query against the Prometheus server on `127.0.0.1:port` in `node`'s
+/// namespace; the `data.result` array (panics unless the query succeeded).
+pub fn prom_query(lab: &Lab, node: &Node, port: u16, expr: &str) -> Vec<serde_json::Value> {
+    let v = http_json(
+        lab,
+        node,
+        port,
+        &format!("/api/v1/query?query={}", urlencode(expr)),
+    );
+    assert_eq!(v["status"], "success", "query {expr}: {v}");
+    v["data"]["result"].as_array().cloned().unwrap_or_default()
+}
