@@ -67,15 +67,26 @@ fn urlencode(s: &str) -> String {
 }
 
 /// `GET path` from the HTTP server on `127.0.0.1:port` in `node`'s namespace, parsed as
-/// JSON (a Prometheus API answer).
-pub fn http_json(lab: &Lab, node: &Node, port: u16, path: &str) -> serde_json::Value {
+/// JSON (a Prometheus API answer); `None` if nothing answers or the body is not JSON.
+pub fn try_http_json(lab: &Lab, node: &Node, port: u16, path: &str) -> Option<serde_json::Value> {
+    // The path goes in as an argument, never into printf's format (it holds % escapes).
     let script = format!(
-        "exec 3<>/dev/tcp/127.0.0.1/{port} && printf 'GET {path} HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3"
+        "exec 3<>/dev/tcp/127.0.0.1/{port} && printf 'GET %s HTTP/1.0\\r\\n\\r\\n' \"$0\" >&3 && cat <&3"
     );
-    let out = lab.run(node, &["bash", "-c", &script], Duration::from_secs(10));
+    let out = lab.run(
+        node,
+        &["bash", "-c", &script, path],
+        Duration::from_secs(10),
+    );
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("GET {path}: {e}: {text}"))
+    let body = text.split_once("\r\n\r\n")?.1;
+    serde_json::from_str(body).ok()
+}
+
+/// [`try_http_json`], panicking when there is no JSON answer.
+pub fn http_json(lab: &Lab, node: &Node, port: u16, path: &str) -> serde_json::Value {
+    try_http_json(lab, node, port, path)
+        .unwrap_or_else(|| panic!("GET {path} on 127.0.0.1:{port}: no JSON answer"))
 }
 
 /// An instant PromQL query against the Prometheus server on `127.0.0.1:port` in `node`'s
@@ -89,4 +100,20 @@ pub fn prom_query(lab: &Lab, node: &Node, port: u16, expr: &str) -> Vec<serde_js
     );
     assert_eq!(v["status"], "success", "query {expr}: {v}");
     v["data"]["result"].as_array().cloned().unwrap_or_default()
+}
+
+/// [`prom_query`], or `None` while the server does not answer yet.
+pub fn try_prom_query(
+    lab: &Lab,
+    node: &Node,
+    port: u16,
+    expr: &str,
+) -> Option<Vec<serde_json::Value>> {
+    let v = try_http_json(
+        lab,
+        node,
+        port,
+        &format!("/api/v1/query?query={}", urlencode(expr)),
+    )?;
+    (v["status"] == "success").then(|| v["data"]["result"].as_array().cloned().unwrap_or_default())
 }

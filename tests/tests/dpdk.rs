@@ -36,8 +36,8 @@ use std::time::Duration;
 
 use meridian_interop::{
     collect_offsets, http_json, meridian_dpdk_binary, parse_offsets, poll, prom_query,
-    promtool_check, sample, scrape, Lab, Meridian, MeridianConfig, MessageType, Node, OffsetStats,
-    PmcWant, Transport, PTP4L_SKIP,
+    promtool_check, sample, scrape, try_prom_query, Lab, Meridian, MeridianConfig, MessageType,
+    Node, OffsetStats, PmcWant, Transport, PTP4L_SKIP,
 };
 use serde_json::Value;
 
@@ -561,12 +561,12 @@ fn dpdk_af_xdp_prometheus_alerts_and_dashboard() {
     );
     // Targets are picked up within ~5 s; wait until the residence histogram has a rate.
     let ready = poll(Duration::from_secs(60), Duration::from_secs(2), || {
-        let r = prom_query(
+        let r = try_prom_query(
             &lab,
             gm,
             PROM_PORT,
             "sum(rate(meridian_residence_seconds_count[15s])) > 0",
-        );
+        )?;
         (!r.is_empty()).then_some(())
     });
     assert!(
