@@ -31,6 +31,9 @@
 #   MAX_RATE         skip the search and take this as the maximum (Delay_Req/s)
 #   QUIET_WAIT_S     wait up to this long for other processes to leave the CPU (default 180)
 #   SKIP_BUILD=1     use the binaries already in target/release
+#   METRICS          "on" (default: /metrics on 127.0.0.1:METRICS_PORT, scraped every SCRAPE_S
+#                    seconds while the load runs, as a Prometheus would) or "off" (no exporter)
+#   METRICS_PORT     default 9473; SCRAPE_S default 1
 #
 # Both processes busy-poll: another process on either core spoils the figures. The load
 # generator reads both threads' run-queue wait (/proc/…/schedstat) over every trial, repeats
@@ -52,6 +55,9 @@ RING_FULL=${RING_FULL:-drop}
 MAX_RATE=${MAX_RATE:-}
 SKIP_BUILD=${SKIP_BUILD:-0}
 QUIET_WAIT_S=${QUIET_WAIT_S:-180}
+METRICS=${METRICS:-on}
+METRICS_PORT=${METRICS_PORT:-9473}
+SCRAPE_S=${SCRAPE_S:-1}
 PHASE_RETRIES=2
 
 die() {
@@ -104,6 +110,11 @@ else
     die "MERIDIAN_LCORES must be \"E\" or \"RX,E,TX\" (got $MERIDIAN_LCORES)"
 fi
 
+case $METRICS in
+    on) metrics_listen="127.0.0.1:$METRICS_PORT" ;;
+    off) metrics_listen="" ;;
+    *) die "METRICS must be on or off (got $METRICS)" ;;
+esac
 cat >"$cfg" <<EOF
 # Written by bench/dpdk_pipeline.sh.
 [clock]
@@ -118,6 +129,9 @@ $layout
 
 [control]
 socket = "$ctl"
+
+[metrics]
+listen = "$metrics_listen"
 
 [logging]
 level = "info"
@@ -182,6 +196,24 @@ sys.exit(0 if d["ports"] and all(p["state"] == "MASTER" for p in d["ports"]) els
 done
 [[ $master == 1 ]] || { cat "$tmp/meridian.log" >&2; die "port not MASTER after 20 s"; }
 echo "Meridian pid $mpid: port MASTER"
+scraper=
+if [[ $METRICS == on ]]; then
+    # A Prometheus stand-in: GET /metrics every SCRAPE_S seconds while Meridian runs.
+    (
+        n=0
+        while kill -0 "$mpid" 2>/dev/null; do
+            if exec 3<>"/dev/tcp/127.0.0.1/$METRICS_PORT"; then
+                printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
+                cat <&3 >/dev/null
+                exec 3<&-
+                n=$((n + 1))
+            fi
+            sleep "$SCRAPE_S"
+        done
+        echo "$n" >"$tmp/scrapes"
+    ) &
+    scraper=$!
+fi
 status_json >"$tmp/status0.json"
 if python3 -c 'import json,sys; sys.exit(0 if "residence" in json.load(open(sys.argv[1])) else 1)' "$tmp/status0.json"; then
     have_residence=1

@@ -205,7 +205,15 @@ fn start_exporter(
     };
     // Timing comes first: a metrics address that cannot be bound is an error in the log,
     // not a grandmaster that does not start.
-    match Exporter::start(listen, cfg.control.socket.clone(), residence, build) {
+    // Off the data plane's cores (DPDK lcores); the socket backend pins nothing.
+    let avoid: Vec<usize> = match cfg.dataplane.backend {
+        BackendName::Dpdk => {
+            let (e, rx, tx) = cfg.dataplane.lcores();
+            vec![e, rx, tx]
+        }
+        BackendName::Sockets => Vec::new(),
+    };
+    match Exporter::start(listen, cfg.control.socket.clone(), residence, build, &avoid) {
         Ok(e) => Ok(Some(e)),
         Err(e) => {
             error!(error = %e, "[metrics] listen: no /metrics this run");

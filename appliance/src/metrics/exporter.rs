@@ -44,12 +44,14 @@ pub struct Exporter {
 
 impl Exporter {
     /// Binds `listen` and starts serving: status from the control socket `control`, residence
-    /// histograms from `residence` (per port).
+    /// histograms from `residence` (per port). The thread keeps off `avoid_cpus` (the data
+    /// plane's cores) when any other CPU exists.
     pub fn start(
         listen: SocketAddr,
         control: PathBuf,
         residence: Vec<ResidenceSeries>,
         build: BuildInfo,
+        avoid_cpus: &[usize],
     ) -> Result<Exporter, ExporterError> {
         let server = Server::http(listen).map_err(|e| ExporterError {
             addr: listen,
@@ -58,9 +60,13 @@ impl Exporter {
         let addr = server.server_addr().to_ip().unwrap_or(listen);
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
+        let avoid = avoid_cpus.to_vec();
         let thread = std::thread::Builder::new()
             .name("meridian-metrics".into())
-            .spawn(move || serve(&server, &control, &residence, &build, &flag))
+            .spawn(move || {
+                keep_off(&avoid);
+                serve(&server, &control, &residence, &build, &flag)
+            })
             .map_err(|e| ExporterError {
                 addr: listen,
                 reason: e.to_string(),
@@ -85,6 +91,26 @@ impl Drop for Exporter {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// Moves the calling thread off `avoid` (a thread inherits the affinity of the one that
+/// spawned it, which may be pinned to a data-plane core).
+fn keep_off(avoid: &[usize]) {
+    if avoid.is_empty() {
+        return;
+    }
+    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let allowed: Vec<usize> = (0..n).filter(|c| !avoid.contains(c)).collect();
+    if allowed.is_empty() {
+        tracing::warn!(
+            ?avoid,
+            "metrics exporter: no CPU left outside the data plane's"
+        );
+        return;
+    }
+    if let Err(e) = crate::sys::set_thread_affinity(&allowed) {
+        tracing::warn!(error = %e, ?allowed, "metrics exporter: could not set its CPUs");
     }
 }
 
@@ -157,6 +183,7 @@ mod tests {
             dir.path().join("no-daemon.sock"),
             series,
             build,
+            &[],
         )
         .unwrap();
         let ok = get(e.addr(), "GET /metrics HTTP/1.0\r\n\r\n");

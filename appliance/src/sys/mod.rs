@@ -14,9 +14,10 @@
 //!   (index, MAC, IPv4 address, time stamping capabilities and configuration), socket
 //!   addresses ([`SockAddr`], [`parse_sockaddr`]) and [`NameBuf`]/[`Received`];
 //! * `cmsg` — control messages: [`CmsgBuf`], [`parse_control`] into [`Control`] (timestamps,
-//!   packet info, VLAN tags, error-queue reports such as TX timestamps), [`build_cmsg_u32`];
+//!   packet info, VLAN tags, error-queue reports such as TX timestamps);
 //! * `clock` — [`realtime_ns`], [`clock_ns`], [`fd_to_clockid`], [`kernel_clock_state`];
 //! * `poll` — [`PollFds`];
+//! * `thread` — [`set_thread_affinity`];
 //! * [`dpdk`] (feature `dpdk`) — the DPDK wrappers.
 //!
 //! Everything public is re-exported here, so callers name it `crate::sys::X` whatever file
@@ -41,6 +42,7 @@ mod clock;
 mod cmsg;
 mod poll;
 mod socket;
+mod thread;
 
 #[cfg(feature = "dpdk")]
 pub mod dpdk;
@@ -51,6 +53,7 @@ pub use poll::PollFds;
 pub use socket::{
     parse_sockaddr, NameBuf, Received, SockAddr, Socket, PACKET_IGNORE_OUTGOING, PACKET_OUTGOING,
 };
+pub use thread::set_thread_affinity;
 
 /// Result of a libc call that returns -1 and sets `errno` on failure.
 fn cvt(r: c_int) -> io::Result<c_int> {
