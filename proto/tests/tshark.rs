@@ -7,10 +7,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::process::Command;
-
-use common::pcap;
 use meridian_proto::wire::frame::{
     self, EthernetRepr, FrameRepr, Ipv4Repr, Ipv6Repr, MacAddress, NetworkRepr, UdpPorts, VlanTag,
 };
@@ -581,87 +577,10 @@ fn cases() -> Vec<Case> {
     out
 }
 
-/// Flattens tshark's JSON tree into field name → values in document order. A `X_tree`
-/// subtree repeats field `X` itself; that repetition is skipped.
-fn flatten(v: &serde_json::Value, skip: Option<&str>, out: &mut BTreeMap<String, Vec<String>>) {
-    match v {
-        serde_json::Value::Object(m) => {
-            for (k, v) in m {
-                if Some(k.as_str()) == skip {
-                    continue;
-                }
-                let sub = k.strip_suffix("_tree");
-                match v {
-                    serde_json::Value::String(s) => {
-                        out.entry(k.clone()).or_default().push(s.clone())
-                    }
-                    serde_json::Value::Array(a) => {
-                        for x in a {
-                            if let serde_json::Value::String(s) = x {
-                                out.entry(k.clone()).or_default().push(s.clone());
-                            } else {
-                                flatten(x, sub, out);
-                            }
-                        }
-                    }
-                    other => flatten(other, sub, out),
-                }
-            }
-        }
-        serde_json::Value::Array(a) => a.iter().for_each(|x| flatten(x, None, out)),
-        _ => {}
-    }
-}
-
 #[test]
 fn tshark_decodes_every_field_we_write() {
-    if std::env::var_os("MERIDIAN_SKIP_TSHARK").is_some() {
-        eprintln!("SKIPPED: MERIDIAN_SKIP_TSHARK is set");
-        return;
-    }
     let cases = cases();
-    let dir = std::env::temp_dir().join(format!("meridian-tshark-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("all.pcap");
     let frames: Vec<Vec<u8>> = cases.iter().map(|c| c.frame.clone()).collect();
-    std::fs::write(&path, pcap::write(&frames)).unwrap();
-    let run = |args: &[&str]| {
-        let o = Command::new("tshark")
-            .args(["-n", "-o", "gui.max_tree_depth:64", "-r"])
-            .arg(&path)
-            .args(args)
-            .output()
-            .expect("tshark is required: apt-get install tshark (or set MERIDIAN_SKIP_TSHARK=1)");
-        assert!(
-            o.status.success(),
-            "tshark failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8(o.stdout).unwrap()
-    };
-    // No malformed frame, no expert warning or error.
-    let bad = run(&["-Y", "_ws.malformed || _ws.expert.severity >= warning"]);
-    assert!(bad.trim().is_empty(), "tshark flags frames:\n{bad}");
-    // Every frame decodes as PTP.
-    let json: serde_json::Value =
-        serde_json::from_str(&run(&["-T", "json", "--no-duplicate-keys"])).unwrap();
-    let pkts = json.as_array().unwrap();
-    assert_eq!(pkts.len(), cases.len());
-    let mut mismatches = Vec::new();
-    for (i, (pkt, case)) in pkts.iter().zip(&cases).enumerate() {
-        let mut fields = BTreeMap::new();
-        flatten(pkt, None, &mut fields);
-        let mut want: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-        for (k, v) in &case.expect {
-            want.entry(k).or_default().push(v.clone());
-        }
-        for (k, vals) in want {
-            let got = fields.get(k).cloned().unwrap_or_default();
-            if got != vals {
-                mismatches.push(format!("frame {i}: {k}: tshark {got:?}, wrote {vals:?}"));
-            }
-        }
-    }
-    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
-    std::fs::remove_dir_all(&dir).ok();
+    let expect: Vec<_> = cases.iter().map(|c| c.expect.clone()).collect();
+    common::tshark::check_decodes("tshark", &frames, &expect);
 }
