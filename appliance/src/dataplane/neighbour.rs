@@ -225,19 +225,23 @@ pub(crate) fn arp(
 /// solicitation for our IPv6 address (hop limit 255, valid checksum) is answered with a
 /// solicited neighbour advertisement built into `out` (at least [`REPLY_MAX`] octets),
 /// unless it comes from the unspecified address (duplicate address detection, not a
-/// question to us) or a group MAC. The sender was learnt from the IPv6 header already.
+/// question to us) or a group MAC. The sender of any well-formed IPv6 packet is learnt.
 pub(crate) fn icmpv6(
+    table: &mut Neighbours,
     port: &PortAddresses,
     packet: &[u8],
     src_mac: [u8; 6],
     out: &mut [u8],
 ) -> NeighbourReply {
+    let ip = Ipv6Packet::new_checked(packet).ok();
+    if let Some(ip) = &ip {
+        table.learn_v6(ip.src_addr(), src_mac, port.ipv6);
+    }
     let Some(ours) = port.ipv6 else {
         return NeighbourReply::Nothing;
     };
-    let solicitor = Ipv6Packet::new_checked(packet)
-        .and_then(|ip| NdpRepr::parse(&ip))
-        .ok()
+    let solicitor = ip
+        .and_then(|ip| NdpRepr::parse(&ip).ok())
         .and_then(|nd| match nd.message {
             NdpMessage::NeighbourSolicitation { target_addr, .. } if target_addr == ours => {
                 Some(nd.src_addr)
@@ -500,7 +504,13 @@ mod tests {
         };
         let mut out = [0xaau8; REPLY_MAX];
         let ns = solicitation(PEER_IP6, OUR_IP6);
-        let r = icmpv6(&port(Some(tag)), &ns, PEER_MAC, &mut out);
+        let r = icmpv6(
+            &mut Neighbours::new(),
+            &port(Some(tag)),
+            &ns,
+            PEER_MAC,
+            &mut out,
+        );
         let n = 18 + 40 + 32;
         assert_eq!(r, NeighbourReply::Send(RxCount::NdSolicitation, n));
         assert_eq!(&out[0..6], &PEER_MAC);
@@ -527,9 +537,15 @@ mod tests {
         );
         assert_eq!(ip[44], 0x60, "Solicited | Override");
         // Untagged: 14 + 72 octets, longer than the minimum.
-        let r = icmpv6(&port(None), &ns, PEER_MAC, &mut out);
+        let r = icmpv6(&mut Neighbours::new(), &port(None), &ns, PEER_MAC, &mut out);
         assert_eq!(r, NeighbourReply::Send(RxCount::NdSolicitation, 86));
-        let r = icmpv6(&port(None), &ns, PEER_MAC, &mut out[..85]);
+        let r = icmpv6(
+            &mut Neighbours::new(),
+            &port(None),
+            &ns,
+            PEER_MAC,
+            &mut out[..85],
+        );
         assert_eq!(r, NeighbourReply::Count(RxCount::NdSolicitation));
     }
 
@@ -542,31 +558,72 @@ mod tests {
         // Duplicate address detection, and a solicitation from a group MAC: counted only.
         let dad = solicitation([0; 16], OUR_IP6);
         let counted = NeighbourReply::Count(RxCount::NdSolicitation);
-        assert_eq!(icmpv6(&p, &dad, PEER_MAC, &mut out), counted);
-        assert_eq!(icmpv6(&p, &ns, [0x33, 0x33, 0, 0, 0, 1], &mut out), counted);
+        assert_eq!(
+            icmpv6(&mut Neighbours::new(), &p, &dad, PEER_MAC, &mut out),
+            counted
+        );
+        assert_eq!(
+            icmpv6(
+                &mut Neighbours::new(),
+                &p,
+                &ns,
+                [0x33, 0x33, 0, 0, 0, 1],
+                &mut out
+            ),
+            counted
+        );
         // For another address.
         let other = solicitation(PEER_IP6, PEER_IP6);
-        assert_eq!(icmpv6(&p, &other, PEER_MAC, &mut out), non_ptp);
+        assert_eq!(
+            icmpv6(&mut Neighbours::new(), &p, &other, PEER_MAC, &mut out),
+            non_ptp
+        );
         // Hop limit, checksum, type.
         let mut b = ns.clone();
         b[7] = 64;
-        assert_eq!(icmpv6(&p, &b, PEER_MAC, &mut out), non_ptp);
+        assert_eq!(
+            icmpv6(&mut Neighbours::new(), &p, &b, PEER_MAC, &mut out),
+            non_ptp
+        );
         let mut b = ns.clone();
         b[60] ^= 1;
-        assert_eq!(icmpv6(&p, &b, PEER_MAC, &mut out), non_ptp);
+        assert_eq!(
+            icmpv6(&mut Neighbours::new(), &p, &b, PEER_MAC, &mut out),
+            non_ptp
+        );
         // A valid advertisement.
         let mut b = ns.clone();
         b[40] = 136;
         let dst: [u8; 16] = b[24..40].try_into().unwrap();
         NdpPacket::new_unchecked(&mut b[40..]).fill_checksum(&PEER_IP6, &dst);
         assert!(NdpRepr::parse_bytes(&b).is_ok());
-        assert_eq!(icmpv6(&p, &b, PEER_MAC, &mut out), non_ptp);
+        assert_eq!(
+            icmpv6(&mut Neighbours::new(), &p, &b, PEER_MAC, &mut out),
+            non_ptp
+        );
         // Truncated at every length.
         for n in 7..ns.len() {
-            assert_eq!(icmpv6(&p, &ns[..n], PEER_MAC, &mut out), non_ptp, "{n}");
+            assert_eq!(
+                icmpv6(&mut Neighbours::new(), &p, &ns[..n], PEER_MAC, &mut out),
+                non_ptp,
+                "{n}"
+            );
         }
+        // The sender of a well-formed IPv6 packet is learnt, of a truncated one not.
+        let mut table = Neighbours::new();
+        assert_eq!(
+            icmpv6(&mut table, &p, &ns, PEER_MAC, &mut out),
+            NeighbourReply::Send(RxCount::NdSolicitation, 86)
+        );
+        assert_eq!(table.lookup(&IpKey::v6(PEER_IP6)), Some(PEER_MAC));
+        let mut table = Neighbours::new();
+        let _ = icmpv6(&mut table, &p, &ns[..39], PEER_MAC, &mut out);
+        assert_eq!(table.lookup(&IpKey::v6(PEER_IP6)), None);
         // A port without IPv6 counts nothing.
         let p = PortAddresses { ipv6: None, ..p };
-        assert_eq!(icmpv6(&p, &ns, PEER_MAC, &mut out), NeighbourReply::Nothing);
+        assert_eq!(
+            icmpv6(&mut Neighbours::new(), &p, &ns, PEER_MAC, &mut out),
+            NeighbourReply::Nothing
+        );
     }
 }

@@ -24,11 +24,7 @@ impl DpdkPort {
                     continue;
                 }
                 Verdict::Icmpv6(n) => {
-                    let ip = m.data().get(n.l3..).unwrap_or_default();
-                    if let Some(src) = ip.get(8..24).and_then(|s| <[u8; 16]>::try_from(s).ok()) {
-                        self.learn_v6(src, n.source_mac);
-                    }
-                    self.handle_icmpv6(ip, n.source_mac);
+                    self.handle_icmpv6(m.data().get(n.l3..).unwrap_or_default(), n.source_mac);
                     continue;
                 }
                 Verdict::Drop(reason) => {
@@ -96,18 +92,10 @@ impl DpdkPort {
     /// Learns the MAC of a PTP sender over UDP (after the classifier accepted its frame).
     pub(super) fn learn_sender(&mut self, p: &PtpFrame) {
         match p.source {
-            PeerAddress::Ipv4(ip) => self.learn_v4(ip, p.source_mac),
-            PeerAddress::Ipv6(ip) => self.learn_v6(ip, p.source_mac),
+            PeerAddress::Ipv4(ip) => self.neighbours.learn_v4(ip, p.source_mac, self.ipv4),
+            PeerAddress::Ipv6(ip) => self.neighbours.learn_v6(ip, p.source_mac, self.ipv6),
             PeerAddress::Mac(_) => {}
         }
-    }
-
-    pub(super) fn learn_v4(&mut self, ip: [u8; 4], mac: [u8; 6]) {
-        self.neighbours.learn_v4(ip, mac, self.ipv4);
-    }
-
-    pub(super) fn learn_v6(&mut self, ip: [u8; 16], mac: [u8; 6]) {
-        self.neighbours.learn_v6(ip, mac, self.ipv6);
     }
 
     /// ARP (the payload after the Ethernet header): learn the sender, answer requests for
@@ -121,10 +109,12 @@ impl DpdkPort {
         }
     }
 
-    /// ICMPv6 (the IPv6 packet): answer neighbour solicitations for our IPv6 address.
+    /// ICMPv6 (the IPv6 packet): learn the sender, answer neighbour solicitations for our
+    /// IPv6 address.
     pub(super) fn handle_icmpv6(&mut self, ip: &[u8], src_mac: [u8; 6]) {
         let mut out = [0u8; neighbour::REPLY_MAX];
-        let r = neighbour::icmpv6(&self.addresses(), ip, src_mac, &mut out);
+        let port = self.addresses();
+        let r = neighbour::icmpv6(&mut self.neighbours, &port, ip, src_mac, &mut out);
         if self.count_and_send(r, &out) {
             self.counters.tx_nd_adverts += 1;
         }
