@@ -139,11 +139,35 @@ impl TimeBase {
     }
 
     /// Keeps the TSC on the reference (call once a second; nothing to do for the others).
+    ///
+    /// The reference is read between two TSC reads, a few times, and the narrowest pair
+    /// counts (its TSC midpoint against the reference): a pair the thread was preempted in
+    /// (an interrupt, the hypervisor: hundreds of µs on a busy VM) would otherwise be taken
+    /// as a clock error of that size and the tracking loop would steer the TSC clock off by
+    /// as much over the next second. If even the narrowest pair is wider than
+    /// `TRACK_MAX_WINDOW_NS`, this update is skipped (the next comes in a second).
     pub fn track(&mut self) {
         #[cfg(feature = "dpdk")]
         if let Base::Tsc(c) = &mut self.base {
-            let tsc = crate::dataplane::dpdk::rdtsc();
-            let reference = self.system.realtime_to_tai(super::realtime_ns());
+            let rdtsc = crate::dataplane::dpdk::rdtsc;
+            let mut reads = [(0, 0, 0); TRACK_TRIES];
+            for r in &mut reads {
+                let t0 = rdtsc();
+                let real = super::realtime_ns();
+                *r = (t0, real, rdtsc());
+            }
+            let Some((width, tsc, real)) = narrowest(&reads) else {
+                return;
+            };
+            let width_ns = c.ns_at(tsc + width) - c.ns_at(tsc);
+            if width_ns > TRACK_MAX_WINDOW_NS {
+                tracing::debug!(
+                    width_ns = width_ns as i64,
+                    "TSC tracking skipped: no narrow read"
+                );
+                return;
+            }
+            let reference = self.system.realtime_to_tai(real);
             let err = c.track(tsc, reference, 1.0);
             if let Some(s) = &self.shared {
                 s.publish(c);
@@ -156,6 +180,26 @@ impl TimeBase {
         }
     }
 }
+
+/// The narrowest of `(TSC before, reference, TSC after)` reads: its width in ticks, its TSC
+/// midpoint and its reference reading.
+#[cfg(any(feature = "dpdk", test))]
+fn narrowest(reads: &[(u64, i128, u64)]) -> Option<(u64, u64, i128)> {
+    reads
+        .iter()
+        .map(|&(t0, real, t1)| {
+            let width = t1.wrapping_sub(t0);
+            (width, t0.wrapping_add(width / 2), real)
+        })
+        .min_by_key(|&(width, _, _)| width)
+}
+
+/// Reads of the reference per tracking update (the narrowest counts).
+#[cfg(feature = "dpdk")]
+const TRACK_TRIES: usize = 5;
+/// A tracking update whose narrowest reference read took longer than this is skipped (ns).
+#[cfg(feature = "dpdk")]
+const TRACK_MAX_WINDOW_NS: i128 = 10_000;
 
 impl StampClock for TimeBase {
     fn now(&self) -> Time {
@@ -184,6 +228,19 @@ impl StampClock for TimeBase {
 mod tests {
     use super::*;
     use crate::clock::UtcSource;
+
+    #[test]
+    fn the_narrowest_reference_read_counts() {
+        // The second read was preempted for 300 µs between its TSC reads (1 GHz TSC).
+        let reads = [
+            (1_000, 5_000, 1_900),
+            (10_000, 320_000, 310_000),
+            (400_000, 700_400, 400_800),
+            (800_000, 1_100_000, 801_000),
+        ];
+        assert_eq!(narrowest(&reads), Some((800, 400_400, 700_400)));
+        assert_eq!(narrowest(&[]), None);
+    }
 
     #[test]
     fn system_stamps_go_to_tai() {
