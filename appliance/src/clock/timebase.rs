@@ -16,7 +16,7 @@ use meridian_proto::engine::{ClockStatus, Time};
 
 use super::phc::{Phc, PhcError};
 #[cfg(feature = "dpdk")]
-use super::tsc::{SharedTscClock, TscClock, TscError};
+use super::tsc::{narrowest_read, SharedTscClock, TscClock, TscError};
 use super::SystemClock;
 use crate::dataplane::{RawStamp, StampClock};
 
@@ -149,17 +149,14 @@ impl TimeBase {
     pub fn track(&mut self) {
         #[cfg(feature = "dpdk")]
         if let Base::Tsc(c) = &mut self.base {
-            let rdtsc = crate::dataplane::dpdk::rdtsc;
-            let mut reads = [(0, 0, 0); TRACK_TRIES];
-            for r in &mut reads {
-                let t0 = rdtsc();
-                let real = super::realtime_ns();
-                *r = (t0, real, rdtsc());
-            }
-            let Some((width, tsc, real)) = narrowest(&reads) else {
+            let Some((width, tsc, real)) = narrowest_read(
+                TRACK_TRIES,
+                crate::dataplane::dpdk::rdtsc,
+                super::realtime_ns,
+            ) else {
                 return;
             };
-            let width_ns = c.ns_at(tsc + width) - c.ns_at(tsc);
+            let width_ns = c.ns_at(tsc.wrapping_add(width)) - c.ns_at(tsc);
             if width_ns > TRACK_MAX_WINDOW_NS {
                 tracing::debug!(
                     width_ns = width_ns as i64,
@@ -179,19 +176,6 @@ impl TimeBase {
             );
         }
     }
-}
-
-/// The narrowest of `(TSC before, reference, TSC after)` reads: its width in ticks, its TSC
-/// midpoint and its reference reading.
-#[cfg(any(feature = "dpdk", test))]
-fn narrowest(reads: &[(u64, i128, u64)]) -> Option<(u64, u64, i128)> {
-    reads
-        .iter()
-        .map(|&(t0, real, t1)| {
-            let width = t1.wrapping_sub(t0);
-            (width, t0.wrapping_add(width / 2), real)
-        })
-        .min_by_key(|&(width, _, _)| width)
 }
 
 /// Reads of the reference per tracking update (the narrowest counts).
@@ -228,19 +212,6 @@ impl StampClock for TimeBase {
 mod tests {
     use super::*;
     use crate::clock::UtcSource;
-
-    #[test]
-    fn the_narrowest_reference_read_counts() {
-        // The second read was preempted for 300 µs between its TSC reads (1 GHz TSC).
-        let reads = [
-            (1_000, 5_000, 1_900),
-            (10_000, 320_000, 310_000),
-            (400_000, 700_400, 400_800),
-            (800_000, 1_100_000, 801_000),
-        ];
-        assert_eq!(narrowest(&reads), Some((800, 400_400, 700_400)));
-        assert_eq!(narrowest(&[]), None);
-    }
 
     #[test]
     fn system_stamps_go_to_tai() {

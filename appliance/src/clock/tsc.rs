@@ -177,6 +177,24 @@ impl TscClock {
     }
 }
 
+/// Reads the reference `tries` times, each between two TSC reads (as [`TscClock::calibrate`]
+/// does), and keeps the narrowest: its width in ticks, its TSC midpoint and the reference
+/// reading. A read the thread was preempted in is wide and loses to any other.
+pub fn narrowest_read(
+    tries: usize,
+    mut read_tsc: impl FnMut() -> u64,
+    mut read_reference_ns: impl FnMut() -> i128,
+) -> Option<(u64, u64, i128)> {
+    (0..tries)
+        .map(|_| {
+            let a = read_tsc();
+            let r = read_reference_ns();
+            let width = read_tsc().wrapping_sub(a);
+            (width, a.wrapping_add(width / 2), r)
+        })
+        .min_by_key(|&(width, _, _)| width)
+}
+
 /// A [`TscClock`] published by one thread (the one that disciplines it) and read by others
 /// (the TX stage computing one-step launch times and residence times), without locks: a
 /// sequence lock over atomics. The writer makes the sequence odd, stores the model, makes it
@@ -289,6 +307,19 @@ mod tests {
     /// A simulated TSC: `hz` ticks per second of true time, starting at `t0`.
     fn tsc_at(true_ns: i128, hz: f64, t0: u64) -> u64 {
         t0 + (true_ns as f64 * hz / 1e9) as u64
+    }
+
+    #[test]
+    fn the_narrowest_reference_read_counts() {
+        // TSC reads around four reference reads; the second was preempted for 300 µs.
+        let mut tsc = [
+            1_000u64, 1_900, 10_000, 310_000, 400_000, 400_800, 800_000, 801_000,
+        ]
+        .into_iter();
+        let mut reference = [5_000i128, 320_000, 700_400, 1_100_000].into_iter();
+        let best = narrowest_read(4, || tsc.next().unwrap(), || reference.next().unwrap());
+        assert_eq!(best, Some((800, 400_400, 700_400)));
+        assert_eq!(narrowest_read(0, || 0, || 0), None);
     }
 
     #[test]
