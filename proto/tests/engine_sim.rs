@@ -200,6 +200,104 @@ fn ten_thousand_unicast_slaves_get_their_granted_rates() {
     );
 }
 
+/// Every unicast slave's Syncs are observed as they are stamped: the simulator runs the
+/// engine exactly at its deadlines and stamps at the send time, so every Sync leaves when
+/// it was due (emission 0) and every interval is the granted one (error 0), per slave.
+#[test]
+fn unicast_sync_departures_are_observed_per_slave() {
+    use meridian_proto::engine::Observation;
+    let mut cfg = config(|_, _| {});
+    Profile::G8275_2.apply(&mut cfg.clock, &mut cfg.ports);
+    let engine = Engine::new(cfg, T0, locked()).unwrap();
+    let mut sim = Sim::new(engine, T0, NetParams::default(), 3, 44);
+    for k in 0..20u32 {
+        let mode = Mode::Unicast {
+            announce_log: 0,
+            sync_log: [-4, -3, -1, 0][(k % 4) as usize],
+            delay_log: 0,
+            duration: 60,
+        };
+        sim.add_slave(SimSlave::new(k, mode, 0, 0), 0);
+    }
+    sim.run_until(secs(10));
+    let (mut stamped, mut intervals) = (0u64, 0u64);
+    for o in &sim.observed {
+        let Observation::SyncDeparture {
+            unicast,
+            emission_ns,
+            interval_error_ns,
+            ..
+        } = *o;
+        assert!(unicast);
+        assert_eq!(emission_ns, 0, "{o:?}");
+        stamped += 1;
+        if let Some(e) = interval_error_ns {
+            assert_eq!(e, 0, "{o:?}");
+            intervals += 1;
+        }
+    }
+    let syncs = sim.engine_tx[n(MessageType::Sync)];
+    assert!(syncs > 20 * 5, "{syncs} Syncs");
+    // All but the Syncs still in flight at the end were stamped; all but each slave's
+    // first have an interval.
+    assert!(stamped + 20 >= syncs, "{stamped} of {syncs}");
+    assert!(intervals + 20 >= stamped, "{intervals} of {stamped}");
+}
+
+/// The engine measures each two-step Sync's departure against its schedule: emission =
+/// TX stamp − tick; interval error = departure − previous departure − the interval, only
+/// between consecutive stamped Syncs of the stream (a lost stamp breaks the chain).
+#[test]
+fn sync_emission_and_interval_error_from_tx_stamps() {
+    use meridian_proto::engine::{Observation, Recorded, TxStamp, TxToken};
+    let mut engine = Engine::new(config(|_, p| p.master_only = true), T0, locked()).unwrap();
+    let sync_token = |out: &mut Recorded| -> TxToken {
+        let mut tokens = out.sent.drain(..).filter_map(|t| match t.stamp {
+            TxStamp::TwoStep(tok) if t.message_type == MessageType::Sync => Some(tok),
+            _ => None,
+        });
+        let t = tokens.next().expect("a two-step Sync");
+        assert!(tokens.next().is_none());
+        t
+    };
+    let mut out = Recorded::default();
+    let at = |s: u64, us: u64| secs(s).plus_nanos(us * 1_000);
+    // Sync 0 due at T0, noticed 7 µs late, stamped at +10 µs.
+    engine.handle_timeout(at(0, 7), &mut out);
+    let t = sync_token(&mut out);
+    engine.handle_tx_timestamp(at(0, 20), t, at(0, 10), &mut out);
+    // Sync 1 due at T0 + 1 s, stamped at +4 µs: 6 µs short of the interval.
+    engine.handle_timeout(at(1, 2), &mut out);
+    let t = sync_token(&mut out);
+    engine.handle_tx_timestamp(at(1, 9), t, at(1, 4), &mut out);
+    // Sync 2's stamp is lost; Sync 3 (stamped) has no interval.
+    engine.handle_timeout(at(2, 1), &mut out);
+    let t = sync_token(&mut out);
+    engine.handle_tx_timestamp_lost(t);
+    engine.handle_timeout(at(3, 1), &mut out);
+    let t = sync_token(&mut out);
+    engine.handle_tx_timestamp(at(3, 5), t, at(3, 1), &mut out);
+    // Sync 4, 3 µs late and 2 µs longer than the interval.
+    engine.handle_timeout(at(4, 1), &mut out);
+    let t = sync_token(&mut out);
+    engine.handle_tx_timestamp(at(4, 5), t, at(4, 3), &mut out);
+    let dep = |emission_ns, interval_error_ns| Observation::SyncDeparture {
+        port: 0,
+        unicast: false,
+        emission_ns,
+        interval_error_ns,
+    };
+    assert_eq!(
+        out.observed,
+        vec![
+            dep(10_000, None),
+            dep(4_000, Some(-6_000)),
+            dep(1_000, None),
+            dep(3_000, Some(2_000)),
+        ]
+    );
+}
+
 /// A better master appearing drives the port PASSIVE (no Sync or Announce sent); when it
 /// goes away the port returns to MASTER. A worse one changes nothing.
 #[test]

@@ -13,7 +13,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
-use meridian_proto::engine::{Engine, Output, RxMessage, Time, Transmit, TxStamp, TxToken};
+use meridian_proto::engine::{
+    Engine, Observation, Output, RxMessage, Time, Transmit, TxStamp, TxToken,
+};
 use tracing::warn;
 
 use super::report::Reporter;
@@ -22,6 +24,7 @@ use super::tokens::TokenTable;
 use crate::clock::timebase::TimeBase;
 use crate::control::ControlServer;
 use crate::dataplane::{PollSet, PtpPort, RawStamp, StampClock, TxRequest, TxTiming};
+use crate::metrics::{Delivery, TimingRecorders};
 
 /// Messages taken from one port before the engine's timers get a turn.
 const RX_BATCH: usize = 64;
@@ -44,6 +47,8 @@ struct Io<P> {
     /// Tokens whose stamp will never come (send failed), for the engine.
     lost: Vec<TxToken>,
     tx_errors: u64,
+    /// Per port: Sync departures and TX-stamp latency.
+    timing: Vec<TimingRecorders>,
 }
 
 impl<P: PtpPort> Output for Io<P> {
@@ -65,11 +70,16 @@ impl<P: PtpPort> Output for Io<P> {
             message_type: tx.message_type,
             request_rx: tx.request_rx,
         };
+        // Only a stamped frame costs a clock read here (the start of its TX-stamp latency).
+        let sent = match tx.stamp {
+            TxStamp::TwoStep(_) => self.clock.now(),
+            _ => Time(0),
+        };
         let r = port.send(&request, &self.clock);
         if let TxStamp::TwoStep(token) = tx.stamp {
             match &r {
                 Ok(Some(id)) => {
-                    if let Some(old) = self.tokens.insert(i, *id, token) {
+                    if let Some(old) = self.tokens.insert(i, *id, token, sent) {
                         self.lost.push(old);
                     }
                 }
@@ -82,6 +92,23 @@ impl<P: PtpPort> Output for Io<P> {
             if self.tx_errors <= LOGGED_TX_ERRORS {
                 warn!(port = i + 1, error = %e, "send failed");
             }
+        }
+    }
+
+    fn observe(&mut self, o: Observation) {
+        let Observation::SyncDeparture {
+            port,
+            unicast,
+            emission_ns,
+            interval_error_ns,
+        } = o;
+        if let Some(t) = self.timing.get_mut(port as usize) {
+            let d = if unicast {
+                Delivery::Unicast
+            } else {
+                Delivery::Multicast
+            };
+            t.sync_departure(d, emission_ns, interval_error_ns);
         }
     }
 }
@@ -130,6 +157,7 @@ impl<P: PtpPort> Driver<P> {
                 clock,
                 lost: Vec::with_capacity(64),
                 tx_errors: 0,
+                timing: Vec::new(),
             },
             engine,
             control,
@@ -141,6 +169,12 @@ impl<P: PtpPort> Driver<P> {
             next_status: Time(0),
             next_control: Time(0),
         }
+    }
+
+    /// Records Sync departures and TX-stamp latencies of each port (index = port) here.
+    pub fn with_timing(mut self, timing: Vec<TimingRecorders>) -> Self {
+        self.io.timing = timing;
+        self
     }
 
     /// Runs until `stop` is set (a signal).
@@ -218,7 +252,8 @@ impl<P: PtpPort> Driver<P> {
     }
 
     /// Once a second: keep the time base on its reference, let ports keep their NIC clock
-    /// mappings, and give the engine the clock's status.
+    /// mappings, give the engine the clock's status, and publish the engine loop's
+    /// histograms.
     fn refresh_clock(&mut self) {
         if self.io.clock.now() < self.next_status {
             return;
@@ -230,6 +265,9 @@ impl<P: PtpPort> Driver<P> {
         let now = self.io.clock.now();
         self.engine.set_clock_status(now, self.io.clock.status());
         self.next_status = now.plus_nanos(STATUS_REFRESH_NS);
+        for t in &mut self.io.timing {
+            t.publish();
+        }
     }
 
     /// Hands every completed TX stamp to the engine; whether there were any.
@@ -246,7 +284,10 @@ impl<P: PtpPort> Driver<P> {
         }
         let now = self.io.clock.now();
         for &(i, id, stamp) in &self.stamps {
-            if let Some(token) = self.io.tokens.take(i, id) {
+            if let Some((token, sent)) = self.io.tokens.take(i, id) {
+                if let Some(t) = self.io.timing.get_mut(i) {
+                    t.tx_stamp_latency(now.saturating_since(sent));
+                }
                 let t = self.io.clock.time_of(stamp);
                 self.engine.handle_tx_timestamp(now, token, t, &mut self.io);
             }

@@ -39,7 +39,7 @@ use crate::control::ControlServer;
 use crate::dataplane::{PtpPort, StampClock};
 use crate::metrics::exporter::Exporter;
 use crate::metrics::render::BuildInfo;
-use crate::metrics::ResidenceSeries;
+use crate::metrics::Histograms;
 use driver::Driver;
 use report::Reporter;
 use stages::StageSet;
@@ -55,7 +55,12 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         BackendName::Sockets => {
             let (ports, kind) = ports::open_socket_ports(&cfg)?;
             let clock = TimeBase::new(system_clock(&cfg)?, kind)?;
-            serve(&cfg, ports, clock, StageSet::default(), Vec::new(), &stop).map(finish)
+            // No residence times yet: the kernel does not stamp Delay_Resps for us.
+            let histograms = Histograms {
+                residence: Vec::new(),
+                timing: Histograms::new(ports.len()).timing,
+            };
+            serve(&cfg, ports, clock, StageSet::default(), histograms, &stop).map(finish)
         }
         BackendName::Dpdk => run_dpdk(&cfg, &stop),
     }
@@ -74,10 +79,9 @@ fn run_dpdk(cfg: &Config, stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
     let _runtime_dir = eal::RuntimeDir::new(cfg);
     let mut ports = ports::open_dpdk_ports(cfg)?;
     let mut clock = TimeBase::new(system_clock(cfg)?, BaseKind::Tsc)?;
-    let residence: Vec<ResidenceSeries> =
-        ports.iter().map(|_| ResidenceSeries::default()).collect();
+    let histograms = Histograms::new(ports.len());
     if let Some(shared) = clock.shared_tsc() {
-        for (p, r) in ports.iter_mut().zip(&residence) {
+        for (p, r) in ports.iter_mut().zip(&histograms.residence) {
             p.attach_clock(Arc::clone(&shared), r.clone());
         }
     }
@@ -87,7 +91,7 @@ fn run_dpdk(cfg: &Config, stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
         stages::Stages::default()
     };
     let (inline, threads) = stages.start(cfg, stop)?;
-    let r = serve(cfg, ports, clock, inline, residence, stop);
+    let r = serve(cfg, ports, clock, inline, histograms, stop);
     // The stages stop before the ports' final counters are read and the ports close.
     stop.store(true, Ordering::Relaxed);
     for t in threads {
@@ -125,7 +129,7 @@ fn serve<P: PtpPort>(
     ports: Vec<P>,
     clock: TimeBase,
     inline: StageSet,
-    residence: Vec<ResidenceSeries>,
+    histograms: Histograms,
     stop: &AtomicBool,
 ) -> anyhow::Result<driver::Finished<P>> {
     // The clock identity and CLOCK_DESCRIPTION need the ports' MACs and addresses.
@@ -142,9 +146,10 @@ fn serve<P: PtpPort>(
     let engine = Engine::new(engine_cfg, clock.now(), clock.status())
         .map_err(|e| anyhow::anyhow!("engine configuration: {e}"))?;
     let control = ControlServer::bind(&cfg.control.socket)?;
-    let mut reporter = Reporter::new(cfg, &engine, residence.clone());
+    let mut reporter = Reporter::new(cfg, &engine, histograms.residence.clone());
     reporter.set_leap_file_expiry(clock.system().leap_file_expires());
-    let _exporter = start_exporter(cfg, reporter.profile(), residence)?;
+    let timing = histograms.timing.iter().map(|t| t.recorders()).collect();
+    let _exporter = start_exporter(cfg, reporter.profile(), histograms)?;
     info!(
         identity = %engine.clock_config().clock_identity,
         profile = %reporter.profile(),
@@ -162,7 +167,8 @@ fn serve<P: PtpPort>(
         reporter,
         inline,
         idle_sleep_ns,
-    );
+    )
+    .with_timing(timing);
     let finished = driver.run(stop)?;
     info!("meridian stopping (signal)");
     Ok(finished)
@@ -186,7 +192,7 @@ fn finish<P: PtpPort>(finished: driver::Finished<P>) {
 fn start_exporter(
     cfg: &Config,
     profile: &str,
-    residence: Vec<ResidenceSeries>,
+    histograms: Histograms,
 ) -> anyhow::Result<Option<Exporter>> {
     let Some(listen) = cfg
         .metrics
@@ -213,7 +219,13 @@ fn start_exporter(
         }
         BackendName::Sockets => Vec::new(),
     };
-    match Exporter::start(listen, cfg.control.socket.clone(), residence, build, &avoid) {
+    match Exporter::start(
+        listen,
+        cfg.control.socket.clone(),
+        histograms,
+        build,
+        &avoid,
+    ) {
         Ok(e) => Ok(Some(e)),
         Err(e) => {
             error!(error = %e, "[metrics] listen: no /metrics this run");

@@ -8,12 +8,12 @@
 
 use std::collections::HashMap;
 
-use meridian_proto::engine::{Engine, TxToken};
+use meridian_proto::engine::{Engine, Time, TxToken};
 
-/// Tokens by (port, TX-stamp id).
+/// Tokens by (port, TX-stamp id), with the time the frame was handed to the port.
 #[derive(Debug)]
 pub struct TokenTable {
-    ports: Vec<HashMap<u32, TxToken>>,
+    ports: Vec<HashMap<u32, (TxToken, Time)>>,
     /// The engine's `tx_timestamp_timeouts` when the table was last swept.
     seen_timeouts: u64,
 }
@@ -27,15 +27,19 @@ impl TokenTable {
         }
     }
 
-    /// Records that port `port` will report `id` for `token`. Returns a token the same id
-    /// was still held for (the port restarted its ids): it will never be stamped.
+    /// Records that port `port`, given the frame at `sent`, will report `id` for `token`.
+    /// Returns a token the same id was still held for (the port restarted its ids): it will
+    /// never be stamped.
     #[must_use = "a displaced token must be handed back to the engine as lost"]
-    pub fn insert(&mut self, port: usize, id: u32, token: TxToken) -> Option<TxToken> {
-        self.ports.get_mut(port)?.insert(id, token)
+    pub fn insert(&mut self, port: usize, id: u32, token: TxToken, sent: Time) -> Option<TxToken> {
+        self.ports
+            .get_mut(port)?
+            .insert(id, (token, sent))
+            .map(|o| o.0)
     }
 
-    /// The token waiting for `id` on `port`.
-    pub fn take(&mut self, port: usize, id: u32) -> Option<TxToken> {
+    /// The token waiting for `id` on `port`, and when its frame was sent.
+    pub fn take(&mut self, port: usize, id: u32) -> Option<(TxToken, Time)> {
         self.ports.get_mut(port)?.remove(&id)
     }
 
@@ -58,7 +62,7 @@ impl TokenTable {
         }
         self.seen_timeouts = timeouts;
         for p in &mut self.ports {
-            p.retain(|_, t| engine.tx_token_pending(t));
+            p.retain(|_, (t, _)| engine.tx_token_pending(t));
         }
     }
 }
@@ -94,7 +98,7 @@ mod tests {
             engine.handle_timeout(now, &mut out);
             for t in out.drain(..) {
                 if let TxStamp::TwoStep(token) = t.stamp {
-                    assert!(table.insert(0, id, token).is_none());
+                    assert!(table.insert(0, id, token, now).is_none());
                     id += 1;
                 }
             }

@@ -3,7 +3,7 @@
 //! Each scrape reads the daemon's status through the control socket — the same report
 //! `meridian status --json` prints, so the engine loop answers it between two rounds and
 //! does nothing else for the exporter — and the residence histograms straight from their
-//! shared copies, then renders both ([`super::render`]). Anything but `GET /metrics` gets
+//! shared copies (residence, Sync departures, TX-stamp latency), then renders both ([`super::render`]). Anything but `GET /metrics` gets
 //! 404 or 405; a request body is never read; a scrape that finds the engine unresponsive
 //! still answers, with `meridian_engine_responsive 0`.
 
@@ -17,7 +17,7 @@ use std::time::Duration;
 use tiny_http::{Header, Method, Response, Server};
 
 use super::render::{render, BuildInfo, Sources};
-use super::ResidenceSeries;
+use super::Histograms;
 
 /// How often the thread looks at the stop flag while no request comes.
 const STOP_CHECK: Duration = Duration::from_millis(200);
@@ -43,13 +43,13 @@ pub struct Exporter {
 }
 
 impl Exporter {
-    /// Binds `listen` and starts serving: status from the control socket `control`, residence
-    /// histograms from `residence` (per port). The thread keeps off `avoid_cpus` (the data
+    /// Binds `listen` and starts serving: status from the control socket `control`, the
+    /// histograms from `histograms`. The thread keeps off `avoid_cpus` (the data
     /// plane's cores) when any other CPU exists.
     pub fn start(
         listen: SocketAddr,
         control: PathBuf,
-        residence: Vec<ResidenceSeries>,
+        histograms: Histograms,
         build: BuildInfo,
         avoid_cpus: &[usize],
     ) -> Result<Exporter, ExporterError> {
@@ -65,7 +65,7 @@ impl Exporter {
             .name("meridian-metrics".into())
             .spawn(move || {
                 keep_off(&avoid);
-                serve(&server, &control, &residence, &build, &flag)
+                serve(&server, &control, &histograms, &build, &flag)
             })
             .map_err(|e| ExporterError {
                 addr: listen,
@@ -117,7 +117,7 @@ fn keep_off(avoid: &[usize]) {
 fn serve(
     server: &Server,
     control: &std::path::Path,
-    residence: &[ResidenceSeries],
+    histograms: &Histograms,
     build: &BuildInfo,
     stop: &AtomicBool,
 ) {
@@ -136,7 +136,7 @@ fn serve(
                 let body = render(&Sources {
                     build,
                     report: report.as_ref(),
-                    residence,
+                    histograms,
                 });
                 let mut r = Response::from_string(body);
                 if let Ok(h) = Header::from_bytes("Content-Type", CONTENT_TYPE) {
@@ -169,8 +169,8 @@ mod tests {
     #[test]
     fn serves_metrics_and_refuses_the_rest() {
         let dir = tempfile::tempdir().unwrap();
-        let series = vec![ResidenceSeries::default()];
-        let mut rec = series[0].recorders();
+        let series = Histograms::new(1);
+        let mut rec = series.residence[0].recorders();
         rec.record(super::super::ReplyKind::DelayResp, 1_500);
         rec.publish();
         let build = BuildInfo {

@@ -10,7 +10,7 @@ use prometheus::proto::{
 };
 use prometheus::{Encoder as _, TextEncoder};
 
-use super::{LatencyReport, ResidenceSeries};
+use super::{Histograms, LatencyReport, SharedHistogram, TimingSeries};
 use crate::control::{ClockReport, PortReport, StatusReport};
 
 /// Histogram bucket bounds, ns: 100 ns to 10 ms, 1-2-5 per decade.
@@ -48,8 +48,8 @@ pub struct Sources<'a> {
     pub build: &'a BuildInfo,
     /// The daemon's status, `None` when the engine loop did not answer in time.
     pub report: Option<&'a StatusReport>,
-    /// Residence-time histograms, per port (index = port number − 1).
-    pub residence: &'a [ResidenceSeries],
+    /// The data plane's and the engine loop's histograms.
+    pub histograms: &'a Histograms,
 }
 
 /// Renders `s` as Prometheus text (format 0.0.4).
@@ -83,7 +83,7 @@ pub fn render(s: &Sources<'_>) -> String {
         families.extend(engine_families(r));
         families.extend(clock_families(&r.clock));
     }
-    families.push(residence_family(s.residence));
+    families.extend(histogram_families(s.histograms));
     families.retain(|f| !f.get_metric().is_empty());
     let mut out = Vec::new();
     // The families are built here with valid names and types: encoding cannot fail.
@@ -400,25 +400,64 @@ pub fn clock_families(c: &ClockReport) -> Vec<MetricFamily> {
     ]
 }
 
-/// `meridian_residence_seconds{port,message_type}`.
-fn residence_family(series: &[ResidenceSeries]) -> MetricFamily {
-    let mut metrics = Vec::new();
-    for (i, s) in series.iter().enumerate() {
+/// The duration histograms: residence, Sync emission and interval error, TX-stamp latency.
+fn histogram_families(h: &Histograms) -> Vec<MetricFamily> {
+    let mut residence = Vec::new();
+    for (i, s) in h.residence.iter().enumerate() {
         let port = (i + 1).to_string();
-        for (kind, h) in s.by_kind() {
-            let rep = LatencyReport::of(&h.snapshot());
-            let mut m =
-                Metric::from_label(labels(&[("port", &port), ("message_type", kind.label())]));
-            m.set_histogram(histogram(&rep));
-            metrics.push(m);
+        for (kind, hist) in s.by_kind() {
+            residence.push(histogram_metric(
+                &[("port", &port), ("message_type", kind.label())],
+                hist,
+            ));
         }
     }
-    family(
-        "meridian_residence_seconds",
-        "Residence time: request RX stamp to reply TX stamp (configured latencies excluded).",
-        MetricType::HISTOGRAM,
-        metrics,
-    )
+    let (mut emission, mut interval, mut latency) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, t) in h.timing.iter().enumerate() {
+        let port = (i + 1).to_string();
+        for (d, (e, iv)) in TimingSeries::DELIVERIES
+            .iter()
+            .zip(t.sync_emission.iter().zip(&t.sync_interval_error))
+        {
+            let l = [("port", port.as_str()), ("delivery", d.label())];
+            emission.push(histogram_metric(&l, e));
+            interval.push(histogram_metric(&l, iv));
+        }
+        latency.push(histogram_metric(&[("port", &port)], &t.tx_stamp_latency));
+    }
+    vec![
+        family(
+            "meridian_residence_seconds",
+            "Residence time: request RX stamp to reply TX stamp (configured latencies excluded).",
+            MetricType::HISTOGRAM,
+            residence,
+        ),
+        family(
+            "meridian_sync_emission_seconds",
+            "Two-step Sync TX stamp minus the time the Sync was scheduled for.",
+            MetricType::HISTOGRAM,
+            emission,
+        ),
+        family(
+            "meridian_sync_interval_error_seconds",
+            "Magnitude of (Sync departure - previous departure of the stream - interval), \
+             consecutive stamped Syncs.",
+            MetricType::HISTOGRAM,
+            interval,
+        ),
+        family(
+            "meridian_tx_timestamp_latency_seconds",
+            "From handing a two-step frame to the port to its TX timestamp reaching the engine.",
+            MetricType::HISTOGRAM,
+            latency,
+        ),
+    ]
+}
+
+fn histogram_metric(l: &[(&str, &str)], h: &SharedHistogram) -> Metric {
+    let mut m = Metric::from_label(labels(l));
+    m.set_histogram(histogram(&LatencyReport::of(&h.snapshot())));
+    m
 }
 
 fn histogram(rep: &LatencyReport) -> Histogram {
@@ -442,7 +481,7 @@ fn histogram(rep: &LatencyReport) -> Histogram {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::ReplyKind;
+    use crate::metrics::{Delivery, ReplyKind};
 
     fn report() -> StatusReport {
         let mut counters = BTreeMap::new();
@@ -486,12 +525,18 @@ mod tests {
     }
 
     fn sources_text(report: Option<&StatusReport>) -> String {
-        let series = vec![ResidenceSeries::default()];
-        let mut r = series[0].recorders();
+        let histograms = Histograms::new(1);
+        let mut r = histograms.residence[0].recorders();
         for ns in [150, 900, 3_000, 40_000_000] {
             r.record(ReplyKind::DelayResp, ns);
         }
         r.publish();
+        let mut t = histograms.timing[0].recorders();
+        t.sync_departure(Delivery::Multicast, 4_000, None);
+        t.sync_departure(Delivery::Multicast, 30_000, Some(-1_500));
+        t.sync_departure(Delivery::Unicast, -20, Some(300));
+        t.tx_stamp_latency(60_000);
+        t.publish();
         let build = BuildInfo {
             version: "0.1.0".into(),
             profile: "default-e2e".into(),
@@ -500,7 +545,7 @@ mod tests {
         render(&Sources {
             build: &build,
             report,
-            residence: &series,
+            histograms: &histograms,
         })
     }
 
@@ -529,6 +574,16 @@ mod tests {
             "meridian_residence_seconds_bucket{message_type=\"delay_resp\",port=\"1\",le=\"+Inf\"} 4",
             "meridian_residence_seconds_count{message_type=\"delay_resp\",port=\"1\"} 4",
             "meridian_residence_seconds_count{message_type=\"pdelay_resp\",port=\"1\"} 0",
+            "meridian_sync_emission_seconds_bucket{delivery=\"multicast\",port=\"1\",le=\"0.000005\"} 1",
+            "meridian_sync_emission_seconds_count{delivery=\"multicast\",port=\"1\"} 2",
+            // A stamp before its tick counts as the smallest value.
+            "meridian_sync_emission_seconds_bucket{delivery=\"unicast\",port=\"1\",le=\"0.0000001\"} 1",
+            // The magnitude of the interval error.
+            "meridian_sync_interval_error_seconds_bucket{delivery=\"multicast\",port=\"1\",le=\"0.000001\"} 0",
+            "meridian_sync_interval_error_seconds_bucket{delivery=\"multicast\",port=\"1\",le=\"0.000002\"} 1",
+            "meridian_sync_interval_error_seconds_count{delivery=\"unicast\",port=\"1\"} 1",
+            "meridian_tx_timestamp_latency_seconds_bucket{port=\"1\",le=\"0.00005\"} 0",
+            "meridian_tx_timestamp_latency_seconds_bucket{port=\"1\",le=\"0.0001\"} 1",
         ] {
             assert!(t.contains(want), "missing {want:?} in:\n{t}");
         }

@@ -87,11 +87,34 @@ pub struct Transmit<'a> {
     pub request_rx: Option<Time>,
 }
 
+/// A measurement the engine makes about its own service, for the data plane's metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observation {
+    /// A two-step Sync's TX timestamp arrived.
+    SyncDeparture {
+        /// Out of which port.
+        port: PortIndex,
+        /// Whether it went to one unicast slave (otherwise the port's multicast stream).
+        unicast: bool,
+        /// TX timestamp − the time the Sync was scheduled for, ns: the loop's lateness in
+        /// noticing the tick plus the send path up to the stamp (egress latency not applied).
+        /// Negative only if the clock model moved the stamp before the tick.
+        emission_ns: i64,
+        /// This Sync's departure − the previous one's in the same stream − the nominal
+        /// interval, ns, when the previous Sync of the stream (the sequenceId before) was
+        /// stamped too; `None` for a stream's first Sync or after a lost stamp.
+        interval_error_ns: Option<i64>,
+    },
+}
+
 /// Receives the engine's transmit requests. The data plane copies `payload` into its own
 /// buffer (socket send, mbuf) before returning; the engine reuses its buffer.
 pub trait Output {
     /// Sends one message.
     fn transmit(&mut self, tx: Transmit<'_>);
+
+    /// Takes a measurement (for histograms); ignored unless the data plane records it.
+    fn observe(&mut self, _observation: Observation) {}
 }
 
 /// A received PTP message.
@@ -127,6 +150,25 @@ pub struct OwnedTransmit {
     pub stamp: TxStamp,
     /// The request's receive timestamp, for replies (see [`Transmit::request_rx`]).
     pub request_rx: Option<Time>,
+}
+
+/// An engine [`Output`] that keeps what it is given, for tests and simulators.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// The transmit requests, in order.
+    pub sent: Vec<OwnedTransmit>,
+    /// The observations, in order.
+    pub observed: Vec<Observation>,
+}
+
+impl Output for Recorded {
+    fn transmit(&mut self, tx: Transmit<'_>) {
+        self.sent.transmit(tx);
+    }
+
+    fn observe(&mut self, observation: Observation) {
+        self.observed.push(observation);
+    }
 }
 
 impl Output for Vec<OwnedTransmit> {

@@ -45,8 +45,8 @@ pub mod unicast;
 
 pub use config::{ClockConfig, ConfigError, DelayMechanism, EngineConfig, PortConfig, Profile};
 pub use io::{
-    Destination, Output, OwnedTransmit, PeerAddress, PortIndex, RxMessage, Transmit, TxStamp,
-    TxToken,
+    Destination, Observation, Output, OwnedTransmit, PeerAddress, PortIndex, Recorded, RxMessage,
+    Transmit, TxStamp, TxToken,
 };
 pub use time::{log_interval_nanos, Duration, Time};
 
@@ -247,6 +247,8 @@ struct Port {
     announce_seq: u16,
     sync_seq: u16,
     signaling_seq: u16,
+    /// The last stamped multicast Sync: (sequenceId, TX time), for the interval error.
+    last_sync: Option<(u16, Time)>,
     foreign: ForeignMasterTable,
     erbest: Option<ComparisonDataset>,
     unicast: UnicastService,
@@ -430,6 +432,7 @@ impl Ctx<'_> {
         stats: &mut Stats,
         pending: &mut PendingTable,
         now: Time,
+        scheduled: Time,
         dest: Destination,
         seq: u16,
         log: i8,
@@ -454,6 +457,7 @@ impl Ctx<'_> {
                 kind: FollowUpKind::Sync {
                     log_interval: log,
                     unicast,
+                    scheduled,
                 },
             };
             match pending.insert(now, p) {
@@ -522,6 +526,7 @@ impl Engine {
                 announce_seq: 0,
                 sync_seq: 0,
                 signaling_seq: 0,
+                last_sync: None,
                 foreign: ForeignMasterTable::new(16),
                 erbest: None,
                 unicast: UnicastService::new(p.unicast_limits.max_slaves),
@@ -743,6 +748,7 @@ impl Engine {
                     stats,
                     pending,
                     now,
+                    p.next_sync,
                     Destination::Multicast,
                     p.sync_seq,
                     cfg.log_sync_interval,
@@ -755,7 +761,7 @@ impl Engine {
         stats.grants_expired += r.grants_expired;
         stats.slaves_removed += r.slaves_removed;
         if p.state == PortState::Master {
-            p.unicast.run_due(now, |_, slave, kind| {
+            p.unicast.run_due(now, |_, slave, kind, due| {
                 let dest = Destination::Unicast(slave.address);
                 let log = slave.granted(kind).unwrap_or(0);
                 match kind {
@@ -764,7 +770,7 @@ impl Engine {
                         slave.announce_seq = slave.announce_seq.wrapping_add(1);
                     }
                     GrantType::Sync => {
-                        ctx.send_sync(out, stats, pending, now, dest, slave.sync_seq, log);
+                        ctx.send_sync(out, stats, pending, now, due, dest, slave.sync_seq, log);
                         slave.sync_seq = slave.sync_seq.wrapping_add(1);
                     }
                     GrantType::DelayResp | GrantType::PdelayResp => {}
@@ -927,6 +933,7 @@ impl Engine {
         if next == PortState::Master {
             p.next_announce = now;
             p.next_sync = now;
+            p.last_sync = None;
         }
         if was_master && next != PortState::Master {
             // A port that stops being master stops serving its unicast slaves; they
@@ -1182,15 +1189,31 @@ impl Engine {
             return;
         };
         let i = p.port as usize;
-        let Some(cfg) = self.port_cfg.get(i) else {
+        if i >= self.ports.len() {
             return;
-        };
+        }
+        if let FollowUpKind::Sync {
+            log_interval,
+            unicast,
+            scheduled,
+        } = p.kind
+        {
+            let interval_error_ns = self.sync_departed(i, &p, tx_time, log_interval);
+            out.observe(Observation::SyncDeparture {
+                port: p.port,
+                unicast,
+                emission_ns: tx_time.signed_since(scheduled),
+                interval_error_ns,
+            });
+        }
+        let cfg = &self.port_cfg[i];
         let t = offset_time(tx_time, cfg.egress_latency);
         let ctx = self.ctx(i);
         let repr = match p.kind {
             FollowUpKind::Sync {
                 log_interval,
                 unicast,
+                ..
             } => {
                 let mut h = ctx.header(MessageType::FollowUp, p.sequence_id, log_interval, unicast);
                 h.correction = cfg.delay_asymmetry;
@@ -1225,6 +1248,21 @@ impl Engine {
             }
         };
         self.transmit(i, out, p.destination, &repr, TxStamp::None);
+    }
+
+    /// Notes that the Sync `p` of port `i` left at `tx_time`; the interval error from the
+    /// stream's previous Sync if that was the sequenceId before and was stamped.
+    fn sync_departed(&mut self, i: usize, p: &Pending, tx_time: Time, log: i8) -> Option<i64> {
+        let port = &mut self.ports[i];
+        let last = match p.destination {
+            Destination::Unicast(a) => &mut port.unicast.find_mut(&a)?.last_sync,
+            _ => &mut port.last_sync,
+        };
+        let prev = last.replace((p.sequence_id, tx_time))?;
+        (prev.0.wrapping_add(1) == p.sequence_id).then(|| {
+            let nominal = log_interval_nanos(log).min(i64::MAX as u64) as i64;
+            tx_time.signed_since(prev.1).saturating_sub(nominal)
+        })
     }
 
     /// The data plane could not get a TX timestamp for this token: the follow-up is skipped.

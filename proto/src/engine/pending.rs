@@ -18,6 +18,8 @@ pub(crate) enum FollowUpKind {
         log_interval: i8,
         /// Whether it went unicast.
         unicast: bool,
+        /// When it was due (the scheduler's tick), for the emission measurement.
+        scheduled: Time,
     },
     /// A Pdelay_Resp_Follow_Up for a Pdelay_Resp.
     PdelayResp {
@@ -145,6 +147,7 @@ mod tests {
             kind: FollowUpKind::Sync {
                 log_interval: 0,
                 unicast: false,
+                scheduled: Time(0),
             },
         }
     }

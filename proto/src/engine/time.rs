@@ -47,6 +47,18 @@ impl Time {
         self.0.saturating_sub(earlier.0)
     }
 
+    /// `self - other`, signed (saturating at the ends of `i64`).
+    pub const fn signed_since(self, other: Time) -> i64 {
+        let d = self.0 as i128 - other.0 as i128;
+        if d > i64::MAX as i128 {
+            i64::MAX
+        } else if d < i64::MIN as i128 {
+            i64::MIN
+        } else {
+            d as i64
+        }
+    }
+
     /// `self + ns`, saturating.
     pub const fn plus_nanos(self, ns: u64) -> Time {
         Time(self.0.saturating_add(ns))

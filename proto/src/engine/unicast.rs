@@ -103,6 +103,8 @@ pub struct Slave {
     pub announce_seq: u16,
     /// Next Sync sequenceId.
     pub sync_seq: u16,
+    /// The last stamped Sync: (sequenceId, TX time), for the interval error.
+    pub(crate) last_sync: Option<(u16, Time)>,
 }
 
 impl Slave {
@@ -202,6 +204,12 @@ impl UnicastService {
     pub fn find(&self, address: &PeerAddress) -> Option<(u32, &Slave)> {
         let h = *self.by_address.get(address)?;
         self.slave(h).map(|s| (h, s))
+    }
+
+    /// The slave with an address, to update.
+    pub(crate) fn find_mut(&mut self, address: &PeerAddress) -> Option<&mut Slave> {
+        let h = *self.by_address.get(address)?;
+        self.slaves.get_mut(h as usize).and_then(|s| s.as_mut())
     }
 
     /// Iterates live slaves.
@@ -365,9 +373,9 @@ impl UnicastService {
         r
     }
 
-    /// Calls `send(handle, slave, type)` for every scheduled message due by `now`, in due
-    /// order within each bucket.
-    pub fn run_due(&mut self, now: Time, mut send: impl FnMut(u32, &mut Slave, GrantType)) {
+    /// Calls `send(handle, slave, type, due)` for every scheduled message due by `now` (at
+    /// `due`), in due order within each bucket.
+    pub fn run_due(&mut self, now: Time, mut send: impl FnMut(u32, &mut Slave, GrantType, Time)) {
         let slaves = &mut self.slaves;
         for b in &mut self.buckets {
             loop {
@@ -383,12 +391,13 @@ impl UnicastService {
                         b.cycle_start = now;
                     }
                 }
-                if b.next_due() > now {
+                let due = b.next_due();
+                if due > now {
                     break;
                 }
                 let h = b.members[b.cursor];
                 if let Some(s) = slaves.get_mut(h as usize).and_then(|s| s.as_mut()) {
-                    send(h, s, b.kind);
+                    send(h, s, b.kind, due);
                 }
                 b.cursor += 1;
             }
@@ -413,6 +422,7 @@ impl UnicastService {
             grants: [Grant::default(); 4],
             announce_seq: 0,
             sync_seq: 0,
+            last_sync: None,
         };
         let h = match self.free.pop() {
             Some(h) => {
@@ -613,7 +623,7 @@ mod tests {
         let mut sent = Vec::new();
         let mut t = Time(0);
         while t < Time(2_000_000_000) {
-            u.run_due(t, |h, _, _| sent.push((t.0, h)));
+            u.run_due(t, |h, _, _, _| sent.push((t.0, h)));
             assert_eq!(u.sweep(t), SweepResult::default());
             t = u.next_wake().min(Time(2_000_000_000));
         }
@@ -657,7 +667,7 @@ mod tests {
                 .unwrap();
         }
         // Serve half a cycle, then cancel members on both sides of the cursor.
-        u.run_due(Time(450_000_000), |_, _, _| {});
+        u.run_due(Time(450_000_000), |_, _, _, _| {});
         for n in [1u32, 8, 3] {
             assert!(u.cancel(&id(n).0, MessageType::Announce));
         }
@@ -671,7 +681,7 @@ mod tests {
         let mut count: HashMap<u32, u32> = HashMap::new();
         let mut t = Time(450_000_001);
         while t < Time(2_450_000_000) {
-            u.run_due(t, |h, _, _| *count.entry(h).or_default() += 1);
+            u.run_due(t, |h, _, _, _| *count.entry(h).or_default() += 1);
             u.sweep(t);
             t = u.next_wake();
         }

@@ -9,7 +9,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
 use meridian_proto::engine::{
-    Destination, Engine, OwnedTransmit, PeerAddress, RxMessage, Time, TxStamp, TxToken,
+    Destination, Engine, Observation, PeerAddress, Recorded, RxMessage, Time, TxStamp, TxToken,
 };
 use meridian_proto::wire::message::AnnounceBody;
 use meridian_proto::wire::{
@@ -253,7 +253,9 @@ pub struct Sim {
     queue: BinaryHeap<Reverse<Queued>>,
     seq: u64,
     by_address: HashMap<PeerAddress, usize>,
-    out: Vec<OwnedTransmit>,
+    out: Recorded,
+    /// What the engine observed (Sync departures), in order.
+    pub observed: Vec<Observation>,
 }
 
 impl Sim {
@@ -271,7 +273,8 @@ impl Sim {
             queue: BinaryHeap::new(),
             seq: 0,
             by_address: HashMap::new(),
-            out: Vec::new(),
+            out: Recorded::default(),
+            observed: Vec::new(),
         }
     }
 
@@ -354,8 +357,9 @@ impl Sim {
         }
     }
 
-    fn flush(&mut self, out: &mut Vec<OwnedTransmit>) {
-        for mut tx in out.drain(..) {
+    fn flush(&mut self, out: &mut Recorded) {
+        self.observed.append(&mut out.observed);
+        for mut tx in out.sent.drain(..) {
             self.engine_tx[tx.message_type.nibble() as usize] += 1;
             let now = self.now;
             match std::mem::replace(&mut tx.stamp, TxStamp::None) {
