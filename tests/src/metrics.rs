@@ -117,3 +117,57 @@ pub fn try_prom_query(
     )?;
     (v["status"] == "success").then(|| v["data"]["result"].as_array().cloned().unwrap_or_default())
 }
+
+/// The cumulative buckets `(le, count)` of histogram `name` whose other labels are exactly
+/// `labels` (sorted, as exposed: `delivery="multicast",port="1"`), in `text`.
+pub fn buckets(text: &str, name: &str, labels: &str) -> Vec<(f64, f64)> {
+    let prefix = format!("{name}_bucket{{{labels},le=\"");
+    text.lines()
+        .filter_map(|l| {
+            let (le, rest) = l.strip_prefix(&prefix)?.split_once("\"} ")?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((le, rest.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The samples a histogram gained between two scrapes: `(count, q-quantile)` for each `q` in
+/// `qs`, a quantile being the upper bound of the first bucket holding that fraction (`+Inf`
+/// past the last finite bucket; `NaN` with no samples).
+pub fn window_quantiles(
+    before: &str,
+    after: &str,
+    name: &str,
+    labels: &str,
+    qs: &[f64],
+) -> (f64, Vec<f64>) {
+    let b = buckets(before, name, labels);
+    let a = buckets(after, name, labels);
+    assert!(
+        !a.is_empty() && a.len() == b.len(),
+        "{name}{{{labels}}}: buckets missing"
+    );
+    let delta: Vec<(f64, f64)> = a
+        .iter()
+        .zip(&b)
+        .map(|(&(le, n1), &(_, n0))| (le, n1 - n0))
+        .collect();
+    let total = delta.last().map_or(0.0, |d| d.1);
+    let q = qs
+        .iter()
+        .map(|&q| {
+            if total <= 0.0 {
+                return f64::NAN;
+            }
+            delta
+                .iter()
+                .find(|d| d.1 >= q * total)
+                .map_or(f64::INFINITY, |d| d.0)
+        })
+        .collect();
+    (total, q)
+}

@@ -35,7 +35,7 @@ use crate::clock::timebase::BaseKind;
 use crate::clock::timebase::TimeBase;
 use crate::clock::{LeapTable, SystemClock, UtcSource};
 use crate::config::{BackendName, Config, PortFacts, UtcOffsetSetting};
-use crate::control::ControlServer;
+use crate::control::{ControlServer, ControlThread};
 use crate::dataplane::{PtpPort, StampClock};
 use crate::metrics::exporter::Exporter;
 use crate::metrics::render::BuildInfo;
@@ -145,8 +145,12 @@ fn serve<P: PtpPort>(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let engine = Engine::new(engine_cfg, clock.now(), clock.status())
         .map_err(|e| anyhow::anyhow!("engine configuration: {e}"))?;
-    let control = ControlServer::bind(&cfg.control.socket)?;
-    let mut reporter = Reporter::new(cfg, &engine, histograms.residence.clone());
+    let (_control, desk) = ControlThread::start(
+        ControlServer::bind(&cfg.control.socket)?,
+        histograms.residence.clone(),
+        &data_plane_cpus(cfg),
+    )?;
+    let mut reporter = Reporter::new(cfg, &engine);
     reporter.set_leap_file_expiry(clock.system().leap_file_expires());
     let timing = histograms.timing.iter().map(|t| t.recorders()).collect();
     let _exporter = start_exporter(cfg, reporter.profile(), histograms)?;
@@ -159,16 +163,8 @@ fn serve<P: PtpPort>(
     );
     notify_ready();
     let idle_sleep_ns = u64::from(cfg.dataplane.idle_sleep_us) * 1_000;
-    let driver = Driver::new(
-        ports,
-        engine,
-        clock,
-        control,
-        reporter,
-        inline,
-        idle_sleep_ns,
-    )
-    .with_timing(timing);
+    let driver = Driver::new(ports, engine, clock, desk, reporter, inline, idle_sleep_ns)
+        .with_timing(timing);
     let finished = driver.run(stop)?;
     info!("meridian stopping (signal)");
     Ok(finished)
@@ -231,6 +227,18 @@ fn start_exporter(
             error!(error = %e, "[metrics] listen: no /metrics this run");
             Ok(None)
         }
+    }
+}
+
+/// The CPUs housekeeping threads (control, metrics) keep off: the DPDK lcores. The socket
+/// backend pins nothing.
+fn data_plane_cpus(cfg: &Config) -> Vec<usize> {
+    match cfg.dataplane.backend {
+        BackendName::Dpdk => {
+            let (e, rx, tx) = cfg.dataplane.lcores();
+            vec![e, rx, tx]
+        }
+        BackendName::Sockets => Vec::new(),
     }
 }
 

@@ -9,7 +9,6 @@ use tracing::info;
 use crate::config::Config;
 use crate::control::{clock_report, ClockReport, PortReport, StatsReport, StatusReport};
 use crate::dataplane::PtpPort;
-use crate::metrics::ResidenceSeries;
 
 /// Builds status reports and notices state changes.
 #[derive(Debug)]
@@ -20,15 +19,13 @@ pub struct Reporter {
     names: Vec<(String, String)>,
     /// The port states last logged.
     states: Vec<PortState>,
-    residence: Vec<ResidenceSeries>,
     /// When the leap-second file expires (Unix seconds).
     leap_file_expires: Option<i64>,
 }
 
 impl Reporter {
-    /// A reporter for the configured ports; `residence` is the data plane's residence-time
-    /// histogram where it keeps one.
-    pub fn new(cfg: &Config, engine: &Engine, residence: Vec<ResidenceSeries>) -> Self {
+    /// A reporter for the configured ports.
+    pub fn new(cfg: &Config, engine: &Engine) -> Self {
         let profile = format!("{:?}", cfg.clock.profile.profile().name());
         Reporter {
             started: Instant::now(),
@@ -45,7 +42,6 @@ impl Reporter {
                         .map_or(PortState::Initializing, |s| s.state)
                 })
                 .collect(),
-            residence,
             leap_file_expires: None,
         }
     }
@@ -91,7 +87,8 @@ impl Reporter {
         }
     }
 
-    /// The status report now.
+    /// The status report now, without the residence summary (the control thread adds it
+    /// from the shared histograms, off the engine loop).
     pub fn report<P: PtpPort>(&self, engine: &Engine, ports: &[P], tx_errors: u64) -> StatusReport {
         StatusReport {
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -123,7 +120,7 @@ impl Reporter {
                 })
                 .collect(),
             stats: StatsReport::new(engine.stats(), tx_errors),
-            residence: crate::metrics::merged_report(&self.residence),
+            residence: None,
         }
     }
 }

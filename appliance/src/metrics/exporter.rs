@@ -53,24 +53,43 @@ impl Exporter {
         build: BuildInfo,
         avoid_cpus: &[usize],
     ) -> Result<Exporter, ExporterError> {
-        let server = Server::http(listen).map_err(|e| ExporterError {
+        let fail = |reason: String| ExporterError {
             addr: listen,
-            reason: e.to_string(),
-        })?;
-        let addr = server.server_addr().to_ip().unwrap_or(listen);
+            reason,
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let avoid = avoid_cpus.to_vec();
+        let (bound_tx, bound_rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("meridian-metrics".into())
             .spawn(move || {
-                keep_off(&avoid);
+                // Off the data plane's cores *before* the server exists: tiny_http's acceptor
+                // and worker threads inherit this thread's CPUs (spawned from the pinned
+                // engine thread, they shared its core and delayed Syncs by tens of µs).
+                crate::sys::keep_off_cpus(&avoid, "metrics exporter");
+                let server = match Server::http(listen) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = bound_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let _ = bound_tx.send(Ok(server.server_addr().to_ip().unwrap_or(listen)));
                 serve(&server, &control, &histograms, &build, &flag)
             })
-            .map_err(|e| ExporterError {
-                addr: listen,
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| fail(e.to_string()))?;
+        let addr = match bound_rx.recv() {
+            Ok(Ok(addr)) => addr,
+            Ok(Err(reason)) => {
+                let _ = thread.join();
+                return Err(fail(reason));
+            }
+            Err(_) => {
+                let _ = thread.join();
+                return Err(fail("the exporter thread ended".into()));
+            }
+        };
         tracing::info!(%addr, "metrics exporter listening (/metrics)");
         Ok(Exporter {
             addr,
@@ -91,26 +110,6 @@ impl Drop for Exporter {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-    }
-}
-
-/// Moves the calling thread off `avoid` (a thread inherits the affinity of the one that
-/// spawned it, which may be pinned to a data-plane core).
-fn keep_off(avoid: &[usize]) {
-    if avoid.is_empty() {
-        return;
-    }
-    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let allowed: Vec<usize> = (0..n).filter(|c| !avoid.contains(c)).collect();
-    if allowed.is_empty() {
-        tracing::warn!(
-            ?avoid,
-            "metrics exporter: no CPU left outside the data plane's"
-        );
-        return;
-    }
-    if let Err(e) = crate::sys::set_thread_affinity(&allowed) {
-        tracing::warn!(error = %e, ?allowed, "metrics exporter: could not set its CPUs");
     }
 }
 

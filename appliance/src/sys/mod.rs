@@ -17,7 +17,7 @@
 //!   packet info, VLAN tags, error-queue reports such as TX timestamps);
 //! * `clock` — [`realtime_ns`], [`clock_ns`], [`fd_to_clockid`], [`kernel_clock_state`];
 //! * `poll` — [`PollFds`];
-//! * `thread` — [`set_thread_affinity`];
+//! * `thread` — [`keep_off_cpus`] (through `set_thread_affinity`);
 //! * [`dpdk`] (feature `dpdk`) — the DPDK wrappers.
 //!
 //! Everything public is re-exported here, so callers name it `crate::sys::X` whatever file
@@ -53,7 +53,7 @@ pub use poll::PollFds;
 pub use socket::{
     parse_sockaddr, NameBuf, Received, SockAddr, Socket, PACKET_IGNORE_OUTGOING, PACKET_OUTGOING,
 };
-pub use thread::set_thread_affinity;
+pub use thread::keep_off_cpus;
 
 /// Result of a libc call that returns -1 and sets `errno` on failure.
 fn cvt(r: c_int) -> io::Result<c_int> {
