@@ -476,7 +476,7 @@ impl ControlThread {
             .name("meridian-control".into())
             .spawn(move || {
                 crate::sys::keep_off_cpus(&avoid, "control socket");
-                let ask = || {
+                let mut ask = || {
                     // A late answer to an earlier, abandoned request is stale.
                     while reply.pop().is_some() {}
                     wanted.store(true, Ordering::Release);
@@ -494,11 +494,10 @@ impl ControlThread {
                     r.residence = crate::metrics::merged_report(&residence);
                     Some(r)
                 };
-                let mut ask = ask;
+                let mut poll = crate::dataplane::PollSet::new(&[server.raw_fd()]);
                 while !flag.load(Ordering::Relaxed) {
-                    let fd = server.raw_fd();
-                    match crate::dataplane::poll_readable(&[fd], Some(STOP_CHECK_NS)) {
-                        Ok(ready) if ready.first() == Some(&true) => server.serve(&mut ask),
+                    match poll.wait(Some(STOP_CHECK_NS)) {
+                        Ok(_) if poll.is_ready(0) => server.serve(&mut ask),
                         Ok(_) => {}
                         Err(e) => {
                             tracing::warn!(error = %e, "control socket: poll");

@@ -262,25 +262,25 @@ fn sync_emission_and_interval_error_from_tx_stamps() {
     };
     let mut out = Recorded::default();
     let at = |s: u64, us: u64| secs(s).plus_nanos(us * 1_000);
+    // The Sync due at second `s` is sent when the engine looks `noticed_us` after it; its
+    // stamp reads `stamp_us` after it (`None`: lost) and arrives 5 µs after that.
+    let mut sync = |s: u64, noticed_us: u64, stamp_us: Option<u64>| {
+        engine.handle_timeout(at(s, noticed_us), &mut out);
+        let t = sync_token(&mut out);
+        match stamp_us {
+            Some(us) => engine.handle_tx_timestamp(at(s, us + 5), t, at(s, us), &mut out),
+            None => engine.handle_tx_timestamp_lost(t),
+        }
+    };
     // Sync 0 due at T0, noticed 7 µs late, stamped at +10 µs.
-    engine.handle_timeout(at(0, 7), &mut out);
-    let t = sync_token(&mut out);
-    engine.handle_tx_timestamp(at(0, 20), t, at(0, 10), &mut out);
+    sync(0, 7, Some(10));
     // Sync 1 due at T0 + 1 s, stamped at +4 µs: 6 µs short of the interval.
-    engine.handle_timeout(at(1, 2), &mut out);
-    let t = sync_token(&mut out);
-    engine.handle_tx_timestamp(at(1, 9), t, at(1, 4), &mut out);
+    sync(1, 2, Some(4));
     // Sync 2's stamp is lost; Sync 3 (stamped) has no interval.
-    engine.handle_timeout(at(2, 1), &mut out);
-    let t = sync_token(&mut out);
-    engine.handle_tx_timestamp_lost(t);
-    engine.handle_timeout(at(3, 1), &mut out);
-    let t = sync_token(&mut out);
-    engine.handle_tx_timestamp(at(3, 5), t, at(3, 1), &mut out);
+    sync(2, 1, None);
+    sync(3, 1, Some(1));
     // Sync 4, 3 µs late and 2 µs longer than the interval.
-    engine.handle_timeout(at(4, 1), &mut out);
-    let t = sync_token(&mut out);
-    engine.handle_tx_timestamp(at(4, 5), t, at(4, 3), &mut out);
+    sync(4, 1, Some(3));
     let dep = |emission_ns, interval_error_ns| Observation::SyncDeparture {
         port: 0,
         unicast: false,

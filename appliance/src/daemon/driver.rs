@@ -6,9 +6,9 @@
 //! let ports do their housekeeping; hand completed TX stamps to the engine (they complete
 //! Follow_Ups); take received messages in bounded batches per port and feed them to the
 //! engine; run the engine's timers; flush queued frames; forget TX tokens the engine
-//! expired; log state changes; hand the control thread a status report if it asked for one. Requests are taken in bounded
-//! batches with the timers served between batches, so a flood cannot delay scheduled Syncs
-//! by more than one batch.
+//! expired; log state changes; hand the control thread a status report if it asked for
+//! one. Requests are taken in bounded batches with the timers served between batches, so a
+//! flood cannot delay scheduled Syncs by more than one batch.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
