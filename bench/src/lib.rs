@@ -3,7 +3,7 @@
 //!
 //! The modules are the parts of the DPDK pipeline benchmark (`dpdk_loadgen`, feature
 //! `dpdk`) that need no DPDK, so they are tested by a plain `cargo test`:
-//! * [`hist`] — a log-linear latency histogram;
+//! * [`hist`] — latency histograms (`hdrhistogram`);
 //! * [`ptp`] — emulated slaves' Delay_Req frames and the classification of replies;
 //! * [`residence`] — a phase's residence-time percentiles from two `meridian status` snapshots;
 //! * [`search`] — the ramp-then-bisect search for the maximum sustained rate.
