@@ -84,6 +84,23 @@ pub struct PortReport {
     /// The data plane's counters for the port (by name; DPDK: port and pipeline stages).
     #[serde(default)]
     pub counters: std::collections::BTreeMap<String, u64>,
+    /// The user-space data plane's load (DPDK: mbuf pool, rings, burst sizes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataplane: Option<crate::dataplane::DataplaneLoad>,
+}
+
+/// One polling loop of the data plane (a DPDK lcore) in the report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoopReport {
+    /// The thread: `engine` (the engine loop, with any stages on its core) or `io<N>`
+    /// (pipeline stages on core N).
+    pub thread: String,
+    /// The CPU it is pinned to.
+    pub lcore: usize,
+    /// Rounds that found work.
+    pub busy_polls: u64,
+    /// Rounds that found none.
+    pub idle_polls: u64,
 }
 
 /// Counters in the report.
@@ -212,6 +229,9 @@ pub struct StatusReport {
     /// Residence time on the DPDK data plane (Delay_Req RX stamp → Delay_Resp TX stamp).
     #[serde(default)]
     pub residence: Option<crate::metrics::LatencyReport>,
+    /// The data plane's polling loops (DPDK; empty for sockets).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loops: Vec<LoopReport>,
 }
 
 /// Builds the report's clock part from the engine.
@@ -298,6 +318,41 @@ impl StatusReport {
                     .as_ref()
                     .map(|b| format!("  best master {b}"))
                     .unwrap_or_default()
+            );
+        }
+        for p in &self.ports {
+            let Some(d) = &p.dataplane else {
+                continue;
+            };
+            let avg = |b: &crate::dataplane::BurstCounts| {
+                let n: u64 = b.counts.iter().sum();
+                if n == 0 {
+                    0.0
+                } else {
+                    b.frames as f64 / n as f64
+                }
+            };
+            s += &format!(
+                "port {} data plane: mbufs {}/{} in use  frames per burst rx {:.1} tx {:.1}",
+                p.number,
+                d.mbufs_in_use,
+                d.mbufs,
+                avg(&d.rx_bursts),
+                avg(&d.tx_bursts)
+            );
+            for r in &d.rings {
+                s += &format!("  ring {} {}/{}", r.name, r.entries, r.capacity);
+            }
+            s += "\n";
+        }
+        for l in &self.loops {
+            let total = (l.busy_polls + l.idle_polls).max(1);
+            s += &format!(
+                "lcore {} ({}): {:.2} % of {} polls busy\n",
+                l.lcore,
+                l.thread,
+                100.0 * l.busy_polls as f64 / total as f64,
+                l.busy_polls + l.idle_polls
             );
         }
         let t = &self.stats;
@@ -567,6 +622,7 @@ mod tests {
                 .collect(),
             stats: StatsReport::default(),
             residence: None,
+            loops: Vec::new(),
         }
     }
 
@@ -577,6 +633,42 @@ mod tests {
         assert!(!report(&["PASSIVE"]).serving());
         assert!(!report(&["LISTENING", "FAULTY"]).serving());
         assert!(!report(&[]).serving());
+    }
+
+    #[test]
+    fn text_shows_the_data_plane_load() {
+        let mut r = report(&["MASTER"]);
+        r.ports[0].dataplane = Some(crate::dataplane::DataplaneLoad {
+            mbufs_in_use: 120,
+            mbufs: 2_048,
+            rings: vec![crate::dataplane::RingLoad {
+                name: "tx".into(),
+                entries: 3,
+                capacity: 512,
+            }],
+            rx_bursts: crate::dataplane::BurstCounts {
+                counts: vec![2, 2, 0, 0, 0, 0, 0],
+                frames: 6,
+            },
+            tx_bursts: crate::dataplane::BurstCounts::default(),
+        });
+        r.loops.push(LoopReport {
+            thread: "engine".into(),
+            lcore: 0,
+            busy_polls: 25,
+            idle_polls: 75,
+        });
+        let t = r.to_text();
+        assert!(
+            t.contains(
+                "data plane: mbufs 120/2048 in use  frames per burst rx 1.5 tx 0.0  ring tx 3/512"
+            ),
+            "{t}"
+        );
+        assert!(
+            t.contains("lcore 0 (engine): 25.00 % of 100 polls busy"),
+            "{t}"
+        );
     }
 
     /// A client's request reaches the engine loop as a flag and a readable descriptor; its

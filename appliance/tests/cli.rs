@@ -129,6 +129,7 @@ fn status_exit_code_says_whether_a_port_serves() {
                 .collect(),
             stats: Default::default(),
             residence: None,
+            loops: Vec::new(),
         };
         let server = std::thread::spawn(move || {
             let (mut s, _) = listener.accept().unwrap();

@@ -11,6 +11,7 @@
 //! flood cannot delay scheduled Syncs by more than one batch.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use meridian_proto::engine::{
@@ -23,7 +24,7 @@ use super::stages::StageSet;
 use super::tokens::TokenTable;
 use crate::clock::timebase::TimeBase;
 use crate::control::ReportDesk;
-use crate::dataplane::{PollSet, PtpPort, RawStamp, StampClock, TxRequest, TxTiming};
+use crate::dataplane::{PollCounters, PollSet, PtpPort, RawStamp, StampClock, TxRequest, TxTiming};
 use crate::metrics::{Delivery, TimingRecorders};
 
 /// Messages taken from one port before the engine's timers get a turn.
@@ -124,6 +125,8 @@ pub struct Driver<P> {
     buf: Box<[u8]>,
     stamps: Vec<(usize, u32, RawStamp)>,
     next_status: Time,
+    /// This loop's busy and idle rounds (DPDK: the engine lcore's polls).
+    polls: Option<Arc<PollCounters>>,
 }
 
 /// What a finished run hands back: the ports (closed by the caller, in order) and the
@@ -164,12 +167,19 @@ impl<P: PtpPort> Driver<P> {
             buf: vec![0u8; 2048].into_boxed_slice(),
             stamps: Vec::with_capacity(256),
             next_status: Time(0),
+            polls: None,
         }
     }
 
     /// Records Sync departures and TX-stamp latencies of each port (index = port) here.
     pub fn with_timing(mut self, timing: Vec<TimingRecorders>) -> Self {
         self.io.timing = timing;
+        self
+    }
+
+    /// Counts this loop's rounds, busy (found work) or idle, here.
+    pub fn with_polls(mut self, polls: Arc<PollCounters>) -> Self {
+        self.polls = Some(polls);
         self
     }
 
@@ -193,6 +203,9 @@ impl<P: PtpPort> Driver<P> {
             self.timers();
             work |= self.inline.poll_tx() > 0;
             idle = !work;
+            if let Some(p) = &self.polls {
+                p.count(work);
+            }
             self.reporter.log_state_changes(&self.engine);
             if self.desk.wanted() {
                 // ~15 µs on this VM; handed over without waking anyone.

@@ -60,7 +60,16 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
                 residence: Vec::new(),
                 timing: Histograms::new(ports.len()).timing,
             };
-            serve(&cfg, ports, clock, StageSet::default(), histograms, &stop).map(finish)
+            serve(
+                &cfg,
+                ports,
+                clock,
+                StageSet::default(),
+                histograms,
+                Vec::new(),
+                &stop,
+            )
+            .map(finish)
         }
         BackendName::Dpdk => run_dpdk(&cfg, &stop),
     }
@@ -91,11 +100,23 @@ fn run_dpdk(cfg: &Config, stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
         stages::Stages::default()
     };
     let (inline, threads) = stages.start(cfg, stop)?;
-    let r = serve(cfg, ports, clock, inline, histograms, stop);
+    let (engine_core, _, _) = cfg.dataplane.lcores();
+    let loops = std::iter::once((
+        "engine".to_string(),
+        engine_core,
+        Arc::new(crate::dataplane::PollCounters::default()),
+    ))
+    .chain(
+        threads
+            .iter()
+            .map(|t| (t.name.clone(), t.core, Arc::clone(&t.polls))),
+    )
+    .collect();
+    let r = serve(cfg, ports, clock, inline, histograms, loops, stop);
     // The stages stop before the ports' final counters are read and the ports close.
     stop.store(true, Ordering::Relaxed);
     for t in threads {
-        if t.join().is_err() {
+        if t.handle.join().is_err() {
             error!("a pipeline stage thread panicked");
         }
     }
@@ -123,13 +144,15 @@ fn system_clock(cfg: &Config) -> anyhow::Result<SystemClock> {
 }
 
 /// Builds the engine and the control socket for `ports` and runs the engine loop until
-/// `stop`; hands the ports back.
+/// `stop`; hands the ports back. `loops`: the polling loops to report (DPDK), the engine
+/// loop's first.
 fn serve<P: PtpPort>(
     cfg: &Config,
     ports: Vec<P>,
     clock: TimeBase,
     inline: StageSet,
     histograms: Histograms,
+    loops: Vec<(String, usize, Arc<crate::dataplane::PollCounters>)>,
     stop: &AtomicBool,
 ) -> anyhow::Result<driver::Finished<P>> {
     // The clock identity and CLOCK_DESCRIPTION need the ports' MACs and addresses.
@@ -152,6 +175,8 @@ fn serve<P: PtpPort>(
     )?;
     let mut reporter = Reporter::new(cfg, &engine);
     reporter.set_leap_file_expiry(clock.system().leap_file_expires());
+    let engine_polls = loops.first().map(|(_, _, c)| Arc::clone(c));
+    reporter.set_loops(loops);
     let timing = histograms.timing.iter().map(|t| t.recorders()).collect();
     let _exporter = start_exporter(cfg, reporter.profile(), histograms)?;
     info!(
@@ -163,8 +188,11 @@ fn serve<P: PtpPort>(
     );
     notify_ready();
     let idle_sleep_ns = u64::from(cfg.dataplane.idle_sleep_us) * 1_000;
-    let driver = Driver::new(ports, engine, clock, desk, reporter, inline, idle_sleep_ns)
+    let mut driver = Driver::new(ports, engine, clock, desk, reporter, inline, idle_sleep_ns)
         .with_timing(timing);
+    if let Some(p) = engine_polls {
+        driver = driver.with_polls(p);
+    }
     let finished = driver.run(stop)?;
     info!("meridian stopping (signal)");
     Ok(finished)

@@ -1,14 +1,17 @@
 //! What the daemon tells the world about itself: the status report served on the control
 //! socket (`meridian status`), and port state changes in the log.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use meridian_proto::engine::{Engine, PortState};
 use tracing::info;
 
 use crate::config::Config;
-use crate::control::{clock_report, ClockReport, PortReport, StatsReport, StatusReport};
-use crate::dataplane::PtpPort;
+use crate::control::{
+    clock_report, ClockReport, LoopReport, PortReport, StatsReport, StatusReport,
+};
+use crate::dataplane::{PollCounters, PtpPort};
 
 /// Builds status reports and notices state changes.
 #[derive(Debug)]
@@ -21,6 +24,8 @@ pub struct Reporter {
     states: Vec<PortState>,
     /// When the leap-second file expires (Unix seconds).
     leap_file_expires: Option<i64>,
+    /// The polling loops: thread name, lcore, counters.
+    loops: Vec<(String, usize, Arc<PollCounters>)>,
 }
 
 impl Reporter {
@@ -43,7 +48,13 @@ impl Reporter {
                 })
                 .collect(),
             leap_file_expires: None,
+            loops: Vec::new(),
         }
+    }
+
+    /// Reports these polling loops (thread name, lcore, counters).
+    pub fn set_loops(&mut self, loops: Vec<(String, usize, Arc<PollCounters>)>) {
+        self.loops = loops;
     }
 
     /// Reports when the leap-second file expires.
@@ -116,11 +127,25 @@ impl Reporter {
                             .best_foreign_master
                             .map(|b| b.grandmaster_identity.to_string()),
                         counters: port.counters(),
+                        dataplane: port.load(),
                     })
                 })
                 .collect(),
             stats: StatsReport::new(engine.stats(), tx_errors),
             residence: None,
+            loops: self
+                .loops
+                .iter()
+                .map(|(thread, lcore, c)| {
+                    let (busy_polls, idle_polls) = c.get();
+                    LoopReport {
+                        thread: thread.clone(),
+                        lcore: *lcore,
+                        busy_polls,
+                        idle_polls,
+                    }
+                })
+                .collect(),
         }
     }
 }

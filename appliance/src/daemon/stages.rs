@@ -13,6 +13,20 @@ use anyhow::Context as _;
 use tracing::{info, warn};
 
 use crate::config::Config;
+use crate::dataplane::PollCounters;
+
+/// A thread polling pipeline stages on its own core.
+#[derive(Debug)]
+pub struct StageThread {
+    /// `io<core>`.
+    pub name: String,
+    /// The core it is pinned to.
+    pub core: usize,
+    /// Its busy and idle polls.
+    pub polls: Arc<PollCounters>,
+    /// The thread (ends when the stop flag is set).
+    pub handle: std::thread::JoinHandle<()>,
+}
 
 /// Pipeline stages, by the core that polls them.
 #[derive(Default)]
@@ -54,13 +68,14 @@ impl StageSet {
 
 impl Stages {
     /// Starts a pinned thread for every core other than the engine's; returns the stages the
-    /// engine loop polls itself and the threads (which end when `stop` is set).
+    /// engine loop polls itself and the threads (which end when `stop` is set), each with
+    /// its name, core and poll counters.
     #[cfg_attr(not(feature = "dpdk"), allow(unused_mut, unused_variables))]
     pub fn start(
         mut self,
         cfg: &Config,
         stop: &Arc<AtomicBool>,
-    ) -> anyhow::Result<(StageSet, Vec<std::thread::JoinHandle<()>>)> {
+    ) -> anyhow::Result<(StageSet, Vec<StageThread>)> {
         let mut threads = Vec::new();
         #[cfg(feature = "dpdk")]
         {
@@ -68,6 +83,8 @@ impl Stages {
             let inline = self.by_core.remove(&engine_core).unwrap_or_default();
             for (core, mut set) in std::mem::take(&mut self.by_core) {
                 let stop = Arc::clone(stop);
+                let polls = Arc::new(PollCounters::default());
+                let counted = Arc::clone(&polls);
                 let t = std::thread::Builder::new()
                     .name(format!("meridian-io{core}"))
                     .spawn(move || {
@@ -88,6 +105,7 @@ impl Stages {
                         let mut idle = 0u32;
                         loop {
                             let work = set.poll_rx() + set.poll_tx();
+                            counted.count(work > 0);
                             if work == 0 {
                                 idle = idle.wrapping_add(1);
                                 if idle % 1024 == 0 && stop.load(Ordering::Relaxed) {
@@ -100,7 +118,12 @@ impl Stages {
                         }
                     })
                     .context("starting a pipeline thread")?;
-                threads.push(t);
+                threads.push(StageThread {
+                    name: format!("io{core}"),
+                    core,
+                    polls,
+                    handle: t,
+                });
             }
             Ok((inline, threads))
         }

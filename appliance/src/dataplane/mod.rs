@@ -47,7 +47,7 @@ use meridian_proto::engine::{Destination, PeerAddress, Time};
 use meridian_proto::wire::MessageType;
 
 pub use error::DataplaneError;
-pub use poll::{poll_readable, PollSet};
+pub use poll::{poll_readable, PollCounters, PollSet};
 pub use socket::{SocketCounters, SocketPort, SocketPortConfig};
 
 /// What a PTP port runs over.
@@ -234,6 +234,51 @@ pub trait PtpPort {
     /// Housekeeping, about once a second from the engine's thread (e.g. tracking a NIC
     /// clock's mapping onto the TSC).
     fn maintain(&mut self) {}
+
+    /// How loaded the port's user-space data plane is (mbuf pool, rings, burst sizes), for
+    /// status and metrics; `None` for a backend that has none (kernel sockets).
+    fn load(&self) -> Option<DataplaneLoad> {
+        None
+    }
+}
+
+/// Upper bounds of the burst-size buckets, frames (a burst is at most 32 frames).
+pub const BURST_BOUNDS: [u64; 6] = [1, 2, 4, 8, 16, 32];
+
+/// How loaded a user-space data plane is, sampled when a status report is built.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DataplaneLoad {
+    /// Mbufs of the port's pool in use (queues, rings, batches, in flight).
+    pub mbufs_in_use: u64,
+    /// Mbufs in the port's pool.
+    pub mbufs: u64,
+    /// The rings between the pipeline's stages (empty in single-core mode).
+    pub rings: Vec<RingLoad>,
+    /// Non-empty `rx_burst`s by size.
+    pub rx_bursts: BurstCounts,
+    /// `tx_burst`s by size.
+    pub tx_bursts: BurstCounts,
+}
+
+/// One ring's occupancy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RingLoad {
+    /// `rx` (RX stage → engine), `tx` (engine → TX stage), `stamps` (TX stage → engine).
+    pub name: String,
+    /// Entries waiting now.
+    pub entries: u64,
+    /// Entries the ring holds.
+    pub capacity: u64,
+}
+
+/// Bursts by size: `counts[i]` bursts of at most `BURST_BOUNDS[i]` frames (and more than
+/// the bound before); the last entry counts larger ones. `frames`: all frames of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BurstCounts {
+    /// Non-cumulative counts, one per bound plus one for larger bursts.
+    pub counts: Vec<u64>,
+    /// Frames in all these bursts.
+    pub frames: u64,
 }
 
 /// The framing parameters every backend checks the same way: DSCP 0–63, an 802.1Q tag with

@@ -40,6 +40,7 @@ use super::classify::{self, DropCounters, DropReason, PortFilter, Verdict};
 
 use crate::clock::tsc::SharedTscClock;
 use crate::dataplane::hwstamp::{launch_plan, RxDynStamper, RxHwStamper, TxHwStamper};
+use crate::dataplane::{BurstCounts, RingLoad, BURST_BOUNDS};
 use crate::metrics::{ReplyKind, ResidenceRecorders};
 use crate::sys::dpdk::{
     self as sys, Mbuf, RxBatch, RxQueue, RxTimestampField, Timesync, TxBatch, TxQueue,
@@ -93,6 +94,20 @@ impl Rings {
             stamps: ArrayQueue::new(size),
         }
     }
+
+    /// Each ring's occupancy now.
+    pub fn load(&self) -> Vec<RingLoad> {
+        let ring = |name: &str, len: usize, cap: usize| RingLoad {
+            name: name.into(),
+            entries: len as u64,
+            capacity: cap as u64,
+        };
+        vec![
+            ring("rx", self.rx.len(), self.rx.capacity()),
+            ring("tx", self.tx.len(), self.tx.capacity()),
+            ring("stamps", self.stamps.len(), self.stamps.capacity()),
+        ]
+    }
 }
 
 /// Counters of one port's RX and TX stages (each field has one writer).
@@ -121,6 +136,43 @@ pub struct StageCounters {
     pub(crate) tx_hw_stamps: AtomicU64,
     pub(crate) tx_hw_busy: AtomicU64,
     pub(crate) tx_hw_timeouts: AtomicU64,
+    /// Burst sizes of the port's RX and TX queue (whichever thread polls them).
+    pub(crate) rx_burst_sizes: BurstSizes,
+    pub(crate) tx_burst_sizes: BurstSizes,
+}
+
+/// Bursts by size, in the buckets of [`BURST_BOUNDS`] (one writer: the thread polling the
+/// queue).
+#[derive(Debug, Default)]
+pub(crate) struct BurstSizes {
+    counts: [AtomicU64; BURST_BOUNDS.len() + 1],
+    frames: AtomicU64,
+}
+
+impl BurstSizes {
+    /// Counts one burst of `n` frames.
+    #[inline]
+    pub(crate) fn record(&self, n: usize) {
+        let n = n as u64;
+        let i = BURST_BOUNDS
+            .iter()
+            .position(|&b| n <= b)
+            .unwrap_or(BURST_BOUNDS.len());
+        bump(&self.counts[i], 1);
+        bump(&self.frames, n);
+    }
+
+    /// The counts now.
+    pub(crate) fn get(&self) -> BurstCounts {
+        BurstCounts {
+            counts: self
+                .counts
+                .iter()
+                .map(|c| c.load(Ordering::Relaxed))
+                .collect(),
+            frames: self.frames.load(Ordering::Relaxed),
+        }
+    }
 }
 
 fn bump(c: &AtomicU64, n: u64) {
@@ -277,6 +329,7 @@ impl RxStage {
         let c = &*self.counters;
         bump(&c.rx_bursts, 1);
         bump(&c.rx_frames, n as u64);
+        c.rx_burst_sizes.record(n);
         let (mut event, mut general, mut full) = (0, 0, 0);
         if let Some(h) = &mut self.hw {
             h.begin_burst();
@@ -470,8 +523,9 @@ impl TxStage {
                 queued += 1;
             }
         }
-        let sent = self.queue.tx_burst(&mut self.batch);
         let c = &*self.counters;
+        c.tx_burst_sizes.record(queued);
+        let sent = self.queue.tx_burst(&mut self.batch);
         bump(&c.tx_bursts, 1);
         bump(&c.tx_frames, sent as u64);
         bump(&c.tx_queue_full, self.batch.clear() as u64);

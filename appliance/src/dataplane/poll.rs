@@ -1,6 +1,7 @@
 //! Waiting on socket ports: `poll()` over their descriptors.
 
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::DataplaneError;
 use crate::sys::PollFds;
@@ -42,6 +43,31 @@ impl PollSet {
     }
 }
 
+/// The rounds of one polling loop (a DPDK lcore: the engine loop, a pipeline stage thread),
+/// by whether they found work. One writer (the loop), any number of readers.
+#[derive(Debug, Default)]
+pub struct PollCounters {
+    busy: AtomicU64,
+    idle: AtomicU64,
+}
+
+impl PollCounters {
+    /// Counts one round (a relaxed load and store: no locked instruction).
+    #[inline]
+    pub fn count(&self, busy: bool) {
+        let c = if busy { &self.busy } else { &self.idle };
+        c.store(c.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    }
+
+    /// (busy, idle) rounds so far.
+    pub fn get(&self) -> (u64, u64) {
+        (
+            self.busy.load(Ordering::Relaxed),
+            self.idle.load(Ordering::Relaxed),
+        )
+    }
+}
+
 /// Waits until one of `fds` is readable (`POLLIN`) or has an error-queue entry (`POLLERR`),
 /// for at most `timeout_ns` (`None`: forever); returns, per descriptor, whether it is.
 /// A signal ends the wait early with nothing ready. Allocates; see [`PollSet`] for a
@@ -63,5 +89,14 @@ mod tests {
         assert!(p.is_empty());
         assert_eq!(p.wait(Some(1)).unwrap(), 0);
         assert!(!p.is_ready(3));
+    }
+
+    #[test]
+    fn poll_counters_count_each_kind() {
+        let c = PollCounters::default();
+        for busy in [true, false, false, true, false] {
+            c.count(busy);
+        }
+        assert_eq!(c.get(), (2, 3));
     }
 }

@@ -12,6 +12,7 @@ use prometheus::{Encoder as _, TextEncoder};
 
 use super::{Histograms, LatencyReport, SharedHistogram, TimingSeries};
 use crate::control::{ClockReport, PortReport, StatusReport};
+use crate::dataplane::{BurstCounts, BURST_BOUNDS};
 
 /// Histogram bucket bounds, ns: 100 ns to 10 ms, 1-2-5 per decade.
 pub const BUCKETS_NS: [u64; 16] = [
@@ -80,6 +81,7 @@ pub fn render(s: &Sources<'_>) -> String {
             vec![(vec![], r.uptime_s as f64)],
         ));
         families.extend(port_families(&r.ports));
+        families.extend(dataplane_families(r));
         families.extend(engine_families(r));
         families.extend(clock_families(&r.clock));
     }
@@ -231,6 +233,97 @@ fn port_families(ports: &[PortReport]) -> Vec<MetricFamily> {
         out.push(counter(&name, "A data-plane counter of the port.", values));
     }
     out
+}
+
+/// The user-space data plane (DPDK): mbuf pools, rings, burst sizes per port; busy and idle
+/// polls per lcore.
+fn dataplane_families(r: &StatusReport) -> Vec<MetricFamily> {
+    let (mut in_use, mut pool, mut entries, mut capacity, mut bursts) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for p in &r.ports {
+        let Some(d) = &p.dataplane else {
+            continue;
+        };
+        let port = p.number.to_string();
+        let l = labels(&[("port", &port)]);
+        in_use.push((l.clone(), d.mbufs_in_use as f64));
+        pool.push((l, d.mbufs as f64));
+        for ring in &d.rings {
+            let l = labels(&[("port", &port), ("ring", &ring.name)]);
+            entries.push((l.clone(), ring.entries as f64));
+            capacity.push((l, ring.capacity as f64));
+        }
+        for (direction, b) in [("rx", &d.rx_bursts), ("tx", &d.tx_bursts)] {
+            let mut m = Metric::from_label(labels(&[("port", &port), ("direction", direction)]));
+            m.set_histogram(burst_histogram(b));
+            bursts.push(m);
+        }
+    }
+    let mut polls = Vec::new();
+    for lp in &r.loops {
+        let lcore = lp.lcore.to_string();
+        for (result, n) in [("busy", lp.busy_polls), ("idle", lp.idle_polls)] {
+            polls.push((
+                labels(&[
+                    ("thread", &lp.thread),
+                    ("lcore", &lcore),
+                    ("result", result),
+                ]),
+                n,
+            ));
+        }
+    }
+    vec![
+        gauge(
+            "meridian_dpdk_mbufs_in_use",
+            "Mbufs of the port's pool in use (queues, rings, batches, in flight).",
+            in_use,
+        ),
+        gauge("meridian_dpdk_mbufs", "Mbufs in the port's pool.", pool),
+        gauge(
+            "meridian_dpdk_ring_entries",
+            "Entries waiting in a pipeline ring (rx: RX stage to engine, tx: engine to TX \
+             stage, stamps: TX stage to engine).",
+            entries,
+        ),
+        gauge(
+            "meridian_dpdk_ring_capacity",
+            "Entries a pipeline ring holds.",
+            capacity,
+        ),
+        family(
+            "meridian_dpdk_burst_frames",
+            "Frames per burst: non-empty rx_burst calls, and tx_burst calls.",
+            MetricType::HISTOGRAM,
+            bursts,
+        ),
+        counter(
+            "meridian_dpdk_polls_total",
+            "Rounds of a polling lcore, by whether they found work (busy) or not (idle).",
+            polls,
+        ),
+    ]
+}
+
+/// Burst sizes as a Prometheus histogram (bounds in frames).
+fn burst_histogram(b: &BurstCounts) -> Histogram {
+    let mut h = Histogram::default();
+    h.set_sample_count(b.counts.iter().sum());
+    h.set_sample_sum(b.frames as f64);
+    let mut seen = 0;
+    let buckets = BURST_BOUNDS
+        .iter()
+        .zip(&b.counts)
+        .map(|(&bound, &n)| {
+            seen += n;
+            let mut k = Bucket::default();
+            k.set_upper_bound(bound as f64);
+            k.set_cumulative_count(seen);
+            k
+        })
+        .collect();
+    h.set_bucket(buckets);
+    h
 }
 
 /// A counter name as a metric name fragment: `[a-z0-9_]` only.
@@ -481,6 +574,8 @@ fn histogram(rep: &LatencyReport) -> Histogram {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::control::LoopReport;
+    use crate::dataplane::{DataplaneLoad, RingLoad};
     use crate::metrics::{Delivery, ReplyKind};
 
     fn report() -> StatusReport {
@@ -517,10 +612,30 @@ mod tests {
                 state: "MASTER".into(),
                 unicast_slaves: 3,
                 counters,
+                dataplane: Some(DataplaneLoad {
+                    mbufs_in_use: 300,
+                    mbufs: 4_096,
+                    rings: vec![RingLoad {
+                        name: "rx".into(),
+                        entries: 5,
+                        capacity: 1_024,
+                    }],
+                    rx_bursts: BurstCounts {
+                        counts: vec![10, 4, 1, 0, 0, 0, 0],
+                        frames: 21,
+                    },
+                    tx_bursts: BurstCounts::default(),
+                }),
                 ..PortReport::default()
             }],
             stats,
             residence: None,
+            loops: vec![LoopReport {
+                thread: "io1".into(),
+                lcore: 1,
+                busy_polls: 7,
+                idle_polls: 900,
+            }],
         }
     }
 
@@ -584,6 +699,17 @@ mod tests {
             "meridian_sync_interval_error_seconds_count{delivery=\"unicast\",port=\"1\"} 1",
             "meridian_tx_timestamp_latency_seconds_bucket{port=\"1\",le=\"0.00005\"} 0",
             "meridian_tx_timestamp_latency_seconds_bucket{port=\"1\",le=\"0.0001\"} 1",
+            "meridian_dpdk_mbufs_in_use{port=\"1\"} 300",
+            "meridian_dpdk_mbufs{port=\"1\"} 4096",
+            "meridian_dpdk_ring_entries{port=\"1\",ring=\"rx\"} 5",
+            "meridian_dpdk_ring_capacity{port=\"1\",ring=\"rx\"} 1024",
+            "meridian_dpdk_burst_frames_bucket{direction=\"rx\",port=\"1\",le=\"1\"} 10",
+            "meridian_dpdk_burst_frames_bucket{direction=\"rx\",port=\"1\",le=\"4\"} 15",
+            "meridian_dpdk_burst_frames_bucket{direction=\"rx\",port=\"1\",le=\"+Inf\"} 15",
+            "meridian_dpdk_burst_frames_sum{direction=\"rx\",port=\"1\"} 21",
+            "meridian_dpdk_burst_frames_count{direction=\"tx\",port=\"1\"} 0",
+            "meridian_dpdk_polls_total{lcore=\"1\",result=\"busy\",thread=\"io1\"} 7",
+            "meridian_dpdk_polls_total{lcore=\"1\",result=\"idle\",thread=\"io1\"} 900",
         ] {
             assert!(t.contains(want), "missing {want:?} in:\n{t}");
         }

@@ -54,7 +54,8 @@ use meridian_proto::wire::Timestamp;
 use super::classify::{self, DropCounters, PortFilter, PtpFrame, Verdict};
 use super::error::would_block;
 use super::{
-    DataplaneError, PtpPort, RawStamp, RxFrame, StampClock, Transport, TxRequest, TxTiming,
+    DataplaneError, DataplaneLoad, PtpPort, RawStamp, RxFrame, StampClock, Transport, TxRequest,
+    TxTiming,
 };
 use crate::clock::tsc::SharedTscClock;
 use crate::dataplane::hwstamp::{
@@ -503,6 +504,17 @@ impl PtpPort for DpdkPort {
             " (DPDK poll loop)"
         };
         format!("{stamps}{launch}{mode}")
+    }
+
+    fn load(&self) -> Option<DataplaneLoad> {
+        let c = &self.stage_counters;
+        Some(DataplaneLoad {
+            mbufs_in_use: u64::from(self.pool.in_use()),
+            mbufs: u64::from(self.pool.size()),
+            rings: self.pipeline.as_ref().map(|r| r.load()).unwrap_or_default(),
+            rx_bursts: c.rx_burst_sizes.get(),
+            tx_bursts: c.tx_burst_sizes.get(),
+        })
     }
 
     fn maintain(&mut self) {

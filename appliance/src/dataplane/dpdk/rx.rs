@@ -65,11 +65,13 @@ impl DpdkPort {
             // The replies to the previous burst leave together before the next is polled.
             self.flush_tx();
             let dev = self.dev.as_mut()?;
-            if dev.rx_burst(&mut self.rx) == 0 {
+            let n = dev.rx_burst(&mut self.rx);
+            if n == 0 {
                 return None;
             }
             self.burst_tsc = sys::rdtsc();
             self.counters.rx_bursts += 1;
+            self.stage_counters.rx_burst_sizes.record(n);
             if let Some(h) = &mut self.hw {
                 h.rx.begin_burst();
             }

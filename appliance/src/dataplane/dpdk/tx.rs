@@ -72,6 +72,7 @@ impl DpdkPort {
         let Some(dev) = self.dev.as_mut() else {
             return;
         };
+        self.stage_counters.tx_burst_sizes.record(self.tx.len());
         let tsc = sys::rdtsc();
         let sent = dev.tx_burst(&mut self.tx);
         self.counters.tx_bursts += 1;
@@ -97,6 +98,7 @@ impl DpdkPort {
             return false;
         }
         self.counters.tx_bursts += 1;
+        self.stage_counters.tx_burst_sizes.record(1);
         if dev.tx_burst(&mut one) == 1 {
             return true;
         }

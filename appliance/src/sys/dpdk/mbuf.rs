@@ -104,6 +104,12 @@ impl Mempool {
         unsafe { ffi::rte_mempool_avail_count(self.raw()) }
     }
 
+    /// Mbufs in the pool.
+    pub fn size(&self) -> u32 {
+        // SAFETY: the pool is valid while a handle exists; `size` is set at creation.
+        unsafe { (*self.raw()).size }
+    }
+
     /// Mbufs in use (allocated, held by a queue, or in flight).
     pub fn in_use(&self) -> u32 {
         // SAFETY: the pool is valid while a handle exists.
