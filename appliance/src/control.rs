@@ -18,8 +18,9 @@ use std::time::Duration;
 
 use std::collections::BTreeMap;
 
-use meridian_proto::engine::{Engine, PortState, Stats};
-use meridian_proto::wire::MessageType;
+use meridian_proto::engine::unicast::{GrantType, Slave, SlaveCounters};
+use meridian_proto::engine::{Engine, PeerAddress, PortState, Stats, Time};
+use meridian_proto::wire::{MessageType, PortIdentity};
 use serde::{Deserialize, Serialize};
 
 /// The clock part of the report.
@@ -87,6 +88,127 @@ pub struct PortReport {
     /// The user-space data plane's load (DPDK: mbuf pool, rings, burst sizes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataplane: Option<crate::dataplane::DataplaneLoad>,
+    /// Unicast slaves holding a grant, by message type (`announce`, `sync`, `delay_resp`,
+    /// `pdelay_resp`).
+    #[serde(default)]
+    pub unicast_granted: BTreeMap<String, usize>,
+    /// The slaves listed (`[metrics] per-slave`), up to `per-slave-limit`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slaves: Vec<SlaveReport>,
+    /// Slaves served but not listed (over the limit).
+    #[serde(default)]
+    pub slaves_unlisted: usize,
+    /// The listed slaves as the engine loop copied them; [`StatusReport::expand_slaves`]
+    /// turns them into [`Self::slaves`] off the engine loop.
+    #[serde(skip)]
+    pub slave_samples: Vec<SlaveSample>,
+}
+
+/// The grant types by name, in [`GrantType`] index order.
+pub const GRANT_TYPES: [(GrantType, &str); 4] = [
+    (GrantType::Announce, "announce"),
+    (GrantType::Sync, "sync"),
+    (GrantType::DelayResp, "delay_resp"),
+    (GrantType::PdelayResp, "pdelay_resp"),
+];
+
+/// One unicast slave as the engine loop copies it: plain values, no allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlaveSample {
+    /// Its address.
+    pub address: PeerAddress,
+    /// Its portIdentity.
+    pub identity: PortIdentity,
+    /// Per grant type (index order of [`GRANT_TYPES`]): logInterMessagePeriod and the ns left.
+    pub grants: [Option<(i8, u64)>; 4],
+    /// Messages sent to it and grants given.
+    pub counters: SlaveCounters,
+}
+
+impl SlaveSample {
+    /// `slave` of a unicast service at `now`.
+    pub fn of(slave: &Slave, now: Time) -> Self {
+        SlaveSample {
+            address: slave.address,
+            identity: slave.identity,
+            grants: GRANT_TYPES.map(|(t, _)| {
+                slave
+                    .granted(t)
+                    .zip(slave.grant_expires(t))
+                    .map(|(log, exp)| (log, exp.saturating_since(now)))
+            }),
+            counters: slave.counters,
+        }
+    }
+}
+
+/// One unicast slave in the report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SlaveReport {
+    /// portIdentity, linuxptp style (`001122.fffe.334455-1`).
+    pub identity: String,
+    /// Its address (IPv4, IPv6 or MAC).
+    pub address: String,
+    /// Its grants by message type.
+    pub grants: BTreeMap<String, GrantReport>,
+    /// Grants given (first grants and renewals).
+    pub grants_given: u64,
+    /// Announce messages sent to it.
+    pub announces: u64,
+    /// Sync messages sent to it.
+    pub syncs: u64,
+    /// Delay_Resp messages sent to it.
+    pub delay_resps: u64,
+}
+
+/// One grant in the report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct GrantReport {
+    /// logInterMessagePeriod granted.
+    pub log_interval: i8,
+    /// Seconds until it expires unless renewed.
+    pub remaining_s: f64,
+}
+
+impl From<&SlaveSample> for SlaveReport {
+    fn from(s: &SlaveSample) -> Self {
+        SlaveReport {
+            identity: s.identity.to_string(),
+            address: address_text(&s.address),
+            grants: GRANT_TYPES
+                .iter()
+                .zip(&s.grants)
+                .filter_map(|((_, name), g)| {
+                    g.map(|(log, left)| {
+                        (
+                            (*name).to_string(),
+                            GrantReport {
+                                log_interval: log,
+                                remaining_s: left as f64 / 1e9,
+                            },
+                        )
+                    })
+                })
+                .collect(),
+            grants_given: s.counters.grants,
+            announces: s.counters.announces,
+            syncs: s.counters.syncs,
+            delay_resps: s.counters.delay_resps,
+        }
+    }
+}
+
+/// An address as people write it.
+pub fn address_text(a: &PeerAddress) -> String {
+    match *a {
+        PeerAddress::Ipv4(b) => std::net::Ipv4Addr::from(b).to_string(),
+        PeerAddress::Ipv6(b) => std::net::Ipv6Addr::from(b).to_string(),
+        PeerAddress::Mac(m) => m
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+    }
 }
 
 /// One polling loop of the data plane (a DPDK lcore) in the report.
@@ -266,6 +388,15 @@ pub fn clock_report(engine: &Engine, profile: &str) -> ClockReport {
 }
 
 impl StatusReport {
+    /// Turns the slaves the engine loop copied into their report form (strings), off the
+    /// engine loop.
+    pub fn expand_slaves(&mut self) {
+        for p in &mut self.ports {
+            p.slaves = p.slave_samples.iter().map(SlaveReport::from).collect();
+            p.slave_samples = Vec::new();
+        }
+    }
+
     /// Whether at least one port is serving time (MASTER).
     pub fn serving(&self) -> bool {
         self.ports
@@ -344,6 +475,32 @@ impl StatusReport {
                 s += &format!("  ring {} {}/{}", r.name, r.entries, r.capacity);
             }
             s += "\n";
+        }
+        for p in self.ports.iter().filter(|p| !p.slaves.is_empty()) {
+            s += &format!(
+                "port {} slaves ({} listed, {} not):\n",
+                p.number,
+                p.slaves.len(),
+                p.slaves_unlisted
+            );
+            for sl in &p.slaves {
+                let grants: Vec<String> = sl
+                    .grants
+                    .iter()
+                    .map(|(t, g)| {
+                        format!("{t} 2^{} s ({:.0} s left)", g.log_interval, g.remaining_s)
+                    })
+                    .collect();
+                s += &format!(
+                    "  {} {}: {}; sent announce {} sync {} delay_resp {}\n",
+                    sl.identity,
+                    sl.address,
+                    grants.join(", "),
+                    sl.announces,
+                    sl.syncs,
+                    sl.delay_resps
+                );
+            }
         }
         for l in &self.loops {
             let total = (l.busy_polls + l.idle_polls).max(1);
@@ -547,6 +704,7 @@ impl ControlThread {
                         std::thread::sleep(REPLY_POLL);
                     };
                     r.residence = crate::metrics::merged_report(&residence);
+                    r.expand_slaves();
                     Some(r)
                 };
                 let mut poll = crate::dataplane::PollSet::new(&[server.raw_fd()]);
@@ -633,6 +791,61 @@ mod tests {
         assert!(!report(&["PASSIVE"]).serving());
         assert!(!report(&["LISTENING", "FAULTY"]).serving());
         assert!(!report(&[]).serving());
+    }
+
+    /// A slave as the engine loop copies it becomes its report form off the loop: identity
+    /// and address as text, grants with time left, counters.
+    #[test]
+    fn listed_slaves_are_expanded_with_their_grants() {
+        use meridian_proto::engine::config::UnicastLimits;
+        use meridian_proto::engine::unicast::UnicastService;
+        use meridian_proto::wire::ClockIdentity;
+        let limits = UnicastLimits::default();
+        let mut u = UnicastService::new(4);
+        let address = PeerAddress::Ipv6([0xfd, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        let identity = PortIdentity {
+            clock_identity: ClockIdentity([0, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55]),
+            port_number: 1,
+        };
+        let t0 = Time(1_000_000_000);
+        u.request(
+            t0,
+            address,
+            identity,
+            MessageType::Sync,
+            -3,
+            60,
+            &limits,
+            true,
+        )
+        .unwrap();
+        let mut r = report(&["MASTER"]);
+        let later = t0.plus_nanos(15_500_000_000);
+        r.ports[0].slave_samples = u.iter().map(|(_, s)| SlaveSample::of(s, later)).collect();
+        r.expand_slaves();
+        let p = &r.ports[0];
+        assert!(p.slave_samples.is_empty());
+        let s = &p.slaves[0];
+        assert_eq!(s.identity, "001122.fffe.334455-1");
+        assert_eq!(s.address, "fd77::2");
+        assert_eq!(s.grants.len(), 1, "{s:?}");
+        assert_eq!(
+            s.grants["sync"],
+            GrantReport {
+                log_interval: -3,
+                remaining_s: 44.5
+            }
+        );
+        assert_eq!(s.grants_given, 1);
+        assert_eq!(
+            address_text(&PeerAddress::Mac([2, 0xab, 0, 0, 0, 9])),
+            "02:ab:00:00:00:09"
+        );
+        let t = r.to_text();
+        assert!(
+            t.contains("001122.fffe.334455-1 fd77::2: sync 2^-3 s (44 s left)"),
+            "{t}"
+        );
     }
 
     #[test]

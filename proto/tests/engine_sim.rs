@@ -242,6 +242,31 @@ fn unicast_sync_departures_are_observed_per_slave() {
     // first have an interval.
     assert!(stamped + 20 >= syncs, "{stamped} of {syncs}");
     assert!(intervals + 20 >= stamped, "{intervals} of {stamped}");
+    // Per type and per slave, the unicast service accounts for every message sent.
+    use meridian_proto::engine::unicast::GrantType;
+    let u = sim.engine.unicast(0).unwrap();
+    for (t, want) in [
+        (GrantType::Announce, 20),
+        (GrantType::Sync, 20),
+        (GrantType::DelayResp, 20),
+        (GrantType::PdelayResp, 0),
+    ] {
+        assert_eq!(u.granted_count(t), want, "{t:?}");
+    }
+    let sum = |f: fn(&meridian_proto::engine::unicast::SlaveCounters) -> u64| -> u64 {
+        u.iter().map(|(_, s)| f(&s.counters)).sum()
+    };
+    assert_eq!(sum(|c| c.syncs), syncs);
+    assert_eq!(
+        sum(|c| c.announces),
+        sim.engine_tx[n(MessageType::Announce)]
+    );
+    let resps = sim.engine_tx[n(MessageType::DelayResp)];
+    assert!(resps > 20 * 5, "{resps} Delay_Resps");
+    assert_eq!(sum(|c| c.delay_resps), resps);
+    for (_, s) in u.iter() {
+        assert!(s.counters.grants >= 3, "{:?}", s.counters);
+    }
 }
 
 /// The engine measures each two-step Sync's departure against its schedule: emission =

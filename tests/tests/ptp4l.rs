@@ -11,8 +11,8 @@
 use std::time::Duration;
 
 use meridian_interop::{
-    collect_offsets, parse_offsets, ptp4l_unicast_client_cfg, Lab, Meridian, MeridianConfig,
-    MessageType, Node, OffsetStats, Proc, Transport, PTP4L_SKIP,
+    collect_offsets, parse_offsets, ptp4l_unicast_client_cfg, scrape, Lab, Meridian,
+    MeridianConfig, MessageType, Node, OffsetStats, Proc, Transport, PTP4L_SKIP,
 };
 
 /// Offset samples per test (one per second from a free-running ptp4l, see `PTP4L_SKIP`).
@@ -157,6 +157,44 @@ fn ptp4l_slave_udp4_one_step() {
     assert!(stats.mean_ns.abs() < 200_000.0, "|mean| ≥ 200 µs: {stats}");
 }
 
+/// `[metrics] per-slave`: the status report lists the one client with its identity and
+/// address, the grants it asked for (Announce 2^0 s, Sync and Delay_Resp 2^-3 s, 20 s each,
+/// renewed), and the messages sent to it over the ~35 s it has been served.
+fn check_listed_slave(port: &serde_json::Value, client: &Node) {
+    let granted = &port["unicast_granted"];
+    for (t, n) in [
+        ("announce", 1),
+        ("sync", 1),
+        ("delay_resp", 1),
+        ("pdelay_resp", 0),
+    ] {
+        assert_eq!(granted[t].as_u64(), Some(n), "{t}: {granted}");
+    }
+    let slaves = port["slaves"].as_array().expect("listed slaves");
+    assert_eq!(slaves.len(), 1, "{port}");
+    assert_eq!(port["slaves_unlisted"].as_u64(), Some(0), "{port}");
+    let s = &slaves[0];
+    println!("listed slave: {s}");
+    assert_eq!(s["address"].as_str(), Some(client.ip.to_string().as_str()));
+    assert_eq!(
+        s["identity"].as_str(),
+        Some(format!("{}-1", client.eui64_identity()).as_str())
+    );
+    for (t, log) in [("announce", 0), ("sync", -3), ("delay_resp", -3)] {
+        let g = &s["grants"][t];
+        assert_eq!(g["log_interval"].as_i64(), Some(log), "{t}: {s}");
+        let left = g["remaining_s"].as_f64().unwrap_or(-1.0);
+        assert!((0.0..=20.0).contains(&left), "{t}: {s}");
+    }
+    let n = |k: &str| s[k].as_u64().unwrap_or(0);
+    // 8 Syncs a second for ~30 s; a Delay_Resp for each Delay_Req (ptp4l sends about one a
+    // second or faster); a renewal of each grant at least once.
+    assert!(n("syncs") >= 8 * 25, "{s}");
+    assert!(n("announces") >= 10, "{s}");
+    assert!(n("delay_resps") >= 15, "{s}");
+    assert!(n("grants_given") >= 4, "{s}");
+}
+
 /// Test 3: a ptp4l unicast client (unicast_master_table) against Meridian with `unicast = true`
 /// and `multicast = false`: Meridian grants (GRANT TLVs with a non-zero duration on the wire),
 /// serves everything unicast to the client, and the client's offsets meet the two-step bounds.
@@ -172,7 +210,8 @@ fn ptp4l_unicast_client_udp4() {
     let mut cap = lab.capture(gm);
     let config = MeridianConfig::new(gm, Transport::UdpV4)
         .port("unicast", "true")
-        .port("multicast", "false");
+        .port("multicast", "false")
+        .set("metrics", "per-slave", "true");
     let client = ptp4l_unicast_client_cfg(gm, sl, 20);
     let (mut m, mut slave) = start(&lab, gm, sl, &config, Transport::UdpV4, &client);
     let stats = offsets(&mut slave);
@@ -186,6 +225,18 @@ fn ptp4l_unicast_client_udp4() {
         status["ports"][0]["unicast_slaves"].as_u64(),
         Some(1),
         "status should count one unicast slave: {status}"
+    );
+    check_listed_slave(&status["ports"][0], sl);
+    let text = scrape(&lab, gm, 9473);
+    let series = format!(
+        "meridian_slave_messages_sent_total{{address=\"{}\",port=\"1\",slave=\"{}-1\",type=\"sync\"}} ",
+        sl.ip,
+        sl.eui64_identity()
+    );
+    assert!(text.contains(&series), "no {series:?} in /metrics:\n{text}");
+    assert!(
+        text.contains("meridian_unicast_slaves_granted{port=\"1\",type=\"delay_resp\"} 1"),
+        "{text}"
     );
     drop(slave);
     m.stop_gracefully();

@@ -113,6 +113,16 @@ pub(super) fn check(cfg: &Config) -> Result<(), Problem> {
     if let Err(e) = cfg.metrics.listen_addr() {
         return Err(Problem::new(Key::Metrics("listen"), e));
     }
+    let limit = cfg.metrics.per_slave_limit;
+    if !(1..=super::schema::MAX_PER_SLAVE_LIMIT).contains(&limit) {
+        return Err(Problem::new(
+            Key::Metrics("per-slave-limit"),
+            format!(
+                "{limit} is out of range 1–{} (each slave adds about ten series)",
+                super::schema::MAX_PER_SLAVE_LIMIT
+            ),
+        ));
+    }
     let mut interfaces = HashSet::new();
     for (i, p) in cfg.ports.iter().enumerate() {
         port(i, p, &mut interfaces)?;
@@ -361,6 +371,19 @@ mod tests {
         let e = Config::parse("[[port]]\ninterface = \"e\"\nvlan = 5\n").unwrap_err();
         assert_eq!(e.key, "port[0].vlan", "{e}");
         assert!(Config::parse("").unwrap_err().problem.contains("[[port]]"));
+        let port = "[[port]]\ninterface = \"e\"\n";
+        for bad in ["0", "20001"] {
+            let e =
+                Config::parse(&format!("[metrics]\nper-slave-limit = {bad}\n{port}")).unwrap_err();
+            assert_eq!(
+                (e.key.as_str(), e.line),
+                ("metrics.per-slave-limit", Some(2)),
+                "{e}"
+            );
+        }
+        let c = Config::parse(&format!("[metrics]\nper-slave = true\n{port}")).unwrap();
+        assert_eq!(c.metrics.slaves_listed(), 1_000);
+        assert_eq!(Config::parse(port).unwrap().metrics.slaves_listed(), 0);
     }
 
     #[cfg(feature = "dpdk")]

@@ -28,7 +28,7 @@ pub use schema::{
     DataplaneSection, DelayMechanismName, ExplicitQuality, LogFormat, LogLevel, LoggingSection,
     MetricsSection, PortSection, ProfileName, QualitySetting, StampModeName, TimeSourceName,
     TimestampingSection, TransportName, UnicastLimitsSection, UtcOffsetSetting,
-    DEFAULT_METRICS_LISTEN,
+    DEFAULT_METRICS_LISTEN, DEFAULT_PER_SLAVE_LIMIT, MAX_PER_SLAVE_LIMIT,
 };
 
 /// A configuration error: which key, where, and what.

@@ -414,6 +414,21 @@ pub struct MetricsSection {
     /// Address `/metrics` is served on; empty: no exporter.
     #[serde(default = "default_metrics_listen")]
     pub listen: String,
+    /// Series per unicast slave (grants, messages sent) in the status report and `/metrics`.
+    #[serde(default)]
+    pub per_slave: bool,
+    /// At most this many slaves per port get them.
+    #[serde(default = "default_per_slave_limit")]
+    pub per_slave_limit: u32,
+}
+
+/// Slaves per port with their own series unless configured.
+pub const DEFAULT_PER_SLAVE_LIMIT: u32 = 1_000;
+/// The largest `per-slave-limit`.
+pub const MAX_PER_SLAVE_LIMIT: u32 = 20_000;
+
+fn default_per_slave_limit() -> u32 {
+    DEFAULT_PER_SLAVE_LIMIT
 }
 
 /// Where `/metrics` is served unless configured.
@@ -427,11 +442,22 @@ impl Default for MetricsSection {
     fn default() -> Self {
         MetricsSection {
             listen: default_metrics_listen(),
+            per_slave: false,
+            per_slave_limit: DEFAULT_PER_SLAVE_LIMIT,
         }
     }
 }
 
 impl MetricsSection {
+    /// How many slaves per port get their own series (0: none).
+    pub fn slaves_listed(&self) -> usize {
+        if self.per_slave {
+            self.per_slave_limit as usize
+        } else {
+            0
+        }
+    }
+
     /// The address to serve on (`None`: off), or why `listen` is not one.
     pub fn listen_addr(&self) -> Result<Option<std::net::SocketAddr>, String> {
         let l = self.listen.trim();

@@ -4,12 +4,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use meridian_proto::engine::{Engine, PortState};
+use meridian_proto::engine::{Engine, PortState, Time};
 use tracing::info;
 
 use crate::config::Config;
 use crate::control::{
-    clock_report, ClockReport, LoopReport, PortReport, StatsReport, StatusReport,
+    clock_report, ClockReport, LoopReport, PortReport, SlaveSample, StatsReport, StatusReport,
+    GRANT_TYPES,
 };
 use crate::dataplane::{PollCounters, PtpPort};
 
@@ -26,6 +27,8 @@ pub struct Reporter {
     leap_file_expires: Option<i64>,
     /// The polling loops: thread name, lcore, counters.
     loops: Vec<(String, usize, Arc<PollCounters>)>,
+    /// Slaves listed per port (`[metrics] per-slave`; 0: none).
+    slaves_listed: usize,
 }
 
 impl Reporter {
@@ -49,6 +52,7 @@ impl Reporter {
                 .collect(),
             leap_file_expires: None,
             loops: Vec::new(),
+            slaves_listed: cfg.metrics.slaves_listed(),
         }
     }
 
@@ -98,9 +102,16 @@ impl Reporter {
         }
     }
 
-    /// The status report now, without the residence summary (the control thread adds it
-    /// from the shared histograms, off the engine loop).
-    pub fn report<P: PtpPort>(&self, engine: &Engine, ports: &[P], tx_errors: u64) -> StatusReport {
+    /// The status report at `now`, without the residence summary (the control thread adds
+    /// it from the shared histograms, off the engine loop) and with the listed slaves as
+    /// plain copies (the control thread formats them).
+    pub fn report<P: PtpPort>(
+        &self,
+        engine: &Engine,
+        ports: &[P],
+        tx_errors: u64,
+        now: Time,
+    ) -> StatusReport {
         StatusReport {
             version: env!("CARGO_PKG_VERSION").to_string(),
             uptime_s: self.started.elapsed().as_secs(),
@@ -114,6 +125,15 @@ impl Reporter {
                 .enumerate()
                 .filter_map(|(i, (port, (interface, transport)))| {
                     let ps = engine.port_status(i as u16)?;
+                    let unicast = engine.unicast(i as u16);
+                    let slave_samples: Vec<SlaveSample> = unicast
+                        .map(|u| {
+                            u.iter()
+                                .take(self.slaves_listed)
+                                .map(|(_, s)| SlaveSample::of(s, now))
+                                .collect()
+                        })
+                        .unwrap_or_default();
                     Some(PortReport {
                         number: (i + 1) as u16,
                         interface: interface.clone(),
@@ -128,6 +148,16 @@ impl Reporter {
                             .map(|b| b.grandmaster_identity.to_string()),
                         counters: port.counters(),
                         dataplane: port.load(),
+                        unicast_granted: GRANT_TYPES
+                            .iter()
+                            .map(|(t, name)| {
+                                let n = unicast.map_or(0, |u| u.granted_count(*t));
+                                ((*name).to_string(), n)
+                            })
+                            .collect(),
+                        slaves: Vec::new(),
+                        slaves_unlisted: ps.unicast_slaves.saturating_sub(slave_samples.len()),
+                        slave_samples,
                     })
                 })
                 .collect(),

@@ -81,6 +81,7 @@ pub fn render(s: &Sources<'_>) -> String {
             vec![(vec![], r.uptime_s as f64)],
         ));
         families.extend(port_families(&r.ports));
+        families.extend(slave_families(&r.ports));
         families.extend(dataplane_families(r));
         families.extend(engine_families(r));
         families.extend(clock_families(&r.clock));
@@ -233,6 +234,74 @@ fn port_families(ports: &[PortReport]) -> Vec<MetricFamily> {
         out.push(counter(&name, "A data-plane counter of the port.", values));
     }
     out
+}
+
+/// Unicast slaves per grant type, and each listed slave's grants and messages
+/// (`[metrics] per-slave`), labelled `slave` (portIdentity) and `address`.
+fn slave_families(ports: &[PortReport]) -> Vec<MetricFamily> {
+    let (mut granted, mut unlisted) = (Vec::new(), Vec::new());
+    let (mut interval, mut remaining, mut sent, mut grants) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for p in ports {
+        let port = p.number.to_string();
+        for (t, &n) in &p.unicast_granted {
+            granted.push((labels(&[("port", &port), ("type", t)]), n as f64));
+        }
+        unlisted.push((labels(&[("port", &port)]), p.slaves_unlisted as f64));
+        for sl in &p.slaves {
+            let id = [
+                ("port", port.as_str()),
+                ("slave", sl.identity.as_str()),
+                ("address", sl.address.as_str()),
+            ];
+            for (t, g) in &sl.grants {
+                let l = labels(&[id[0], id[1], id[2], ("type", t)]);
+                interval.push((l.clone(), f64::from(g.log_interval)));
+                remaining.push((l, g.remaining_s));
+            }
+            for (t, n) in [
+                ("announce", sl.announces),
+                ("sync", sl.syncs),
+                ("delay_resp", sl.delay_resps),
+            ] {
+                sent.push((labels(&[id[0], id[1], id[2], ("type", t)]), n));
+            }
+            grants.push((labels(&id), sl.grants_given));
+        }
+    }
+    vec![
+        gauge(
+            "meridian_unicast_slaves_granted",
+            "Unicast slaves holding a grant, by message type.",
+            granted,
+        ),
+        gauge(
+            "meridian_slaves_unlisted",
+            "Unicast slaves without per-slave series ([metrics] per-slave off, or over \
+             per-slave-limit).",
+            unlisted,
+        ),
+        gauge(
+            "meridian_slave_grant_log_interval",
+            "logInterMessagePeriod granted to the slave, by message type.",
+            interval,
+        ),
+        gauge(
+            "meridian_slave_grant_remaining_seconds",
+            "Seconds until the slave's grant expires unless renewed.",
+            remaining,
+        ),
+        counter(
+            "meridian_slave_messages_sent_total",
+            "Messages sent to the slave, by type.",
+            sent,
+        ),
+        counter(
+            "meridian_slave_grants_total",
+            "Grants given to the slave (first grants and renewals).",
+            grants,
+        ),
+    ]
 }
 
 /// The user-space data plane (DPDK): mbuf pools, rings, burst sizes per port; busy and idle
@@ -574,7 +643,7 @@ fn histogram(rep: &LatencyReport) -> Histogram {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::LoopReport;
+    use crate::control::{GrantReport, LoopReport, SlaveReport};
     use crate::dataplane::{DataplaneLoad, RingLoad};
     use crate::metrics::{Delivery, ReplyKind};
 
@@ -626,6 +695,27 @@ mod tests {
                     },
                     tx_bursts: BurstCounts::default(),
                 }),
+                unicast_granted: [("sync".to_string(), 3), ("pdelay_resp".to_string(), 0)]
+                    .into_iter()
+                    .collect(),
+                slaves: vec![SlaveReport {
+                    identity: "001122.fffe.334455-1".into(),
+                    address: "10.0.0.9".into(),
+                    grants: [(
+                        "sync".to_string(),
+                        GrantReport {
+                            log_interval: -4,
+                            remaining_s: 42.5,
+                        },
+                    )]
+                    .into_iter()
+                    .collect(),
+                    grants_given: 2,
+                    announces: 0,
+                    syncs: 160,
+                    delay_resps: 0,
+                }],
+                slaves_unlisted: 2,
                 ..PortReport::default()
             }],
             stats,
@@ -699,6 +789,13 @@ mod tests {
             "meridian_sync_interval_error_seconds_count{delivery=\"unicast\",port=\"1\"} 1",
             "meridian_tx_timestamp_latency_seconds_bucket{port=\"1\",le=\"0.00005\"} 0",
             "meridian_tx_timestamp_latency_seconds_bucket{port=\"1\",le=\"0.0001\"} 1",
+            "meridian_unicast_slaves_granted{port=\"1\",type=\"sync\"} 3",
+            "meridian_unicast_slaves_granted{port=\"1\",type=\"pdelay_resp\"} 0",
+            "meridian_slaves_unlisted{port=\"1\"} 2",
+            "meridian_slave_grant_log_interval{address=\"10.0.0.9\",port=\"1\",slave=\"001122.fffe.334455-1\",type=\"sync\"} -4",
+            "meridian_slave_grant_remaining_seconds{address=\"10.0.0.9\",port=\"1\",slave=\"001122.fffe.334455-1\",type=\"sync\"} 42.5",
+            "meridian_slave_messages_sent_total{address=\"10.0.0.9\",port=\"1\",slave=\"001122.fffe.334455-1\",type=\"sync\"} 160",
+            "meridian_slave_grants_total{address=\"10.0.0.9\",port=\"1\",slave=\"001122.fffe.334455-1\"} 2",
             "meridian_dpdk_mbufs_in_use{port=\"1\"} 300",
             "meridian_dpdk_mbufs{port=\"1\"} 4096",
             "meridian_dpdk_ring_entries{port=\"1\",ring=\"rx\"} 5",

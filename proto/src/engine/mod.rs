@@ -768,10 +768,12 @@ impl Engine {
                     GrantType::Announce => {
                         ctx.send_announce(out, stats, now, dest, slave.announce_seq, log);
                         slave.announce_seq = slave.announce_seq.wrapping_add(1);
+                        slave.counters.announces += 1;
                     }
                     GrantType::Sync => {
                         ctx.send_sync(out, stats, pending, now, due, dest, slave.sync_seq, log);
                         slave.sync_seq = slave.sync_seq.wrapping_add(1);
+                        slave.counters.syncs += 1;
                     }
                     GrantType::DelayResp | GrantType::PdelayResp => {}
                 }
@@ -961,13 +963,14 @@ impl Engine {
             return;
         };
         let unicast = !rx.multicast;
-        let granted = self.ports[i]
-            .unicast
-            .find(&rx.source)
-            .and_then(|(_, s)| s.granted(GrantType::DelayResp));
+        let slave = self.ports[i].unicast.find_mut(&rx.source);
+        let granted = slave.as_ref().and_then(|s| s.granted(GrantType::DelayResp));
         if unicast && granted.is_none() && !cfg.multicast {
             self.stats.delay_req_without_grant += 1;
             return;
+        }
+        if let (true, Some(s)) = (unicast && granted.is_some(), slave) {
+            s.counters.delay_resps += 1;
         }
         let log = match (unicast, granted) {
             (true, Some(l)) => l,

@@ -105,6 +105,22 @@ pub struct Slave {
     pub sync_seq: u16,
     /// The last stamped Sync: (sequenceId, TX time), for the interval error.
     pub(crate) last_sync: Option<(u16, Time)>,
+    /// What was sent to and granted it since it was first granted.
+    pub counters: SlaveCounters,
+}
+
+/// Per-slave counts, since the slave was first granted (they start again if it loses every
+/// grant and comes back).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SlaveCounters {
+    /// Grants given (first grants and renewals).
+    pub grants: u64,
+    /// Announce messages sent to it.
+    pub announces: u64,
+    /// Sync messages sent to it.
+    pub syncs: u64,
+    /// Delay_Resp messages sent to it (answers to its unicast Delay_Req).
+    pub delay_resps: u64,
 }
 
 impl Slave {
@@ -112,6 +128,12 @@ impl Slave {
     pub fn granted(&self, t: GrantType) -> Option<i8> {
         let g = &self.grants[t as usize];
         g.active.then_some(g.log_period)
+    }
+
+    /// When the grant of `t` expires, if granted.
+    pub fn grant_expires(&self, t: GrantType) -> Option<Time> {
+        let g = &self.grants[t as usize];
+        g.active.then_some(g.expires)
     }
 }
 
@@ -157,6 +179,8 @@ pub struct UnicastService {
     total_rate_milli: u64,
     next_sweep: Time,
     live: u32,
+    /// Slaves holding an active grant, by [`GrantType`] index.
+    granted: [u32; 4],
 }
 
 const SWEEP_INTERVAL_NS: u64 = 1_000_000_000;
@@ -177,7 +201,13 @@ impl UnicastService {
             total_rate_milli: 0,
             next_sweep: Time::NEVER,
             live: 0,
+            granted: [0; 4],
         }
+    }
+
+    /// Slaves holding an active grant of `t`.
+    pub fn granted_count(&self, t: GrantType) -> usize {
+        self.granted[t as usize] as usize
     }
 
     /// Slaves served.
@@ -282,7 +312,11 @@ impl UnicastService {
             return Err(DenyReason::Slaves);
         };
         slave.identity = identity;
+        slave.counters.grants += 1;
         let g = slave.grants[gt as usize];
+        if !g.active {
+            self.granted[gt as usize] += 1;
+        }
         if g.active && g.log_period == log_period {
             slave.grants[gt as usize].expires = expires;
         } else {
@@ -336,6 +370,7 @@ impl UnicastService {
         });
         self.total_rate_milli = 0;
         self.live = 0;
+        self.granted = [0; 4];
         self.next_sweep = Time::NEVER;
         n
     }
@@ -423,6 +458,7 @@ impl UnicastService {
             announce_seq: 0,
             sync_seq: 0,
             last_sync: None,
+            counters: SlaveCounters::default(),
         };
         let h = match self.free.pop() {
             Some(h) => {
@@ -472,6 +508,7 @@ impl UnicastService {
         if let Some(s) = self.slaves[h as usize].as_mut() {
             s.grants[gt as usize].active = false;
         }
+        self.granted[gt as usize] -= 1;
         true
     }
 
@@ -550,6 +587,43 @@ mod tests {
                 port_number: 1,
             },
         )
+    }
+
+    /// Slaves per grant type follow grants, renewals, rate changes, cancels, expiry and
+    /// clear; each slave counts its grants.
+    #[test]
+    fn granted_counts_follow_every_change() {
+        let mut u = UnicastService::new(10);
+        let l = UnicastLimits::default();
+        let t0 = Time(0);
+        let count = |u: &UnicastService| GrantType::ALL.map(|t| u.granted_count(t));
+        for k in 0..3 {
+            let (a, i) = id(k);
+            u.request(t0, a, i, MessageType::Sync, -4, 10, &l, true)
+                .unwrap();
+            u.request(t0, a, i, MessageType::DelayResp, -4, 10 + k, &l, true)
+                .unwrap();
+        }
+        let (a0, i0) = id(0);
+        // A renewal and a rate change are still one slave granted.
+        u.request(t0, a0, i0, MessageType::Sync, -4, 10, &l, true)
+            .unwrap();
+        u.request(t0, a0, i0, MessageType::Sync, -3, 10, &l, true)
+            .unwrap();
+        u.request(t0, a0, i0, MessageType::Announce, 0, 10, &l, true)
+            .unwrap();
+        assert_eq!(count(&u), [1, 3, 3, 0]);
+        assert_eq!(u.find(&a0).unwrap().1.counters.grants, 5);
+        assert!(u.cancel(&a0, MessageType::Sync));
+        assert!(!u.cancel(&a0, MessageType::Sync), "already cancelled");
+        assert_eq!(count(&u), [1, 2, 3, 0]);
+        // At 10.5 s the grants of 10 s have expired (slave 0: Announce, Delay_Resp; slaves 1
+        // and 2: Sync); slaves 1 and 2 keep their Delay_Resp grants of 11 s and 12 s.
+        let r = u.sweep(Time(10_500_000_000));
+        assert_eq!(r.grants_expired, 4);
+        assert_eq!(count(&u), [0, 0, 2, 0]);
+        assert_eq!(u.clear(), 2);
+        assert_eq!(count(&u), [0, 0, 0, 0]);
     }
 
     #[test]
