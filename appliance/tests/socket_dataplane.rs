@@ -172,6 +172,7 @@ impl Topology {
             ipv6_scope: 2,
             multicast: true,
             pdelay: true,
+            reply_stamps: true,
         }
     }
 
@@ -449,6 +450,38 @@ fn exercise(tag: &str, transport: Transport, vlan: Option<(u16, u8)>) {
         before,
         realtime_ns(),
     );
+    // A answers with a Delay_Resp stamped on its way out (its residence time): over UDP the
+    // general socket numbers its stamps apart, marked with the top bit, so the event
+    // socket's next id is unchanged; over L2 one socket numbers both.
+    let before = realtime_ns();
+    let rid = a
+        .send(Destination::Unicast(addr_b), false, &resp, true, None)
+        .expect("send a stamped Delay_Resp")
+        .expect("a TX timestamp id for the reply");
+    let after_send = realtime_ns();
+    let l2 = transport == Transport::L2;
+    assert_eq!(
+        rid,
+        if l2 { id1.wrapping_add(1) } else { 1 << 31 },
+        "{rid:#x}"
+    );
+    let stamps = tx_stamps(&mut a, 1);
+    assert_eq!(stamps[0].0, rid, "{stamps:?}");
+    assert_stamp_between("TX Delay_Resp", stamps[0].1, before, after_send);
+    let _ = recv_wait(&mut b, &mut buf);
+    let sid = a
+        .send(
+            Destination::Multicast,
+            true,
+            &message(SYNC, 44, 9),
+            true,
+            None,
+        )
+        .expect("send Sync")
+        .expect("id");
+    assert_eq!(sid, if l2 { rid + 1 } else { id1 + 1 }, "{sid:#x}");
+    assert_eq!(tx_stamps(&mut a, 1)[0].0, sid);
+    let _ = recv_wait(&mut b, &mut buf);
 
     // 4. One-step: the launch time is written at offset 34 just before the send.
     let launch = realtime_ns() + 37_000_000_000;
@@ -558,8 +591,8 @@ fn exercise(tag: &str, transport: Transport, vlan: Option<(u16, u8)>) {
 
     let ca = *a.counters();
     let cb = *b.counters();
-    assert_eq!(ca.tx_packets, 7 + warm, "{ca:?}");
-    assert_eq!(ca.tx_timestamps, 3, "{ca:?}");
+    assert_eq!(ca.tx_packets, 9 + warm, "{ca:?}");
+    assert_eq!(ca.tx_timestamps, 5, "{ca:?}");
     assert_eq!(
         (ca.tx_errors, ca.tx_eagain, ca.tx_errqueue_other),
         (1, 0, 0),

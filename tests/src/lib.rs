@@ -40,8 +40,8 @@ pub use lab::{Lab, Node, Transport};
 pub use management::PmcWant;
 pub use meridian::{meridian_binary, meridian_dpdk_binary, Meridian, MeridianConfig};
 pub use metrics::{
-    http_json, prom_query, promtool_check, sample, scrape, try_http_json, try_prom_query,
-    window_quantiles,
+    check_metrics_grow, http_json, prom_query, promtool_check, sample, scrape, try_http_json,
+    try_prom_query, window_quantiles,
 };
 pub use peers::{
     collect_offsets, parse_offsets, parse_pmc, parse_ptpd_offsets, ptp4l_unicast_client_cfg,

@@ -171,3 +171,45 @@ pub fn window_quantiles(
         .collect();
     (total, q)
 }
+
+/// The exporter while a real slave is served: `promtool` accepts what it serves, the port is
+/// serving, and between `before` and `after` (scrapes taken while the slave gave `samples`
+/// offsets, one a second) the Sync count grew by at least `samples` and the Delay_Resp
+/// residence histogram by at least half that (the slave's Delay_Reqs), each of them within
+/// 10 ms.
+pub fn check_metrics_grow(before: &str, after: &str, samples: usize) {
+    promtool_check(after);
+    let get = |text: &str, series: &str| {
+        sample(text, series).unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+    };
+    assert_eq!(get(after, "meridian_port_serving{port=\"1\"}"), 1.0);
+    assert_eq!(get(after, "meridian_engine_responsive"), 1.0);
+    let syncs = "meridian_messages_sent_total{type=\"sync\"}";
+    let residence = "meridian_residence_seconds_count{message_type=\"delay_resp\",port=\"1\"}";
+    let le_10ms =
+        "meridian_residence_seconds_bucket{message_type=\"delay_resp\",port=\"1\",le=\"0.01\"}";
+    let le_100us =
+        "meridian_residence_seconds_bucket{message_type=\"delay_resp\",port=\"1\",le=\"0.0001\"}";
+    println!(
+        "metrics: Syncs {} → {}, residence samples {} → {} ({} within 10 ms, {} within 100 µs)",
+        get(before, syncs),
+        get(after, syncs),
+        get(before, residence),
+        get(after, residence),
+        get(after, le_10ms),
+        get(after, le_100us)
+    );
+    assert!(
+        get(after, syncs) >= get(before, syncs) + samples as f64,
+        "Syncs grew"
+    );
+    assert!(
+        get(after, residence) >= get(before, residence) + samples as f64 / 2.0,
+        "residence samples grew with the slave's Delay_Reqs"
+    );
+    assert_eq!(
+        get(after, le_10ms),
+        get(after, residence),
+        "every residence time within 10 ms"
+    );
+}

@@ -35,9 +35,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use meridian_interop::{
-    collect_offsets, http_json, meridian_dpdk_binary, parse_offsets, poll, prom_query,
-    promtool_check, sample, scrape, try_prom_query, window_quantiles, Lab, Meridian,
-    MeridianConfig, MessageType, Node, OffsetStats, PmcWant, Transport, PTP4L_SKIP,
+    check_metrics_grow, collect_offsets, http_json, meridian_dpdk_binary, parse_offsets, poll,
+    prom_query, scrape, try_prom_query, window_quantiles, Lab, Meridian, MeridianConfig,
+    MessageType, Node, OffsetStats, PmcWant, Transport, PTP4L_SKIP,
 };
 use serde_json::Value;
 
@@ -244,38 +244,6 @@ fn dpdk_lab(test: &str) -> Option<Lab> {
 /// Where the lab's Meridian serves `/metrics` (in its namespace).
 const METRICS_PORT: u16 = 9473;
 
-/// The exporter while a real slave is served: `promtool` accepts what it serves, the port is
-/// serving, and the Sync count and the Delay_Resp residence histogram grew between `before`
-/// and `after` (scrapes taken 30+ s apart).
-fn check_metrics_grow(before: &str, after: &str) {
-    promtool_check(after);
-    let get = |text: &str, series: &str| {
-        sample(text, series).unwrap_or_else(|| panic!("no {series} in:\n{text}"))
-    };
-    assert_eq!(get(after, "meridian_port_serving{port=\"1\"}"), 1.0);
-    assert_eq!(get(after, "meridian_engine_responsive"), 1.0);
-    let syncs = "meridian_messages_sent_total{type=\"sync\"}";
-    let residence = "meridian_residence_seconds_count{message_type=\"delay_resp\",port=\"1\"}";
-    let le_10ms =
-        "meridian_residence_seconds_bucket{message_type=\"delay_resp\",port=\"1\",le=\"0.01\"}";
-    println!(
-        "metrics: Syncs {} → {}, residence samples {} → {} ({} within 10 ms)",
-        get(before, syncs),
-        get(after, syncs),
-        get(before, residence),
-        get(after, residence),
-        get(after, le_10ms)
-    );
-    assert!(
-        get(after, syncs) >= get(before, syncs) + SAMPLES as f64,
-        "Syncs grew"
-    );
-    assert!(
-        get(after, residence) >= get(before, residence) + SAMPLES as f64 / 2.0,
-        "residence samples grew with the slave's Delay_Reqs"
-    );
-}
-
 /// Runs Meridian on the DPDK `pmd` against a free-running ptp4l slave and judges the offsets.
 fn dpdk_two_step(test: &str, pmd: Pmd, transport: Transport) {
     dpdk_two_step_on(test, pmd, transport, false);
@@ -344,7 +312,7 @@ fn measure_two_step(
     );
     let stats = OffsetStats::of(&samples);
     println!("Meridian (DPDK {vdev}, {stamping}) → ptp4l, {transport:?}: {stats}");
-    check_metrics_grow(&first, &scrape(&lab, gm, METRICS_PORT));
+    check_metrics_grow(&first, &scrape(&lab, gm, METRICS_PORT), SAMPLES);
     // Every Delay_Resp's residence time was measured (RX stamp → TX stamp).
     let status = m.status().unwrap_or_else(|e| panic!("status: {e}"));
     let residence = &status["residence"];

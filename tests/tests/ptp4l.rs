@@ -11,8 +11,8 @@
 use std::time::Duration;
 
 use meridian_interop::{
-    collect_offsets, parse_offsets, ptp4l_unicast_client_cfg, scrape, Lab, Meridian,
-    MeridianConfig, MessageType, Node, OffsetStats, Proc, Transport, PTP4L_SKIP,
+    check_metrics_grow, collect_offsets, parse_offsets, ptp4l_unicast_client_cfg, scrape, Lab,
+    Meridian, MeridianConfig, MessageType, Node, OffsetStats, Proc, Transport, PTP4L_SKIP,
 };
 
 /// Offset samples per test (one per second from a free-running ptp4l, see `PTP4L_SKIP`).
@@ -79,8 +79,11 @@ fn multicast_two_step(test: &str, transport: Transport) {
         transport,
         "",
     );
+    let first = scrape(&lab, gm, 9473);
     let stats = offsets(&mut slave);
     println!("Meridian → ptp4l, {transport:?} multicast two-step: {stats}");
+    // Residence times from kernel stamps: Delay_Req RX → Delay_Resp TX (reply-stamps).
+    check_metrics_grow(&first, &scrape(&lab, gm, 9473), SAMPLES);
     drop(slave);
     m.stop_gracefully();
 

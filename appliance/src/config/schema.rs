@@ -256,12 +256,29 @@ impl Default for ClockSection {
 }
 
 /// `[timestamping]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TimestampingSection {
     /// auto / hardware / software.
     #[serde(default)]
     pub mode: StampModeName,
+    /// Socket backend: kernel TX stamps for replies (Delay_Resp, Pdelay_Resp) too, for their
+    /// residence times.
+    #[serde(default = "yes")]
+    pub reply_stamps: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for TimestampingSection {
+    fn default() -> Self {
+        TimestampingSection {
+            mode: StampModeName::default(),
+            reply_stamps: true,
+        }
+    }
 }
 
 /// `mode` names.

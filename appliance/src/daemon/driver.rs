@@ -21,11 +21,11 @@ use tracing::warn;
 
 use super::report::Reporter;
 use super::stages::StageSet;
-use super::tokens::TokenTable;
+use super::tokens::{ReplyTable, TokenTable};
 use crate::clock::timebase::TimeBase;
 use crate::control::ReportDesk;
 use crate::dataplane::{PollCounters, PollSet, PtpPort, RawStamp, StampClock, TxRequest, TxTiming};
-use crate::metrics::{Delivery, TimingRecorders};
+use crate::metrics::{Delivery, ReplyKind, ResidenceRecorders, TimingRecorders};
 
 /// Messages taken from one port before the engine's timers get a turn.
 const RX_BATCH: usize = 64;
@@ -48,6 +48,10 @@ struct Io<P> {
     tx_errors: u64,
     /// Per port: Sync departures and TX-stamp latency.
     timing: Vec<TimingRecorders>,
+    /// Replies awaiting their TX stamp (ports that stamp replies: sockets).
+    replies: ReplyTable,
+    /// Per port: residence times measured here (ports that do not measure them themselves).
+    residence: Vec<ResidenceRecorders>,
 }
 
 impl<P: PtpPort> Output for Io<P> {
@@ -75,6 +79,13 @@ impl<P: PtpPort> Output for Io<P> {
             _ => Time(0),
         };
         let r = port.send(&request, &self.clock);
+        if let (Some(rx), Ok(Some(id)), Some(kind)) =
+            (tx.request_rx, &r, ReplyKind::of(tx.message_type))
+        {
+            if !self.residence.is_empty() {
+                self.replies.insert(i, *id, rx, kind);
+            }
+        }
         if let TxStamp::TwoStep(token) = tx.stamp {
             match &r {
                 Ok(Some(id)) => {
@@ -158,6 +169,8 @@ impl<P: PtpPort> Driver<P> {
                 lost: Vec::with_capacity(64),
                 tx_errors: 0,
                 timing: Vec::new(),
+                replies: ReplyTable::new(n),
+                residence: Vec::new(),
             },
             engine,
             desk,
@@ -174,6 +187,13 @@ impl<P: PtpPort> Driver<P> {
     /// Records Sync departures and TX-stamp latencies of each port (index = port) here.
     pub fn with_timing(mut self, timing: Vec<TimingRecorders>) -> Self {
         self.io.timing = timing;
+        self
+    }
+
+    /// Measures the residence time of every reply the ports report a TX stamp for, here
+    /// (index = port; for ports that do not measure it themselves).
+    pub fn with_residence(mut self, residence: Vec<ResidenceRecorders>) -> Self {
+        self.io.residence = residence;
         self
     }
 
@@ -210,9 +230,15 @@ impl<P: PtpPort> Driver<P> {
             if self.desk.wanted() {
                 // ~15 µs on this VM; handed over without waking anyone.
                 let now = self.io.clock.now();
-                let r = self
-                    .reporter
-                    .report(&self.engine, &self.io.ports, self.io.tx_errors, now);
+                let mut r =
+                    self.reporter
+                        .report(&self.engine, &self.io.ports, self.io.tx_errors, now);
+                if !self.io.residence.is_empty() {
+                    for (i, p) in r.ports.iter_mut().enumerate() {
+                        p.counters
+                            .insert("reply_stamps_missing".into(), self.io.replies.missing(i));
+                    }
+                }
                 self.desk.answer(r);
             }
         }
@@ -267,6 +293,9 @@ impl<P: PtpPort> Driver<P> {
         for t in &mut self.io.timing {
             t.publish();
         }
+        for r in &mut self.io.residence {
+            r.publish();
+        }
     }
 
     /// Hands every completed TX stamp to the engine; whether there were any.
@@ -283,6 +312,12 @@ impl<P: PtpPort> Driver<P> {
         }
         let now = self.io.clock.now();
         for &(i, id, stamp) in &self.stamps {
+            if let Some((rx, kind)) = self.io.replies.take(i, id) {
+                let tx = self.io.clock.time_of(stamp);
+                if let Some(r) = self.io.residence.get_mut(i) {
+                    r.record(kind, tx.saturating_since(rx));
+                }
+            }
             if let Some((token, sent)) = self.io.tokens.take(i, id) {
                 if let Some(t) = self.io.timing.get_mut(i) {
                     t.tx_stamp_latency(now.saturating_since(sent));

@@ -55,11 +55,12 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         BackendName::Sockets => {
             let (ports, kind) = ports::open_socket_ports(&cfg)?;
             let clock = TimeBase::new(system_clock(&cfg)?, kind)?;
-            // No residence times yet: the kernel does not stamp Delay_Resps for us.
-            let histograms = Histograms {
-                residence: Vec::new(),
-                timing: Histograms::new(ports.len()).timing,
-            };
+            // Residence times from kernel stamps ([timestamping] reply-stamps), measured by
+            // the engine loop.
+            let mut histograms = Histograms::new(ports.len());
+            if !cfg.timestamping.reply_stamps {
+                histograms.residence.clear();
+            }
             serve(
                 &cfg,
                 ports,
@@ -178,6 +179,13 @@ fn serve<P: PtpPort>(
     let engine_polls = loops.first().map(|(_, _, c)| Arc::clone(c));
     reporter.set_loops(loops);
     let timing = histograms.timing.iter().map(|t| t.recorders()).collect();
+    // Ports that do not record residence times themselves (sockets) have them recorded by
+    // the engine loop.
+    let residence = if ports.iter().any(PtpPort::records_residence) {
+        Vec::new()
+    } else {
+        histograms.residence.iter().map(|r| r.recorders()).collect()
+    };
     let _exporter = start_exporter(cfg, reporter.profile(), histograms)?;
     info!(
         identity = %engine.clock_config().clock_identity,
@@ -189,7 +197,8 @@ fn serve<P: PtpPort>(
     notify_ready();
     let idle_sleep_ns = u64::from(cfg.dataplane.idle_sleep_us) * 1_000;
     let mut driver = Driver::new(ports, engine, clock, desk, reporter, inline, idle_sleep_ns)
-        .with_timing(timing);
+        .with_timing(timing)
+        .with_residence(residence);
     if let Some(p) = engine_polls {
         driver = driver.with_polls(p);
     }

@@ -28,6 +28,7 @@ pub fn open_socket_ports(cfg: &Config) -> anyhow::Result<(Vec<SocketPort>, BaseK
             ipv6_scope: p.ipv6_scope,
             multicast: true,
             pdelay: p2p(cfg, i),
+            reply_stamps: cfg.timestamping.reply_stamps,
         };
         let port =
             SocketPort::open(&sp).with_context(|| format!("port {} ({})", i + 1, p.interface))?;

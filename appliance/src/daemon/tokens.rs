@@ -6,9 +6,11 @@
 //! out: it forgets the tokens the engine has already expired, without reporting them again,
 //! so each missing stamp is counted once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use meridian_proto::engine::{Engine, Time, TxToken};
+
+use crate::metrics::ReplyKind;
 
 /// Tokens by (port, TX-stamp id), with the time the frame was handed to the port.
 #[derive(Debug)]
@@ -67,6 +69,61 @@ impl TokenTable {
     }
 }
 
+/// Replies sent with a TX stamp asked for (socket backend), awaiting it for their residence
+/// time: per port, by TX-stamp id in send order, with the request's RX time.
+///
+/// A port reports its stamps in send order, so a stamp for an id also settles the entries
+/// before it: their stamps will not come (counted as missing). Bounded: beyond
+/// [`Self::CAPACITY`] entries per port the oldest is dropped (missing too).
+#[derive(Debug)]
+pub struct ReplyTable {
+    ports: Vec<VecDeque<(u32, Time, ReplyKind)>>,
+    missing: Vec<u64>,
+}
+
+impl ReplyTable {
+    /// Entries kept per port.
+    pub const CAPACITY: usize = 4_096;
+
+    /// A table for `ports` ports.
+    pub fn new(ports: usize) -> Self {
+        ReplyTable {
+            ports: (0..ports)
+                .map(|_| VecDeque::with_capacity(Self::CAPACITY))
+                .collect(),
+            missing: vec![0; ports],
+        }
+    }
+
+    /// Port `port` sent a reply of `kind` to a request received at `request_rx`; its stamp
+    /// will come under `id`.
+    pub fn insert(&mut self, port: usize, id: u32, request_rx: Time, kind: ReplyKind) {
+        let Some(q) = self.ports.get_mut(port) else {
+            return;
+        };
+        if q.len() == Self::CAPACITY {
+            q.pop_front();
+            self.missing[port] += 1;
+        }
+        q.push_back((id, request_rx, kind));
+    }
+
+    /// The reply stamped under `id` on `port`: its request's RX time and kind. `None` if no
+    /// reply waits for it (e.g. a two-step Sync's id).
+    pub fn take(&mut self, port: usize, id: u32) -> Option<(Time, ReplyKind)> {
+        let q = self.ports.get_mut(port)?;
+        let at = q.iter().position(|e| e.0 == id)?;
+        self.missing[port] += at as u64;
+        q.drain(..at);
+        q.pop_front().map(|(_, rx, kind)| (rx, kind))
+    }
+
+    /// Replies of `port` whose stamp never came.
+    pub fn missing(&self, port: usize) -> u64 {
+        self.missing.get(port).copied().unwrap_or(0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +170,27 @@ mod tests {
         // Only the newest (not yet expired) tokens remain.
         assert!(table.len() <= 1, "{} tokens left", table.len());
         assert!(table.take(0, 0).is_none(), "the first token was forgotten");
+    }
+
+    #[test]
+    fn reply_stamps_settle_in_send_order() {
+        let mut r = ReplyTable::new(2);
+        for id in 10..15 {
+            r.insert(0, id, Time(u64::from(id)), ReplyKind::DelayResp);
+        }
+        r.insert(1, 10, Time(99), ReplyKind::PdelayResp);
+        assert_eq!(r.take(0, 7), None, "not a reply's id: nothing settles");
+        assert_eq!(r.take(0, 12), Some((Time(12), ReplyKind::DelayResp)));
+        assert_eq!(r.missing(0), 2, "10 and 11 will not be stamped now");
+        assert_eq!(r.take(0, 11), None);
+        assert_eq!(r.take(1, 10), Some((Time(99), ReplyKind::PdelayResp)));
+        assert_eq!(r.take(0, 14), Some((Time(14), ReplyKind::DelayResp)));
+        assert_eq!(r.missing(0), 3);
+        for id in 0..ReplyTable::CAPACITY as u32 + 5 {
+            r.insert(1, id, Time(1), ReplyKind::DelayResp);
+        }
+        assert_eq!(r.missing(1), 5, "the oldest beyond the capacity");
+        assert_eq!(r.take(1, 4), None);
+        assert!(r.take(1, 5).is_some());
     }
 }

@@ -235,6 +235,12 @@ pub trait PtpPort {
     /// clock's mapping onto the TSC).
     fn maintain(&mut self) {}
 
+    /// Whether the port measures reply residence times itself (DPDK: at its TX burst);
+    /// otherwise it reports replies' TX stamps (when it can) and the engine loop does.
+    fn records_residence(&self) -> bool {
+        false
+    }
+
     /// How loaded the port's user-space data plane is (mbuf pool, rings, burst sizes), for
     /// status and metrics; `None` for a backend that has none (kernel sockets).
     fn load(&self) -> Option<DataplaneLoad> {

@@ -506,6 +506,10 @@ impl PtpPort for DpdkPort {
         format!("{stamps}{launch}{mode}")
     }
 
+    fn records_residence(&self) -> bool {
+        true
+    }
+
     fn load(&self) -> Option<DataplaneLoad> {
         let c = &self.stage_counters;
         Some(DataplaneLoad {

@@ -52,7 +52,13 @@ pub struct SocketPortConfig {
     pub multicast: bool,
     /// Also join the peer-delay group (224.0.0.107, FF02::6B, 01-80-C2-00-00-0E).
     pub pdelay: bool,
+    /// Ask for TX stamps of replies (Delay_Resp, Pdelay_Resp) too, for residence times.
+    pub reply_stamps: bool,
 }
+
+/// Marks the TX-stamp ids of the UDP general socket, which the kernel numbers apart from
+/// the event socket's (those ids are reported with the bit clear).
+const GENERAL_ID: u32 = 1 << 31;
 
 /// What a port dropped or could not do; every count only grows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -136,10 +142,16 @@ pub struct SocketPort {
     filter: PortFilter,
     /// `SO_TIMESTAMPING` flags set on the stamping socket.
     socket_ts_flags: u32,
+    /// `SO_TIMESTAMPING` flags set on the UDP general socket (0: it reports no TX stamps).
+    general_ts_flags: u32,
+    /// Replies ask for a TX stamp (their residence time).
+    reply_stamps: bool,
     /// Per-send flag asking for a TX stamp (`TX_SOFTWARE` or `TX_HARDWARE`).
     tx_stamp_flag: u32,
     /// The id the kernel will give the next timestamped send.
     next_tx_id: u32,
+    /// The same for the UDP general socket.
+    next_general_id: u32,
     /// Which UDP socket `recv` reads first this time.
     event_first: bool,
     send_buf: Box<[u8]>,
@@ -430,10 +442,12 @@ impl SocketPort {
             interface: interface.to_owned(),
             reason,
         };
-        if want_tx_timestamp && !event {
+        // The UDP general socket has its own id counter; L2 has one socket for both.
+        let general_udp = !event && matches!(self.sockets, Sockets::Udp { .. });
+        if want_tx_timestamp && general_udp && self.general_ts_flags == 0 {
             return Err(invalid(
                 &self.interface,
-                "a TX timestamp was asked for a general message",
+                "a TX timestamp was asked for a general message (reply-stamps is off)",
             ));
         }
         if one_step_now.is_some() && payload.len() < ORIGIN_TIMESTAMP + Timestamp::LEN {
@@ -465,12 +479,16 @@ impl SocketPort {
         match sock.send_to(&self.send_buf[..total], addr, flags) {
             Ok(_) => {
                 self.counters.tx_packets += 1;
-                if want_tx_timestamp {
+                if !want_tx_timestamp {
+                    Ok(None)
+                } else if general_udp {
+                    let id = self.next_general_id;
+                    self.next_general_id = id.wrapping_add(1);
+                    Ok(Some(id | GENERAL_ID))
+                } else {
                     let id = self.next_tx_id;
                     self.next_tx_id = id.wrapping_add(1);
-                    Ok(Some(id))
-                } else {
-                    Ok(None)
+                    Ok(Some(self.event_id(id)))
                 }
             }
             Err(e) => {
@@ -480,26 +498,42 @@ impl SocketPort {
                     self.counters.tx_errors += 1;
                 }
                 if want_tx_timestamp {
-                    self.resync_tx_id();
+                    self.resync_tx_id(general_udp);
                 }
                 Err(io_err(&self.interface, "sendmsg")(e))
             }
         }
     }
 
-    /// Restarts the kernel's `OPT_ID` count (switch it off and on) and ours at 0.
-    fn resync_tx_id(&mut self) {
-        let sock = self.stamping_socket();
-        let off = self.socket_ts_flags & !libc::SOF_TIMESTAMPING_OPT_ID;
-        let ok = sock.set_timestamping(off).is_ok()
-            && sock.set_timestamping(self.socket_ts_flags).is_ok();
+    /// A kernel id of the event (or L2) socket as reported: on UDP, without the
+    /// [`GENERAL_ID`] bit.
+    fn event_id(&self, id: u32) -> u32 {
+        match self.sockets {
+            Sockets::Udp { .. } => id & !GENERAL_ID,
+            Sockets::L2 { .. } => id,
+        }
+    }
+
+    /// Restarts the kernel's `OPT_ID` count of the stamping socket (or the UDP general
+    /// socket) — switch it off and on — and ours at 0.
+    fn resync_tx_id(&mut self, general: bool) {
+        let (sock, flags) = match &self.sockets {
+            Sockets::Udp { general: g, .. } if general => (g, self.general_ts_flags),
+            _ => (self.stamping_socket(), self.socket_ts_flags),
+        };
+        let off = flags & !libc::SOF_TIMESTAMPING_OPT_ID;
+        let ok = sock.set_timestamping(off).is_ok() && sock.set_timestamping(flags).is_ok();
         if !ok {
             tracing::warn!(
                 interface = %self.interface,
                 "could not restart the TX timestamp id counter; ids may be off"
             );
         }
-        self.next_tx_id = 0;
+        if general {
+            self.next_general_id = 0;
+        } else {
+            self.next_tx_id = 0;
+        }
         self.counters.tx_id_resyncs += 1;
     }
 
@@ -510,35 +544,72 @@ impl SocketPort {
         }
     }
 
-    /// Reads the TX timestamps waiting in the error queue and calls `f(id, stamp)` for each
+    /// Reads the TX timestamps waiting in the error queues and calls `f(id, stamp)` for each
     /// (`id` as returned by [`Self::send`]; the stamp as the kernel took it, like
-    /// [`RxFrame::stamp`]). Returns when the queue is empty.
+    /// [`RxFrame::stamp`]). Returns when the queues are empty.
     pub fn drain_tx_timestamps(
         &mut self,
         f: &mut dyn FnMut(u32, RawStamp),
     ) -> Result<(), DataplaneError> {
-        let sock = match &self.sockets {
-            Sockets::Udp { event, .. } => event,
-            Sockets::L2 { sock } => sock,
+        let hardware = matches!(self.stamp, StampSource::Hardware { .. });
+        let (first, general) = match &self.sockets {
+            Sockets::Udp { event, general } => {
+                (event, (self.general_ts_flags != 0).then_some(general))
+            }
+            Sockets::L2 { sock } => (sock, None),
         };
+        let udp = matches!(self.sockets, Sockets::Udp { .. });
+        let mut q = ErrQueue {
+            name: &mut self.name,
+            ctrl: &mut self.ctrl,
+            counters: &mut self.counters,
+            interface: &self.interface,
+            hardware,
+        };
+        q.drain(first, |id| if udp { id & !GENERAL_ID } else { id }, f)?;
+        if let Some(g) = general {
+            q.drain(g, |id| id | GENERAL_ID, f)?;
+        }
+        Ok(())
+    }
+}
+
+/// What reading an error queue needs of its port.
+struct ErrQueue<'a> {
+    name: &'a mut NameBuf,
+    ctrl: &'a mut CmsgBuf,
+    counters: &'a mut SocketCounters,
+    interface: &'a str,
+    hardware: bool,
+}
+
+impl ErrQueue<'_> {
+    /// Every TX stamp waiting on `sock` (at most [`MAX_DRAIN`]), its kernel id mapped by `id`.
+    fn drain(
+        &mut self,
+        sock: &Socket,
+        id: impl Fn(u32) -> u32,
+        f: &mut dyn FnMut(u32, RawStamp),
+    ) -> Result<(), DataplaneError> {
         for _ in 0..MAX_DRAIN {
-            let m = match sock.recv_msg(&mut [], &mut [], &mut self.name, &mut self.ctrl, true) {
+            let m = match sock.recv_msg(&mut [], &mut [], self.name, self.ctrl, true) {
                 Ok(m) => m,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io_err(&self.interface, "recvmsg(MSG_ERRQUEUE)")(e)),
+                Err(e) => return Err(io_err(self.interface, "recvmsg(MSG_ERRQUEUE)")(e)),
             };
             let c = sys::parse_control(self.ctrl.bytes(m.ctrl_len));
             match c.ext_err {
                 Some(ee) if ee.is_tx_timestamp() => {
-                    let ts = match self.stamp {
-                        StampSource::Hardware { .. } => c.hardware_ns,
-                        StampSource::Software => c.software_ns,
+                    let ts = if self.hardware {
+                        c.hardware_ns
+                    } else {
+                        c.software_ns
                     };
                     match ts {
                         Some(ts) => {
                             self.counters.tx_timestamps += 1;
-                            f(ee.data, RawStamp::Ns(ts));
+                            f(id(ee.data), RawStamp::Ns(ts));
                         }
                         None => self.counters.tx_timestamp_unusable += 1,
                     }
@@ -591,7 +662,9 @@ impl PtpPort for SocketPort {
                 Some(&mut launch),
             )
         } else {
-            SocketPort::send(self, tx.destination, tx.event, tx.payload, two_step, None)
+            // A reply's TX stamp ends its residence time.
+            let stamp = two_step || (self.reply_stamps && tx.request_rx.is_some());
+            SocketPort::send(self, tx.destination, tx.event, tx.payload, stamp, None)
         }
     }
 

@@ -437,6 +437,19 @@ impl SocketPort {
             Sockets::L2 { sock } => sock,
         };
         let (stamp, socket_ts_flags, tx_stamp_flag) = enable_timestamping(stamping, cfg)?;
+        // Replies leave on the general socket (UDP): it reports TX stamps too, without
+        // stamping what it receives.
+        let general_ts_flags = match &sockets {
+            Sockets::Udp { general, .. } if cfg.reply_stamps => {
+                let flags = socket_ts_flags
+                    & !(libc::SOF_TIMESTAMPING_RX_SOFTWARE | libc::SOF_TIMESTAMPING_RX_HARDWARE);
+                general
+                    .set_timestamping(flags)
+                    .map_err(io_err(&cfg.interface, "SO_TIMESTAMPING (general socket)"))?;
+                flags
+            }
+            _ => 0,
+        };
         Ok(SocketPort {
             interface: cfg.interface.clone(),
             transport: cfg.transport,
@@ -460,8 +473,11 @@ impl SocketPort {
                 vlan: cfg.vlan.map(|(vid, _)| vid),
             },
             socket_ts_flags,
+            general_ts_flags,
+            reply_stamps: cfg.reply_stamps,
             tx_stamp_flag,
             next_tx_id: 0,
+            next_general_id: 0,
             event_first: true,
             send_buf: vec![0u8; SEND_BUF_LEN].into_boxed_slice(),
             name: NameBuf::new(),
@@ -485,6 +501,7 @@ mod tests {
             ipv6_scope: 2,
             multicast: true,
             pdelay: false,
+            reply_stamps: true,
         }
     }
 
