@@ -59,6 +59,42 @@ pub struct ClockReport {
     /// When the leap-second file expires (Unix seconds), if one is used.
     #[serde(default)]
     pub leap_file_expires: Option<i64>,
+    /// `free-running`, `locked` or `holdover` (see [`ClockState`]).
+    #[serde(default)]
+    pub state: ClockState,
+}
+
+/// What the clock is doing, as OpenShift's ptp-operator dashboards number it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClockState {
+    /// No usable reference (0).
+    #[default]
+    FreeRunning,
+    /// Following a synchronised, traceable reference (1).
+    Locked,
+    /// The reference is lost; keeping its last frequency (2).
+    Holdover,
+}
+
+impl ClockState {
+    /// The number exported as `meridian_clock_state`.
+    pub fn number(self) -> f64 {
+        match self {
+            ClockState::FreeRunning => 0.0,
+            ClockState::Locked => 1.0,
+            ClockState::Holdover => 2.0,
+        }
+    }
+
+    /// The name, as in the JSON report.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClockState::FreeRunning => "free-running",
+            ClockState::Locked => "locked",
+            ClockState::Holdover => "holdover",
+        }
+    }
 }
 
 /// One port in the report.
@@ -384,6 +420,13 @@ pub fn clock_report(engine: &Engine, profile: &str) -> ClockReport {
         },
         time_source: tp.time_source.0,
         leap_file_expires: None,
+        // Until the clock is disciplined (holdover included), traceable time is the system
+        // clock's synchronised reference.
+        state: if tp.time_traceable {
+            ClockState::Locked
+        } else {
+            ClockState::FreeRunning
+        },
     }
 }
 
@@ -409,12 +452,13 @@ impl StatusReport {
         let c = &self.clock;
         let mut s =
             format!(
-            "Meridian {} — up {} s\nclock {}  profile {}  domain {}  priority1 {}  priority2 {}\n\
+            "Meridian {} — up {} s\nclock {} ({})  profile {}  domain {}  priority1 {}  priority2 {}\n\
              quality: class {}  accuracy 0x{:02x}  variance 0x{:04x}  timeSource 0x{:02x}\n\
              time: PTP timescale {}  UTC offset {} ({})  traceable time {} / frequency {}{}\n",
             self.version,
             self.uptime_s,
             c.identity,
+            c.state.name(),
             c.profile,
             c.domain,
             c.priority1,

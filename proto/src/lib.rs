@@ -8,8 +8,13 @@
 //!
 //! * [`wire`] — zero-copy views over PTP messages, TLVs and their L2/UDP framing, plus plain
 //!   `Repr` structs to build them. Parsing never panics and never allocates.
+//! * [`engine`] — datasets, BMCA, port states, unicast grants and the scheduling of
+//!   thousands of slaves: events with timestamps in, messages to send and timers out.
+//! * [`servo`] — clock servos (offsets in, steps and frequency corrections out) and a
+//!   simulated clock to judge them by.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod engine;
+pub mod servo;
 pub mod wire;

@@ -567,3 +567,108 @@ fn delay_resp_carries_the_raw_request_time_for_residence() {
         .filter(|t| t.message_type != MessageType::DelayResp)
         .all(|t| t.request_rx.is_none()));
 }
+
+/// Reference loss → holdover → recovery through the engine: a simulated clock disciplined by
+/// the PI servo to a reference that is there for 200 s, gone for 300 s, back after; the
+/// discipline's verdict goes to the engine each second, and the Announces on the wire carry
+/// it: class 248 until locked-stable, 6 while locked, 7 (traceable) in holdover within 1 µs,
+/// 52 (not traceable) beyond, 6 again only once the servo is locked-stable after recovery.
+#[test]
+fn announces_follow_reference_loss_holdover_and_recovery() {
+    use meridian_proto::engine::Recorded;
+    use meridian_proto::servo::holdover::{Discipline, DisciplineState, HoldoverConfig};
+    use meridian_proto::servo::sim::{SimClock, SimParams};
+    use meridian_proto::servo::{PiConfig, PiServo, Servo, ServoState};
+    use meridian_proto::wire::{MessageBody, MessageRepr};
+
+    let mut engine = Engine::new(
+        config(|_, p| p.master_only = true),
+        T0,
+        ClockStatus::free_running(37, true),
+    )
+    .unwrap();
+    let mut clock = SimClock::new(SimParams::default());
+    let mut servo = PiServo::new(PiConfig::hardware(1.0), 0.0);
+    let mut discipline = Discipline::new(HoldoverConfig::default_profile());
+    let mut out = Recorded::default();
+    // Per Announce: (second, class, timeTraceable, the discipline's state then).
+    let mut seen: Vec<(u64, u8, bool, DisciplineState)> = Vec::new();
+    let (mut stable_at, mut relocked_at) = (None, None);
+    for s in 0..700u64 {
+        let now = secs(s);
+        let reference = !(200..500).contains(&s);
+        if s == 500 {
+            // What the appliance does when its reference returns: the servo starts its
+            // estimate afresh from the frequency it held.
+            servo.reset();
+        }
+        let mut offset = 0;
+        if reference {
+            offset = clock.measure();
+            let o = Servo::sample(&mut servo, offset, clock.local_ns());
+            if let Some(st) = o.step_ns {
+                clock.step(st);
+            }
+            if let Some(f) = o.frequency_ppb {
+                clock.set_frequency(f);
+            }
+        }
+        let state = if reference {
+            servo.state()
+        } else {
+            ServoState::Locking
+        };
+        if state == ServoState::LockedStable {
+            if s < 200 {
+                stable_at.get_or_insert(s);
+            } else {
+                relocked_at.get_or_insert(s);
+            }
+        }
+        discipline.update(now.0, reference, 50, state, offset, servo.frequency_ppb());
+        let a = discipline.announced(now.0);
+        let mut status = ClockStatus::free_running(37, true);
+        status.clock_quality = a.quality;
+        status.time_properties.time_traceable = a.time_traceable;
+        status.time_properties.frequency_traceable = a.frequency_traceable;
+        engine.set_clock_status(now, status);
+        engine.handle_timeout(now, &mut out);
+        for t in out.sent.drain(..) {
+            let m = MessageRepr::parse_bytes(&t.payload).unwrap();
+            if let MessageBody::Announce(b) = m.body {
+                seen.push((
+                    s,
+                    b.grandmaster_clock_quality.clock_class,
+                    m.header.flags.time_traceable,
+                    a.state,
+                ));
+            }
+        }
+        clock.advance(1.0);
+    }
+    let stable_at = stable_at.expect("locked-stable before the loss");
+    let relocked_at = relocked_at.expect("locked-stable after recovery");
+    println!("locked-stable at {stable_at} s, again at {relocked_at} s");
+    assert!(stable_at < 60 && (500..560).contains(&relocked_at));
+    // The first Announce at or after second `s`.
+    let at = |s: u64| {
+        let x = seen.iter().find(|x| x.0 >= s).expect("an Announce");
+        (x.1, x.2, x.3)
+    };
+    let classes: Vec<u8> = seen.iter().map(|x| x.1).collect();
+    assert_eq!(at(stable_at + 2).0, 6);
+    assert_eq!(at(relocked_at + 2).0, 6);
+    assert_eq!(
+        at(relocked_at.saturating_sub(3)).0,
+        52,
+        "not 6 before locked-stable"
+    );
+    // The order of classes on the wire, without repeats.
+    let mut order = classes.clone();
+    order.dedup();
+    assert_eq!(order, [248, 6, 7, 52, 6], "{classes:?}");
+    assert_eq!(at(100), (6, true, DisciplineState::Locked));
+    assert_eq!(at(250), (7, true, DisciplineState::Holdover));
+    assert_eq!(at(400), (52, false, DisciplineState::Holdover));
+    assert_eq!(at(690), (6, true, DisciplineState::Locked));
+}

@@ -519,7 +519,7 @@ pub fn clock_families(c: &ClockReport) -> Vec<MetricFamily> {
         one(
             "meridian_clock_state",
             "0 free-running, 1 locked (the reference is synchronised and traceable), 2 holdover.",
-            flag(c.time_traceable),
+            c.state.number(),
         ),
         one(
             "meridian_utc_offset_seconds",
@@ -673,6 +673,7 @@ mod tests {
                 ptp_timescale: true,
                 leap: 1,
                 leap_file_expires: Some(1_798_761_600),
+                state: crate::control::ClockState::Holdover,
                 ..ClockReport::default()
             },
             ports: vec![PortReport {
@@ -771,6 +772,7 @@ mod tests {
             "meridian_engine_rx_dropped_total{reason=\"wrong_domain\"} 1",
             "meridian_tx_timestamp_timeouts_total 2",
             "meridian_clock_class 248",
+            "meridian_clock_state 2",
             "meridian_utc_offset_seconds 37",
             "meridian_leap_file_expiry_timestamp_seconds 1798761600",
             "meridian_leap_pending{kind=\"leap61\"} 1",
