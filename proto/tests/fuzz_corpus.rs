@@ -14,3 +14,16 @@ fn replay_fuzz_corpus() {
     assert!(n >= 50, "corpus at {} has only {n} inputs", dir.display());
     eprintln!("replayed {n} corpus inputs");
 }
+
+/// The same for the NMEA target (`proto/fuzz/corpus/nmea`).
+#[test]
+fn replay_nmea_corpus() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/nmea");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("corpus directory") {
+        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        meridian_proto::servo::nmea::fuzz_nmea(&data);
+        n += 1;
+    }
+    assert!(n >= 6, "corpus at {} has only {n} inputs", dir.display());
+}

@@ -159,3 +159,54 @@ proptest! {
         prop_assert_eq!(go(), go());
     }
 }
+
+/// A jump of the clock (5 ms) after lock, with a 1 ms step threshold: both servos step it
+/// back and are locked-stable again within a minute, without a second first-step.
+#[test]
+fn a_later_jump_is_stepped_back_and_relocked() {
+    fn go(servo: &mut impl Servo, name: &str) {
+        let mut clock = SimClock::new(SimParams::default());
+        for s in 0..300u32 {
+            if s == 120 {
+                clock.step(5_000_000);
+            }
+            let out = servo.sample(clock.measure(), clock.local_ns());
+            if let Some(st) = out.step_ns {
+                clock.step(st);
+            }
+            if let Some(f) = out.frequency_ppb {
+                clock.set_frequency(f);
+            }
+            if s == 119 || s == 299 {
+                assert_eq!(out.state, ServoState::LockedStable, "{name} at {s} s");
+                assert!(clock.true_offset_ns().abs() < 50.0, "{name} at {s} s");
+            }
+            clock.advance(1.0);
+        }
+        assert_eq!(
+            servo.counters().steps,
+            2,
+            "{name}: the first step and the jump"
+        );
+    }
+    go(
+        &mut PiServo::new(
+            PiConfig {
+                step_threshold_ns: 1_000_000,
+                ..PiConfig::hardware(1.0)
+            },
+            0.0,
+        ),
+        "PI",
+    );
+    go(
+        &mut LinregServo::new(
+            LinregConfig {
+                step_threshold_ns: 1_000_000,
+                ..LinregConfig::hardware()
+            },
+            0.0,
+        ),
+        "linreg",
+    );
+}

@@ -124,6 +124,28 @@ impl Lab {
             &get("TIME_PROPERTIES_DATA_SET"),
             &tp,
         );
+        // linuxptp's own: what phc2sys/ts2phc-style tools read from a grandmaster.
+        let mut gms = tp.clone();
+        gms.extend([
+            ("clockClass", s(w.class)),
+            ("clockAccuracy", hex2(w.accuracy)),
+            ("offsetScaledLogVariance", hex4(w.variance)),
+        ]);
+        expect(
+            "GRANDMASTER_SETTINGS_NP",
+            &get("GRANDMASTER_SETTINGS_NP"),
+            &gms,
+        );
+        expect(
+            "TIME_STATUS_NP",
+            &get("TIME_STATUS_NP"),
+            &[
+                ("master_offset", "0".into()),
+                ("ingress_time", "0".into()),
+                ("gmPresent", "false".into()),
+                ("gmIdentity", w.identity.clone()),
+            ],
+        );
         expect(
             "PORT_DATA_SET",
             &get("PORT_DATA_SET"),

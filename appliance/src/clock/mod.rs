@@ -9,8 +9,12 @@
 //! * [`ClockStatus`] for the engine is derived here: class, accuracy, variance, time source,
 //!   traceability, UTC offset and leap flags.
 //! * [`timebase::TimeBase`] is the clock the data plane stamps with (system, PHC or TSC)
-//!   and turns raw stamps into PTP time; [`phc::Phc`] reads a PTP hardware clock.
+//!   and turns raw stamps into PTP time; [`phc::Phc`] reads a PTP hardware clock (and steps
+//!   and slews it when opened to discipline).
+//! * [`discipline`] runs a servo between a [`discipline::Disciplinable`] clock and a
+//!   [`discipline::Reference`], and the holdover discipline after it: what may be announced.
 
+pub mod discipline;
 pub mod phc;
 pub mod timebase;
 pub mod tsc;

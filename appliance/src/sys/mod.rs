@@ -47,7 +47,10 @@ mod thread;
 #[cfg(feature = "dpdk")]
 pub mod dpdk;
 
-pub use clock::{clock_ns, fd_to_clockid, kernel_clock_state, realtime_ns};
+pub use clock::{
+    clock_ns, clock_set_frequency, clock_step, fd_to_clockid, kernel_clock_state, phc_max_adj_ppb,
+    realtime_ns,
+};
 pub use cmsg::{parse_control, CmsgBuf, Control, PACKET_AUXDATA};
 pub use poll::PollFds;
 pub use socket::{

@@ -1,7 +1,9 @@
 //! The management responder (IEEE 1588-2019 clause 15), answering what linuxptp's `pmc` asks
 //! a grandmaster.
 //!
-//! * GET of every ID in [`answer_get`] returns RESPONSE with the value from the datasets.
+//! * GET of every ID in [`answer_get`] returns RESPONSE with the value from the datasets,
+//!   linuxptp's TIME_STATUS_NP and GRANDMASTER_SETTINGS_NP included (SET of the latter is
+//!   NOT_SUPPORTED: the announced quality comes from the clock discipline, not from a SET).
 //!   `pmc` fills GET requests with zeros of the response's size; a GET's data is ignored.
 //! * SET of PRIORITY1, PRIORITY2, DOMAIN, LOG_ANNOUNCE_INTERVAL, LOG_SYNC_INTERVAL and
 //!   ANNOUNCE_RECEIPT_TIMEOUT is honoured only when [`ClockConfig::management_set`] is on
@@ -14,8 +16,8 @@
 
 use super::{ClockConfig, Ctx, Destination, Engine, Output, RxMessage, Time, TxStamp};
 use crate::wire::management::{
-    ClockDescription, CurrentDataSet, DefaultDataSet, ParentDataSet, PortDataSet,
-    TimePropertiesDataSet,
+    ClockDescription, CurrentDataSet, DefaultDataSet, GrandmasterSettingsNp, ParentDataSet,
+    PortDataSet, TimePropertiesDataSet, TimeStatusNp,
 };
 use crate::wire::tlv::management_error;
 use crate::wire::{
@@ -306,6 +308,26 @@ fn answer_get<'a>(
             current_utc_offset_valid: tp.current_utc_offset_valid,
         },
         ManagementId::TIME => ManagementData::Time(now.to_timestamp()),
+        // A grandmaster is its own master: no offset, no other grandmaster present.
+        ManagementId::TIME_STATUS_NP => ManagementData::TimeStatusNp(TimeStatusNp {
+            gm_identity: c.clock_identity,
+            ..TimeStatusNp::default()
+        }),
+        ManagementId::GRANDMASTER_SETTINGS_NP => {
+            ManagementData::GrandmasterSettingsNp(GrandmasterSettingsNp {
+                clock_quality: q,
+                time_properties: TimePropertiesDataSet {
+                    current_utc_offset: tp.current_utc_offset,
+                    leap61: tp.leap61,
+                    leap59: tp.leap59,
+                    current_utc_offset_valid: tp.current_utc_offset_valid,
+                    ptp_timescale: tp.ptp_timescale,
+                    time_traceable: tp.time_traceable,
+                    frequency_traceable: tp.frequency_traceable,
+                    time_source: tp.time_source,
+                },
+            })
+        }
         other if other.name().is_some() => return Err(management_error::NOT_SUPPORTED),
         _ => return Err(management_error::NO_SUCH_ID),
     })

@@ -119,6 +119,7 @@ impl LinregServo {
         self.len = 0;
         self.head = 0;
         self.t0 = None;
+        self.last_t = 0.0;
         self.applied_ns = 0.0;
         self.err = [0.0; SIZES.len()];
         self.prediction = [None; SIZES.len()];

@@ -7,8 +7,12 @@
 //!   while locked, and the servo reports how well it holds: [`ServoState`].
 //! * [`LinregServo`] — a linear-regression servo after linuxptp's `linreg.c`, tried against
 //!   the PI servo in the simulation (see `bench/README.md` for which wins where).
+//! * [`gnss`] — pairs a GNSS receiver's PPS edges with its NMEA time of day, checked for
+//!   consistency, into the offsets a servo needs.
 //! * [`holdover`] — what may be announced: free-running, locked or holdover, the holdover
 //!   error bound, and the clockClass / accuracy / variance / traceability that follow.
+//! * [`nmea`] — NMEA 0183 time sentences from a GNSS receiver (RMC, ZDA, u-blox PUBX,04),
+//!   and a reader that assembles them from serial bytes.
 //! * [`sim`] — a simulated oscillator (initial frequency error, random-walk frequency noise,
 //!   white phase noise on the measurements, a resolution) to judge servos by, used by the
 //!   tests and by `bench`'s `servo_sim`.
@@ -17,8 +21,10 @@
 //! servo answers with the **step** to add to the clock and the **frequency** (ppb) to set on
 //! it, absolute, positive meaning faster.
 
+pub mod gnss;
 pub mod holdover;
 pub mod linreg;
+pub mod nmea;
 pub mod sim;
 
 pub use linreg::{LinregConfig, LinregServo};

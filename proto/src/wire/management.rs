@@ -97,6 +97,39 @@ pub mod field {
         pub const LEN: usize = 4;
     }
 
+    /// linuxptp TIME_STATUS_NP (`struct time_status_np`), 50 octets.
+    pub mod time_status_np {
+        /// `master_offset`, i64 ns.
+        pub const MASTER_OFFSET: usize = 0;
+        /// `ingress_time`, i64 ns.
+        pub const INGRESS_TIME: usize = 8;
+        /// `cumulativeScaledRateOffset`, i32.
+        pub const CUMULATIVE_SCALED_RATE_OFFSET: usize = 16;
+        /// `scaledLastGmPhaseChange`, i32.
+        pub const SCALED_LAST_GM_PHASE_CHANGE: usize = 20;
+        /// `gmTimeBaseIndicator`, u16.
+        pub const GM_TIME_BASE_INDICATOR: usize = 24;
+        /// `lastGmPhaseChange`, ScaledNs (12 octets).
+        pub const LAST_GM_PHASE_CHANGE: usize = 26;
+        /// `gmPresent`, i32.
+        pub const GM_PRESENT: usize = 38;
+        /// `gmIdentity`.
+        pub const GM_IDENTITY: usize = 42;
+        /// Total length.
+        pub const LEN: usize = 50;
+    }
+
+    /// linuxptp GRANDMASTER_SETTINGS_NP (`struct grandmaster_settings_np`), 8 octets: a
+    /// clockQuality, then the layout of TIME_PROPERTIES_DATA_SET.
+    pub mod grandmaster_settings_np {
+        /// `clockQuality`.
+        pub const CLOCK_QUALITY: usize = 0;
+        /// `utc_offset`, `time_flags`, `time_source`.
+        pub const TIME_PROPERTIES: usize = 4;
+        /// Total length.
+        pub const LEN: usize = 8;
+    }
+
     /// PORT_DATA_SET (15.5.3), 26 octets.
     pub mod port_data_set {
         /// `portIdentity`, ten octets.
@@ -555,6 +588,38 @@ pub struct PortDataSet {
     pub version_number: u8,
 }
 
+/// linuxptp's TIME_STATUS_NP: the clock's view of its master (for a grandmaster: itself,
+/// `gm_present` false, offsets zero).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct TimeStatusNp {
+    /// Offset from the master, ns.
+    pub master_offset_ns: i64,
+    /// Ingress time of the last Sync, ns.
+    pub ingress_time_ns: i64,
+    /// `cumulativeScaledRateOffset` (802.1AS).
+    pub cumulative_scaled_rate_offset: i32,
+    /// `scaledLastGmPhaseChange` (802.1AS).
+    pub scaled_last_gm_phase_change: i32,
+    /// `gmTimeBaseIndicator` (802.1AS).
+    pub gm_time_base_indicator: u16,
+    /// `lastGmPhaseChange`, ScaledNs as sent (96 bits).
+    pub last_gm_phase_change: [u8; 12],
+    /// Whether a grandmaster other than this clock is present.
+    pub gm_present: bool,
+    /// The grandmaster's identity.
+    pub gm_identity: ClockIdentity,
+}
+
+/// linuxptp's GRANDMASTER_SETTINGS_NP: the quality and time properties a grandmaster
+/// announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct GrandmasterSettingsNp {
+    /// `clockQuality`.
+    pub clock_quality: ClockQuality,
+    /// UTC offset, flags and time source, as in TIME_PROPERTIES_DATA_SET.
+    pub time_properties: TimePropertiesDataSet,
+}
+
 /// A management TLV's `dataField` (15.5.3), typed by `managementId`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ManagementData<'a> {
@@ -630,6 +695,10 @@ pub enum ManagementData<'a> {
     },
     /// TIME (15.5.3): `currentTime`, the clock's PTP time.
     Time(Timestamp),
+    /// linuxptp TIME_STATUS_NP.
+    TimeStatusNp(TimeStatusNp),
+    /// linuxptp GRANDMASTER_SETTINGS_NP.
+    GrandmasterSettingsNp(GrandmasterSettingsNp),
     /// Any other ID's `dataField`, kept verbatim.
     Raw(&'a [u8]),
 }
@@ -785,6 +854,68 @@ impl<'a> ManagementData<'a> {
                     time_source: TimeSource(d[TIME_SOURCE]),
                 })
             }
+            ManagementId::TIME_STATUS_NP => {
+                use time_status_np::*;
+                fixed(
+                    d,
+                    LEN,
+                    &[
+                        (MASTER_OFFSET, "master_offset"),
+                        (INGRESS_TIME, "ingress_time"),
+                        (
+                            CUMULATIVE_SCALED_RATE_OFFSET,
+                            "cumulative_scaled_rate_offset",
+                        ),
+                        (SCALED_LAST_GM_PHASE_CHANGE, "scaled_last_gm_phase_change"),
+                        (GM_TIME_BASE_INDICATOR, "gm_time_base_indicator"),
+                        (LAST_GM_PHASE_CHANGE, "last_gm_phase_change"),
+                        (GM_PRESENT, "gm_present"),
+                        (GM_IDENTITY, "gm_identity"),
+                    ],
+                )?;
+                let mut last = [0u8; 12];
+                last.copy_from_slice(&d[LAST_GM_PHASE_CHANGE..LAST_GM_PHASE_CHANGE + 12]);
+                let mut gm = [0u8; 8];
+                gm.copy_from_slice(&d[GM_IDENTITY..GM_IDENTITY + 8]);
+                ManagementData::TimeStatusNp(TimeStatusNp {
+                    master_offset_ns: be::i64(d, MASTER_OFFSET),
+                    ingress_time_ns: be::i64(d, INGRESS_TIME),
+                    cumulative_scaled_rate_offset: be::u32(d, CUMULATIVE_SCALED_RATE_OFFSET) as i32,
+                    scaled_last_gm_phase_change: be::u32(d, SCALED_LAST_GM_PHASE_CHANGE) as i32,
+                    gm_time_base_indicator: be::u16(d, GM_TIME_BASE_INDICATOR),
+                    last_gm_phase_change: last,
+                    gm_present: be::u32(d, GM_PRESENT) != 0,
+                    gm_identity: ClockIdentity(gm),
+                })
+            }
+            ManagementId::GRANDMASTER_SETTINGS_NP => {
+                use grandmaster_settings_np::*;
+                fixed(
+                    d,
+                    LEN,
+                    &[
+                        (CLOCK_QUALITY, "clock_quality"),
+                        (TIME_PROPERTIES, "utc_offset"),
+                        (TIME_PROPERTIES + 2, "time_flags"),
+                        (TIME_PROPERTIES + 3, "time_source"),
+                    ],
+                )?;
+                let ManagementData::TimePropertiesDataSet(tp) = ManagementData::parse(
+                    ManagementId::TIME_PROPERTIES_DATA_SET,
+                    &d[TIME_PROPERTIES..LEN],
+                )?
+                else {
+                    return Err(WireError::new(
+                        "time_flags",
+                        TIME_PROPERTIES,
+                        ErrorKind::Truncated,
+                    ));
+                };
+                ManagementData::GrandmasterSettingsNp(GrandmasterSettingsNp {
+                    clock_quality: ClockQuality::read(d, CLOCK_QUALITY),
+                    time_properties: tp,
+                })
+            }
             ManagementId::PORT_DATA_SET => {
                 use port_data_set::*;
                 fixed(
@@ -921,6 +1052,8 @@ impl<'a> ManagementData<'a> {
             | ManagementData::TimescaleProperties { .. } => single::LEN,
             ManagementData::UtcProperties { .. } => utc_properties::LEN,
             ManagementData::Time(_) => time::LEN,
+            ManagementData::TimeStatusNp(_) => time_status_np::LEN,
+            ManagementData::GrandmasterSettingsNp(_) => grandmaster_settings_np::LEN,
             ManagementData::Raw(r) => return r.len(),
         };
         padded(unpadded)
@@ -1004,6 +1137,33 @@ impl<'a> ManagementData<'a> {
                     ds.frequency_traceable,
                 );
                 buf[TIME_SOURCE] = ds.time_source.0;
+            }
+            ManagementData::TimeStatusNp(t) => {
+                use time_status_np::*;
+                be::put_i64(buf, MASTER_OFFSET, t.master_offset_ns);
+                be::put_i64(buf, INGRESS_TIME, t.ingress_time_ns);
+                be::put_u32(
+                    buf,
+                    CUMULATIVE_SCALED_RATE_OFFSET,
+                    t.cumulative_scaled_rate_offset as u32,
+                );
+                be::put_u32(
+                    buf,
+                    SCALED_LAST_GM_PHASE_CHANGE,
+                    t.scaled_last_gm_phase_change as u32,
+                );
+                be::put_u16(buf, GM_TIME_BASE_INDICATOR, t.gm_time_base_indicator);
+                buf[LAST_GM_PHASE_CHANGE..LAST_GM_PHASE_CHANGE + 12]
+                    .copy_from_slice(&t.last_gm_phase_change);
+                be::put_u32(buf, GM_PRESENT, u32::from(t.gm_present));
+                buf[GM_IDENTITY..GM_IDENTITY + ClockIdentity::LEN]
+                    .copy_from_slice(&t.gm_identity.0);
+            }
+            ManagementData::GrandmasterSettingsNp(g) => {
+                use grandmaster_settings_np::*;
+                g.clock_quality.write(buf, CLOCK_QUALITY);
+                ManagementData::TimePropertiesDataSet(g.time_properties)
+                    .write(&mut buf[TIME_PROPERTIES..LEN]);
             }
             ManagementData::PortDataSet(ds) => {
                 use port_data_set::*;
@@ -1119,6 +1279,8 @@ impl<'a> ManagementData<'a> {
             ManagementData::TimescaleProperties { .. } => ManagementId::TIMESCALE_PROPERTIES,
             ManagementData::UtcProperties { .. } => ManagementId::UTC_PROPERTIES,
             ManagementData::Time(_) => ManagementId::TIME,
+            ManagementData::TimeStatusNp(_) => ManagementId::TIME_STATUS_NP,
+            ManagementData::GrandmasterSettingsNp(_) => ManagementId::GRANDMASTER_SETTINGS_NP,
         })
     }
 }
@@ -1524,6 +1686,58 @@ mod tests {
             ManagementId::TIME_PROPERTIES_DATA_SET,
             ManagementData::TimePropertiesDataSet(ds),
             &[0xff, 0xff, 0x21, 0xa0],
+        );
+    }
+
+    /// The layouts linuxptp's `struct time_status_np` and `struct grandmaster_settings_np`
+    /// have on the wire (network order, packed).
+    #[test]
+    fn linuxptp_np_data_sets() {
+        let t = TimeStatusNp {
+            master_offset_ns: -2,
+            ingress_time_ns: 0x0102_0304_0506_0708,
+            cumulative_scaled_rate_offset: -1,
+            scaled_last_gm_phase_change: 5,
+            gm_time_base_indicator: 7,
+            last_gm_phase_change: [0xaa; 12],
+            gm_present: true,
+            gm_identity: ID,
+        };
+        let mut want = vec![0xff; 7];
+        want.push(0xfe);
+        want.extend_from_slice(&[
+            1, 2, 3, 4, 5, 6, 7, 8, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 5, 0, 7,
+        ]);
+        want.extend_from_slice(&[0xaa; 12]);
+        want.extend_from_slice(&[0, 0, 0, 1]);
+        want.extend_from_slice(&ID.0);
+        assert_eq!(want.len(), 50);
+        check(
+            ManagementId::TIME_STATUS_NP,
+            ManagementData::TimeStatusNp(t),
+            &want,
+        );
+        let g = GrandmasterSettingsNp {
+            clock_quality: ClockQuality {
+                clock_class: 6,
+                clock_accuracy: ClockAccuracy(0x21),
+                offset_scaled_log_variance: 0x4e5d,
+            },
+            time_properties: TimePropertiesDataSet {
+                current_utc_offset: 37,
+                leap61: false,
+                leap59: false,
+                current_utc_offset_valid: true,
+                ptp_timescale: true,
+                time_traceable: true,
+                frequency_traceable: true,
+                time_source: TimeSource::GNSS,
+            },
+        };
+        check(
+            ManagementId::GRANDMASTER_SETTINGS_NP,
+            ManagementData::GrandmasterSettingsNp(g),
+            &[6, 0x21, 0x4e, 0x5d, 0x00, 0x25, 0x3c, 0x20],
         );
     }
 
@@ -2085,12 +2299,45 @@ mod tests {
                     version_number: v,
                 })
             });
+        let tsn = (
+            any::<(i64, i64, i32, i32, u16)>(),
+            any::<([u8; 12], bool, [u8; 8])>(),
+        )
+            .prop_map(|((o, it, r, p, b), (l, gp, gm))| {
+                D::TimeStatusNp(TimeStatusNp {
+                    master_offset_ns: o,
+                    ingress_time_ns: it,
+                    cumulative_scaled_rate_offset: r,
+                    scaled_last_gm_phase_change: p,
+                    gm_time_base_indicator: b,
+                    last_gm_phase_change: l,
+                    gm_present: gp,
+                    gm_identity: ClockIdentity(gm),
+                })
+            });
+        let gms = (clock_quality(), any::<(i16, [bool; 6], u8)>()).prop_map(|(q, (o, f, s))| {
+            D::GrandmasterSettingsNp(GrandmasterSettingsNp {
+                clock_quality: q,
+                time_properties: TimePropertiesDataSet {
+                    current_utc_offset: o,
+                    leap61: f[0],
+                    leap59: f[1],
+                    current_utc_offset_valid: f[2],
+                    ptp_timescale: f[3],
+                    time_traceable: f[4],
+                    frequency_traceable: f[5],
+                    time_source: TimeSource(s),
+                },
+            })
+        });
         prop_oneof![
             dds,
             cds,
             pds,
             tpds,
             portds,
+            tsn,
+            gms,
             any::<u8>().prop_map(D::Priority1),
             any::<u8>().prop_map(D::Priority2),
             any::<u8>().prop_map(D::Domain),
