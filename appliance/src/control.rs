@@ -62,6 +62,26 @@ pub struct ClockReport {
     /// `free-running`, `locked` or `holdover` (see [`ClockState`]).
     #[serde(default)]
     pub state: ClockState,
+    /// Seconds in holdover (0 otherwise).
+    #[serde(default)]
+    pub holdover_s: u64,
+    /// The time error bound the clock vouches for, ns (`None`: unknown, free-running).
+    #[serde(default)]
+    pub error_bound_ns: Option<u64>,
+}
+
+impl ClockReport {
+    /// Takes the state, holdover time and error bound from the clock discipline.
+    pub fn set_discipline(&mut self, a: &meridian_proto::servo::holdover::Announced) {
+        use meridian_proto::servo::holdover::DisciplineState as D;
+        self.state = match a.state {
+            D::FreeRunning => ClockState::FreeRunning,
+            D::Locked => ClockState::Locked,
+            D::Holdover => ClockState::Holdover,
+        };
+        self.holdover_s = a.holdover_s;
+        self.error_bound_ns = a.error_bound_ns;
+    }
 }
 
 /// What the clock is doing, as OpenShift's ptp-operator dashboards number it.
@@ -420,13 +440,15 @@ pub fn clock_report(engine: &Engine, profile: &str) -> ClockReport {
         },
         time_source: tp.time_source.0,
         leap_file_expires: None,
-        // Until the clock is disciplined (holdover included), traceable time is the system
-        // clock's synchronised reference.
+        // Replaced by the discipline's own (`ClockReport::set_discipline`) where the
+        // report is built; from the engine alone, traceable time is the best guess.
         state: if tp.time_traceable {
             ClockState::Locked
         } else {
             ClockState::FreeRunning
         },
+        holdover_s: 0,
+        error_bound_ns: None,
     }
 }
 
@@ -458,7 +480,13 @@ impl StatusReport {
             self.version,
             self.uptime_s,
             c.identity,
-            c.state.name(),
+            match (c.state, c.error_bound_ns) {
+                (ClockState::Holdover, Some(b)) => {
+                    format!("holdover for {} s, error within {b} ns", c.holdover_s)
+                }
+                (s, Some(b)) => format!("{}, error within {b} ns", s.name()),
+                (s, None) => s.name().to_string(),
+            },
             c.profile,
             c.domain,
             c.priority1,

@@ -22,6 +22,8 @@ pub mod tsc;
 use std::path::Path;
 
 use meridian_proto::engine::{ClockStatus, TimeProperties};
+use meridian_proto::servo::holdover::{Announced, Discipline, DisciplineState, HoldoverConfig};
+use meridian_proto::servo::ServoState;
 use meridian_proto::wire::{ClockAccuracy, ClockQuality, TimeSource};
 
 /// CLOCK_REALTIME now, in ns since 1970 (UTC).
@@ -229,6 +231,64 @@ impl SystemClock {
         realtime_ns + off as i128 * 1_000_000_000
     }
 
+    /// How the system clock is held over when its own discipline (chrony/NTP) stops: a
+    /// 1 ppm frequency uncertainty (a server's crystal, temperature), in spec while within
+    /// 1 ms (an NTP-class reference), one hour's budget; every class 248, since the system
+    /// clock is not a primary reference of ours — the state, the accuracy and the
+    /// traceability carry what holdover means.
+    pub const HOLDOVER: HoldoverConfig = HoldoverConfig {
+        spec_ns: 1_000_000,
+        budget_s: 3_600,
+        frequency_floor_ppb: 1_000.0,
+        aging_ppb_per_s: 0.0,
+        locked_class: 248,
+        holdover_class: 248,
+        degraded_class: 248,
+        free_class: 248,
+    };
+
+    /// Feeds the kernel's state at `now_ns` (any monotonic ns) to `discipline`: synchronised
+    /// is the reference present and the kernel's discipline locked; its estimated error is
+    /// the reference's error.
+    pub fn follow(discipline: &mut Discipline, now_ns: u64, kernel: KernelClockState) {
+        let servo = if kernel.synchronized {
+            ServoState::LockedStable
+        } else {
+            ServoState::Unlocked
+        };
+        let error_ns = (kernel.esterror_us.max(0) as u64).saturating_mul(1000);
+        discipline.update(now_ns, kernel.synchronized, error_ns, servo, 0, 0.0);
+    }
+
+    /// The engine's clock status at Unix time `unix_s` from what `discipline` says may be
+    /// announced (an explicit quality in the configuration overrides it).
+    pub fn status_held(&self, unix_s: i64, a: &Announced) -> ClockStatus {
+        let mut st = self.status(
+            unix_s,
+            KernelClockState {
+                synchronized: a.state == DisciplineState::Locked,
+                esterror_us: a.error_bound_ns.map_or(i64::MAX, |e| (e / 1000) as i64),
+                maxerror_us: i64::MAX,
+            },
+        );
+        if self.explicit.is_none() && a.state == DisciplineState::Holdover {
+            let tp = &mut st.time_properties;
+            tp.time_traceable = a.time_traceable;
+            tp.frequency_traceable = a.frequency_traceable;
+            tp.time_source = if a.time_traceable {
+                TimeSource::NTP
+            } else {
+                TimeSource::INTERNAL_OSCILLATOR
+            };
+            st.clock_quality = ClockQuality {
+                clock_class: a.quality.clock_class,
+                clock_accuracy: a.quality.clock_accuracy,
+                offset_scaled_log_variance: 0xffff,
+            };
+        }
+        st
+    }
+
     /// The engine's clock status at Unix time `unix_s`, given the kernel's state.
     pub fn status(&self, unix_s: i64, kernel: KernelClockState) -> ClockStatus {
         let (offset, valid) = self.utc_offset(unix_s);
@@ -286,6 +346,61 @@ mod tests {
 
     const LIST: &str =
         "# comment\n#@\t3960057600\n2272060800\t10\t# 1 Jan 1972\n3692217600\t37\t# 1 Jan 2017\n";
+
+    /// chrony synchronised → lost for a while → back: locked, then holdover (traceable and
+    /// with a growing error bound while within 1 ms, then not), then locked again; every
+    /// class 248 with the system clock.
+    #[test]
+    fn system_clock_holdover_follows_the_kernel() {
+        let sys = SystemClock::new(UtcSource::Fixed(37), None);
+        let mut d = Discipline::new(SystemClock::HOLDOVER);
+        let synced = KernelClockState {
+            synchronized: true,
+            esterror_us: 200,
+            maxerror_us: 300,
+        };
+        let lost = KernelClockState {
+            synchronized: false,
+            esterror_us: 16_000_000,
+            maxerror_us: 16_000_000,
+        };
+        let s = 1_000_000_000u64;
+        let at = |d: &mut Discipline, t: u64, k| {
+            SystemClock::follow(d, t * s, k);
+            let a = d.announced(t * s);
+            (a.state, sys.status_held(1_700_000_000, &a))
+        };
+        let (state, st) = at(&mut d, 0, lost);
+        assert_eq!(state, DisciplineState::FreeRunning);
+        assert!(!st.time_properties.time_traceable);
+        let (state, st) = at(&mut d, 1, synced);
+        assert_eq!(state, DisciplineState::Locked);
+        assert!(st.time_properties.time_traceable);
+        assert_eq!(st.clock_quality.clock_accuracy, ClockAccuracy::US_250);
+        // Lost at 10 s: 200 µs + 1 ppm · t is within 1 ms for 800 s.
+        at(&mut d, 10, lost);
+        let (state, st) = at(&mut d, 110, lost);
+        assert_eq!(state, DisciplineState::Holdover);
+        assert!(st.time_properties.time_traceable, "in spec");
+        assert_eq!(st.time_properties.time_source, TimeSource::NTP);
+        assert_eq!(
+            st.clock_quality.clock_accuracy,
+            ClockAccuracy::MS_1,
+            "300 µs"
+        );
+        assert_eq!(st.clock_quality.clock_class, 248);
+        let (state, st) = at(&mut d, 900, lost);
+        assert_eq!(state, DisciplineState::Holdover);
+        assert!(!st.time_properties.time_traceable, "beyond 1 ms");
+        assert_eq!(
+            st.time_properties.time_source,
+            TimeSource::INTERNAL_OSCILLATOR
+        );
+        assert_eq!(st.clock_quality.clock_accuracy, ClockAccuracy::MS_2_5);
+        let (state, st) = at(&mut d, 901, synced);
+        assert_eq!(state, DisciplineState::Locked);
+        assert!(st.time_properties.time_traceable);
+    }
 
     #[test]
     fn leap_table_offsets_and_expiry() {

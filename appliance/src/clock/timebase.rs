@@ -13,6 +13,7 @@
 use std::sync::Arc;
 
 use meridian_proto::engine::{ClockStatus, Time};
+use meridian_proto::servo::holdover::{Announced, Discipline};
 
 use super::phc::{Phc, PhcError};
 #[cfg(feature = "dpdk")]
@@ -63,6 +64,10 @@ pub enum TimeBaseError {
 pub struct TimeBase {
     system: SystemClock,
     base: Base,
+    /// The reference's discipline and holdover (the kernel's synchronisation, for now).
+    discipline: Discipline,
+    /// When the time base started (for the discipline's clock).
+    started: std::time::Instant,
     /// The TSC model published for the DPDK ports and pipeline stages.
     #[cfg(feature = "dpdk")]
     shared: Option<Arc<SharedTscClock>>,
@@ -105,6 +110,8 @@ impl TimeBase {
         Ok(TimeBase {
             system,
             base,
+            discipline: Discipline::new(SystemClock::HOLDOVER),
+            started: std::time::Instant::now(),
             #[cfg(feature = "dpdk")]
             shared: None,
         })
@@ -120,10 +127,20 @@ impl TimeBase {
         tai(self.system.realtime_to_tai(super::realtime_ns()))
     }
 
-    /// The clock status the engine announces, now.
-    pub fn status(&self) -> ClockStatus {
+    /// The clock status the engine announces, now: the kernel's synchronisation state goes
+    /// through the holdover discipline (call about once a second).
+    pub fn status(&mut self) -> ClockStatus {
         let unix = (super::realtime_ns() / 1_000_000_000) as i64;
-        self.system.status(unix, crate::sys::kernel_clock_state())
+        let now = self.started.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+        SystemClock::follow(&mut self.discipline, now, crate::sys::kernel_clock_state());
+        let a = self.discipline.announced(now);
+        self.system.status_held(unix, &a)
+    }
+
+    /// What the discipline said at the last [`Self::status`].
+    pub fn announced(&self) -> Announced {
+        let now = self.started.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+        self.discipline.announced(now)
     }
 
     /// The published TSC model (created on first call; DPDK time base only).

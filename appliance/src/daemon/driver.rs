@@ -233,6 +233,7 @@ impl<P: PtpPort> Driver<P> {
                 let mut r =
                     self.reporter
                         .report(&self.engine, &self.io.ports, self.io.tx_errors, now);
+                r.clock.set_discipline(&self.io.clock.announced());
                 if !self.io.residence.is_empty() {
                     for (i, p) in r.ports.iter_mut().enumerate() {
                         p.counters

@@ -150,7 +150,7 @@ fn system_clock(cfg: &Config) -> anyhow::Result<SystemClock> {
 fn serve<P: PtpPort>(
     cfg: &Config,
     ports: Vec<P>,
-    clock: TimeBase,
+    mut clock: TimeBase,
     inline: StageSet,
     histograms: Histograms,
     loops: Vec<(String, usize, Arc<crate::dataplane::PollCounters>)>,

@@ -516,10 +516,23 @@ pub fn clock_families(c: &ClockReport) -> Vec<MetricFamily> {
             "offsetScaledLogVariance announced.",
             f64::from(c.offset_scaled_log_variance),
         ),
+        gauge(
+            "meridian_clock_error_bound_seconds",
+            "The time error the clock vouches for (reference error while locked, the growing \
+             holdover bound in holdover); absent when unknown (free-running).",
+            c.error_bound_ns
+                .map(|b| vec![(vec![], b as f64 / 1e9)])
+                .unwrap_or_default(),
+        ),
         one(
             "meridian_clock_state",
             "0 free-running, 1 locked (the reference is synchronised and traceable), 2 holdover.",
             c.state.number(),
+        ),
+        one(
+            "meridian_holdover_seconds",
+            "Seconds in holdover (0 when not in holdover).",
+            c.holdover_s as f64,
         ),
         one(
             "meridian_utc_offset_seconds",
@@ -674,6 +687,8 @@ mod tests {
                 leap: 1,
                 leap_file_expires: Some(1_798_761_600),
                 state: crate::control::ClockState::Holdover,
+                holdover_s: 42,
+                error_bound_ns: Some(1_500),
                 ..ClockReport::default()
             },
             ports: vec![PortReport {
@@ -773,6 +788,8 @@ mod tests {
             "meridian_tx_timestamp_timeouts_total 2",
             "meridian_clock_class 248",
             "meridian_clock_state 2",
+            "meridian_holdover_seconds 42",
+            "meridian_clock_error_bound_seconds 0.0000015",
             "meridian_utc_offset_seconds 37",
             "meridian_leap_file_expiry_timestamp_seconds 1798761600",
             "meridian_leap_pending{kind=\"leap61\"} 1",

@@ -435,17 +435,16 @@ mod tests {
                 valid: true
             })
         );
-        let Ok(Sentence::Rmc { time: t, valid }) = parse_sentence(
-            b"$GNRMC,130420.80,A,1255.41032,N,07738.83880,E,0.279,,040923,,,A,V*1F",
-        ) else {
+        let Ok(Sentence::Rmc { time: t, valid }) =
+            parse_sentence(b"$GNRMC,130420.80,A,1255.41032,N,07738.83880,E,0.279,,040923,,,A,V*1F")
+        else {
             panic!("NMEA 4.1 RMC")
         };
         assert!(valid);
         assert_eq!((t.unix_seconds(), t.nanos), (1_693_832_660, 800_000_000));
         // The standard's example: a two-digit year is taken as 20yy (94 is 2094).
-        let r = parse_sentence(
-            b"$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W*6A",
-        );
+        let r =
+            parse_sentence(b"$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W*6A");
         assert_eq!(
             r,
             Ok(Sentence::Rmc {
