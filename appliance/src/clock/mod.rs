@@ -148,6 +148,50 @@ impl LeapTable {
     }
 }
 
+/// The leap-second file, reloaded when it changes (its modification time or size) or when
+/// asked (SIGHUP). A file that no longer parses is reported and the table in use kept.
+#[derive(Debug, Clone)]
+pub struct LeapWatch {
+    path: std::path::PathBuf,
+    /// (modification time, size) of the version loaded.
+    seen: Option<(std::time::SystemTime, u64)>,
+}
+
+impl LeapWatch {
+    /// Watches `path`, whose current version was just loaded.
+    pub fn new(path: &Path) -> Self {
+        LeapWatch {
+            path: path.to_path_buf(),
+            seen: Self::stamp(path),
+        }
+    }
+
+    fn stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
+        let m = std::fs::metadata(path).ok()?;
+        Some((m.modified().ok()?, m.len()))
+    }
+
+    /// The file watched.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A new table if the file changed since the last load (or `force`), `None` if not; an
+    /// error if it changed but cannot be used (the caller keeps its table; the same version
+    /// is not retried until it changes again or `force`).
+    pub fn poll(&mut self, force: bool) -> Result<Option<LeapTable>, LeapError> {
+        let now = Self::stamp(&self.path);
+        if !force && now == self.seen {
+            return Ok(None);
+        }
+        self.seen = now;
+        LeapTable::load(&self.path).map(Some)
+    }
+}
+
+/// Seconds before expiry from which a leap-second file is reported as expiring.
+pub const LEAP_EXPIRY_WARNING_S: i64 = 30 * 86_400;
+
 /// What the kernel says about CLOCK_REALTIME (`adjtimex`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KernelClockState {
@@ -214,6 +258,18 @@ impl SystemClock {
         match &self.utc {
             UtcSource::Fixed(o) => (*o, true),
             UtcSource::Table(t) => (t.offset_at(unix_s), !t.expired(unix_s)),
+        }
+    }
+
+    /// Uses `table` from now on (a reloaded leap-second file); `false` if the offset is fixed
+    /// by the configuration, which wins.
+    pub fn replace_table(&mut self, table: LeapTable) -> bool {
+        match &mut self.utc {
+            UtcSource::Table(t) => {
+                *t = table;
+                true
+            }
+            UtcSource::Fixed(_) => false,
         }
     }
 
@@ -400,6 +456,75 @@ mod tests {
         let (state, st) = at(&mut d, 901, synced);
         assert_eq!(state, DisciplineState::Locked);
         assert!(st.time_properties.time_traceable);
+    }
+
+    /// Reloaded when the file changes or when forced; a broken new version is an error and
+    /// is not retried until it changes again.
+    #[test]
+    fn leap_watch_reloads_changed_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("leap-seconds.list");
+        std::fs::write(&path, LIST).unwrap();
+        let mut w = LeapWatch::new(&path);
+        assert_eq!(w.poll(false), Ok(None));
+        let more = format!("{LIST}3723753600\t38\t# a future leap\n");
+        std::fs::write(&path, &more).unwrap();
+        let t = w.poll(false).unwrap().expect("changed");
+        assert_eq!(t.offset_at(3_723_753_600 - NTP_UNIX_OFFSET), 38);
+        assert_eq!(w.poll(false), Ok(None));
+        assert!(w.poll(true).unwrap().is_some(), "forced (SIGHUP)");
+        std::fs::write(&path, "12 nonsense\n").unwrap();
+        assert!(matches!(
+            w.poll(false),
+            Err(LeapError::Parse { line: 1, .. })
+        ));
+        assert_eq!(
+            w.poll(false),
+            Ok(None),
+            "the same broken version is not retried"
+        );
+        let mut sys =
+            SystemClock::new(UtcSource::Table(LeapTable::parse(LIST, "x").unwrap()), None);
+        assert!(sys.replace_table(t));
+        assert_eq!(sys.utc_offset(3_723_753_600 - NTP_UNIX_OFFSET).0, 38);
+        let mut fixed = SystemClock::new(UtcSource::Fixed(37), None);
+        assert!(!fixed.replace_table(LeapTable::parse(LIST, "x").unwrap()));
+    }
+
+    /// A leap second inserted at the end of 2016-12-31, in simulated time: leap61 announced
+    /// through that UTC day only, the UTC offset 36 until the leap and 37 from its end, and
+    /// TAI two seconds on from 23:59:59 to 00:00:00 (the inserted second between them).
+    /// Not covered, and not yet done: during the inserted second the kernel repeats
+    /// 23:59:59, which this mapping cannot tell from the first one without the kernel's
+    /// TIME_OOP state.
+    #[test]
+    fn an_inserted_leap_second() {
+        let list = "#@\t3960057600\n3644697600\t36\t# 1 Jul 2015\n3692217600\t37\t# 1 Jan 2017\n";
+        let sys = SystemClock::new(UtcSource::Table(LeapTable::parse(list, "x").unwrap()), None);
+        let kernel = KernelClockState {
+            synchronized: true,
+            esterror_us: 10,
+            maxerror_us: 10,
+        };
+        let midnight = 3_692_217_600 - NTP_UNIX_OFFSET; // 2017-01-01T00:00:00Z
+        let at = |t: i64| sys.status(t, kernel).time_properties;
+        let before_day = at(midnight - 86_400 - 1);
+        assert!(!before_day.leap61 && before_day.current_utc_offset == 36);
+        for t in [midnight - 86_400, midnight - 3_600, midnight - 1] {
+            let tp = at(t);
+            assert!(tp.leap61 && !tp.leap59, "at {t}");
+            assert_eq!(tp.current_utc_offset, 36, "at {t}");
+        }
+        let after = at(midnight);
+        assert!(!after.leap61 && after.current_utc_offset == 37);
+        let ns = |t: i64| i128::from(t) * 1_000_000_000;
+        let last = sys.realtime_to_tai(ns(midnight - 1));
+        let next = sys.realtime_to_tai(ns(midnight));
+        assert_eq!(
+            next - last,
+            ns(2),
+            "the inserted second lies between them in TAI"
+        );
     }
 
     #[test]

@@ -122,6 +122,11 @@ impl TimeBase {
         &self.system
     }
 
+    /// The reference, to change (a reloaded leap-second file).
+    pub fn system_mut(&mut self) -> &mut SystemClock {
+        &mut self.system
+    }
+
     /// CLOCK_REALTIME on the PTP timescale.
     pub fn system_tai(&self) -> Time {
         tai(self.system.realtime_to_tai(super::realtime_ns()))

@@ -23,6 +23,7 @@ use super::report::Reporter;
 use super::stages::StageSet;
 use super::tokens::{ReplyTable, TokenTable};
 use crate::clock::timebase::TimeBase;
+use crate::clock::{LeapWatch, LEAP_EXPIRY_WARNING_S};
 use crate::control::ReportDesk;
 use crate::dataplane::{PollCounters, PollSet, PtpPort, RawStamp, StampClock, TxRequest, TxTiming};
 use crate::metrics::{Delivery, ReplyKind, ResidenceRecorders, TimingRecorders};
@@ -35,6 +36,10 @@ const MAX_SLEEP_NS: u64 = 100_000_000;
 const STAMP_WAIT_NS: u64 = 1_000_000;
 /// How often the clock status (quality, UTC offset, leap flags) is re-derived.
 const STATUS_REFRESH_NS: u64 = 1_000_000_000;
+/// How often the leap-second file is looked at for changes.
+const LEAP_CHECK_NS: u64 = 60_000_000_000;
+/// How often an expiring leap-second file is reported again.
+const LEAP_WARNING_NS: u64 = 86_400_000_000_000;
 /// Send failures logged one by one before they are only counted.
 const LOGGED_TX_ERRORS: u64 = 10;
 
@@ -138,6 +143,11 @@ pub struct Driver<P> {
     next_status: Time,
     /// This loop's busy and idle rounds (DPDK: the engine lcore's polls).
     polls: Option<Arc<PollCounters>>,
+    /// The leap-second file, reloaded when it changes or on SIGHUP (`reload`).
+    leap: Option<LeapWatch>,
+    reload: Option<Arc<AtomicBool>>,
+    next_leap_check: Time,
+    next_leap_warning: Time,
 }
 
 /// What a finished run hands back: the ports (closed by the caller, in order) and the
@@ -181,6 +191,10 @@ impl<P: PtpPort> Driver<P> {
             stamps: Vec::with_capacity(256),
             next_status: Time(0),
             polls: None,
+            leap: None,
+            reload: None,
+            next_leap_check: Time(0),
+            next_leap_warning: Time(0),
         }
     }
 
@@ -194,6 +208,14 @@ impl<P: PtpPort> Driver<P> {
     /// (index = port; for ports that do not measure it themselves).
     pub fn with_residence(mut self, residence: Vec<ResidenceRecorders>) -> Self {
         self.io.residence = residence;
+        self
+    }
+
+    /// Watches the leap-second file `leap` (the offset comes from it), reloading it when it
+    /// changes (looked at once a minute) or when `reload` is set (SIGHUP).
+    pub fn with_leap_file(mut self, leap: LeapWatch, reload: Arc<AtomicBool>) -> Self {
+        self.leap = Some(leap);
+        self.reload = Some(reload);
         self
     }
 
@@ -289,6 +311,7 @@ impl<P: PtpPort> Driver<P> {
             p.maintain();
         }
         let now = self.io.clock.now();
+        self.check_leap_file(now);
         self.engine.set_clock_status(now, self.io.clock.status());
         self.next_status = now.plus_nanos(STATUS_REFRESH_NS);
         for t in &mut self.io.timing {
@@ -296,6 +319,50 @@ impl<P: PtpPort> Driver<P> {
         }
         for r in &mut self.io.residence {
             r.publish();
+        }
+    }
+
+    /// Reloads the leap-second file if it changed (once a minute) or SIGHUP asked; reports
+    /// one that has expired or expires within 30 days (once a day).
+    fn check_leap_file(&mut self, now: Time) {
+        let Some(leap) = &mut self.leap else {
+            return;
+        };
+        let hup = self
+            .reload
+            .as_ref()
+            .is_some_and(|f| f.swap(false, Ordering::Relaxed));
+        if !hup && now < self.next_leap_check {
+            return;
+        }
+        self.next_leap_check = now.plus_nanos(LEAP_CHECK_NS);
+        match leap.poll(hup) {
+            Ok(Some(table)) => {
+                let expires = table.expires;
+                if self.io.clock.system_mut().replace_table(table) {
+                    self.reporter.set_leap_file_expiry(expires);
+                    tracing::info!(
+                        file = %leap.path().display(),
+                        expires,
+                        "leap-second file reloaded"
+                    );
+                }
+                self.next_leap_warning = Time(0);
+            }
+            Ok(None) => {}
+            Err(e) => warn!(error = %e, "leap-second file not reloaded: the table in use stays"),
+        }
+        let unix = (crate::clock::realtime_ns() / 1_000_000_000) as i64;
+        if let Some(exp) = self.io.clock.system().leap_file_expires() {
+            if exp - unix < LEAP_EXPIRY_WARNING_S && now >= self.next_leap_warning {
+                self.next_leap_warning = now.plus_nanos(LEAP_WARNING_NS);
+                warn!(
+                    file = %leap.path().display(),
+                    expires = exp,
+                    days_left = (exp - unix) / 86_400,
+                    "the leap-second file expires within 30 days (or has): update tzdata"
+                );
+            }
         }
     }
 

@@ -51,6 +51,11 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         signal_hook::flag::register(sig, Arc::clone(&stop))
             .context("installing signal handlers")?;
     }
+    // SIGHUP: reload what can change without a restart (the leap-second file).
+    let reload = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&reload))
+        .context("installing the SIGHUP handler")?;
+    let signals = Signals { stop, reload };
     match cfg.dataplane.backend {
         BackendName::Sockets => {
             let (ports, kind) = ports::open_socket_ports(&cfg)?;
@@ -68,23 +73,32 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
                 StageSet::default(),
                 histograms,
                 Vec::new(),
-                &stop,
+                &signals,
             )
             .map(finish)
         }
-        BackendName::Dpdk => run_dpdk(&cfg, &stop),
+        BackendName::Dpdk => run_dpdk(&cfg, &signals),
     }
 }
 
+/// The flags the signal handlers set.
+struct Signals {
+    /// SIGINT, SIGTERM: stop.
+    stop: Arc<AtomicBool>,
+    /// SIGHUP: reload (the engine loop clears it).
+    reload: Arc<AtomicBool>,
+}
+
 #[cfg(not(feature = "dpdk"))]
-fn run_dpdk(_cfg: &Config, _stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
+fn run_dpdk(_cfg: &Config, _signals: &Signals) -> anyhow::Result<()> {
     anyhow::bail!("this build has no DPDK data plane: rebuild with `--features dpdk`")
 }
 
 /// DPDK: EAL and the ports; every port converts its TSC stamps with the published clock
 /// model and records residence times; with stages on other cores, ports become pipelines.
 #[cfg(feature = "dpdk")]
-fn run_dpdk(cfg: &Config, stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
+fn run_dpdk(cfg: &Config, signals: &Signals) -> anyhow::Result<()> {
+    let stop = &signals.stop;
     // Dropped last, on every way out once EAL may have started.
     let _runtime_dir = eal::RuntimeDir::new(cfg);
     let mut ports = ports::open_dpdk_ports(cfg)?;
@@ -113,7 +127,7 @@ fn run_dpdk(cfg: &Config, stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
             .map(|t| (t.name.clone(), t.core, Arc::clone(&t.polls))),
     )
     .collect();
-    let r = serve(cfg, ports, clock, inline, histograms, loops, stop);
+    let r = serve(cfg, ports, clock, inline, histograms, loops, signals);
     // The stages stop before the ports' final counters are read and the ports close.
     stop.store(true, Ordering::Relaxed);
     for t in threads {
@@ -154,7 +168,7 @@ fn serve<P: PtpPort>(
     inline: StageSet,
     histograms: Histograms,
     loops: Vec<(String, usize, Arc<crate::dataplane::PollCounters>)>,
-    stop: &AtomicBool,
+    signals: &Signals,
 ) -> anyhow::Result<driver::Finished<P>> {
     // The clock identity and CLOCK_DESCRIPTION need the ports' MACs and addresses.
     let facts: Vec<PortFacts> = ports
@@ -202,7 +216,13 @@ fn serve<P: PtpPort>(
     if let Some(p) = engine_polls {
         driver = driver.with_polls(p);
     }
-    let finished = driver.run(stop)?;
+    if matches!(cfg.clock.utc_offset, UtcOffsetSetting::Keyword(_)) {
+        driver = driver.with_leap_file(
+            crate::clock::LeapWatch::new(&cfg.clock.leap_file),
+            Arc::clone(&signals.reload),
+        );
+    }
+    let finished = driver.run(&signals.stop)?;
     info!("meridian stopping (signal)");
     Ok(finished)
 }
