@@ -243,6 +243,8 @@ pub enum UtcSource {
 #[derive(Debug, Clone)]
 pub struct SystemClock {
     utc: UtcSource,
+    /// How it is held over when its own discipline stops.
+    holdover: HoldoverConfig,
     /// An explicit quality from the configuration: (quality, source, time/freq traceable).
     explicit: Option<(ClockQuality, TimeSource, bool, bool)>,
 }
@@ -250,7 +252,22 @@ pub struct SystemClock {
 impl SystemClock {
     /// A system clock reference.
     pub fn new(utc: UtcSource, explicit: Option<(ClockQuality, TimeSource, bool, bool)>) -> Self {
-        SystemClock { utc, explicit }
+        SystemClock {
+            utc,
+            holdover: Self::HOLDOVER,
+            explicit,
+        }
+    }
+
+    /// Holds over as `h` says (`[clock] holdover-*`) instead of [`Self::HOLDOVER`].
+    pub fn with_holdover(mut self, h: HoldoverConfig) -> Self {
+        self.holdover = h;
+        self
+    }
+
+    /// How it is held over.
+    pub fn holdover(&self) -> HoldoverConfig {
+        self.holdover
     }
 
     /// TAI − UTC (s) at Unix time `unix_s`, and whether it is known to be right.
@@ -287,8 +304,8 @@ impl SystemClock {
         realtime_ns + off as i128 * 1_000_000_000
     }
 
-    /// How the system clock is held over when its own discipline (chrony/NTP) stops: a
-    /// 1 ppm frequency uncertainty (a server's crystal, temperature), in spec while within
+    /// How the system clock is held over by default when its own discipline (chrony/NTP)
+    /// stops (`[clock] holdover-*` change it): a 1 ppm frequency uncertainty (a server's crystal, temperature), in spec while within
     /// 1 ms (an NTP-class reference), one hour's budget; every class 248, since the system
     /// clock is not a primary reference of ours — the state, the accuracy and the
     /// traceability carry what holdover means.

@@ -107,10 +107,11 @@ impl TimeBase {
             #[cfg(not(feature = "dpdk"))]
             BaseKind::Tsc => return Err(TimeBaseError::NoTsc),
         };
+        let holdover = system.holdover();
         Ok(TimeBase {
             system,
             base,
-            discipline: Discipline::new(SystemClock::HOLDOVER),
+            discipline: Discipline::new(holdover),
             started: std::time::Instant::now(),
             #[cfg(feature = "dpdk")]
             shared: None,

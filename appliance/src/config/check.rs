@@ -177,6 +177,33 @@ fn clock(c: &ClockSection) -> Result<(), Problem> {
     if c.tx_timestamp_timeout_ms == 0 || c.tx_timestamp_timeout_ms > 10_000 {
         return err("tx-timestamp-timeout-ms", "must be 1..=10000".into());
     }
+    if !(1..=1_000_000_000).contains(&c.holdover_spec_us) {
+        return err(
+            "holdover-spec-us",
+            format!(
+                "{}: must be 1..=1000000000 (1 µs to 1000 s)",
+                c.holdover_spec_us
+            ),
+        );
+    }
+    if c.holdover_budget_s > 30 * 86_400 {
+        return err(
+            "holdover-budget-s",
+            format!("{}: at most 30 days (2592000 s)", c.holdover_budget_s),
+        );
+    }
+    if !(0.0..=1_000_000.0).contains(&c.holdover_frequency_ppb) {
+        return err(
+            "holdover-frequency-ppb",
+            format!("{}: must be 0..=1000000", c.holdover_frequency_ppb),
+        );
+    }
+    if !(0.0..=1_000.0).contains(&c.holdover_aging_ppb_per_s) {
+        return err(
+            "holdover-aging-ppb-per-s",
+            format!("{}: must be 0..=1000", c.holdover_aging_ppb_per_s),
+        );
+    }
     Ok(())
 }
 
@@ -381,6 +408,22 @@ mod tests {
                 "{e}"
             );
         }
+        for (key, bad) in [
+            ("holdover-spec-us", "0"),
+            ("holdover-budget-s", "9999999"),
+            ("holdover-frequency-ppb", "-1.0"),
+            ("holdover-aging-ppb-per-s", "nan"),
+        ] {
+            let e = Config::parse(&format!("[clock]\n{key} = {bad}\n{port}")).unwrap_err();
+            assert_eq!(
+                (e.key.as_str(), e.line),
+                (format!("clock.{key}").as_str(), Some(2)),
+                "{e}"
+            );
+        }
+        let c = Config::parse(&format!("[clock]\nholdover-spec-us = 50\n{port}")).unwrap();
+        assert_eq!(c.clock.holdover().spec_ns, 50_000);
+        assert_eq!(c.clock.holdover().frequency_floor_ppb, 1_000.0);
         let c = Config::parse(&format!("[metrics]\nper-slave = true\n{port}")).unwrap();
         assert_eq!(c.metrics.slaves_listed(), 1_000);
         assert_eq!(Config::parse(port).unwrap().metrics.slaves_listed(), 0);

@@ -201,6 +201,28 @@ pub struct ClockSection {
     /// Request budget per ms.
     #[serde(default = "default_requests")]
     pub max_requests_per_ms: u32,
+    /// Holdover: traceable while the error bound is within this, µs.
+    #[serde(default = "default_holdover_spec")]
+    pub holdover_spec_us: u64,
+    /// Holdover: seconds before free-running.
+    #[serde(default = "default_holdover_budget")]
+    pub holdover_budget_s: u64,
+    /// Holdover: the frequency uncertainty assumed when the reference goes, ppb.
+    #[serde(default = "default_holdover_frequency")]
+    pub holdover_frequency_ppb: f64,
+    /// Holdover: frequency drift, ppb per second.
+    #[serde(default)]
+    pub holdover_aging_ppb_per_s: f64,
+}
+
+fn default_holdover_spec() -> u64 {
+    1_000
+}
+fn default_holdover_budget() -> u64 {
+    3_600
+}
+fn default_holdover_frequency() -> f64 {
+    1_000.0
 }
 
 fn auto() -> String {
@@ -251,6 +273,24 @@ impl Default for ClockSection {
             max_pending_tx_timestamps: default_pending(),
             tx_timestamp_timeout_ms: default_tx_timeout(),
             max_requests_per_ms: default_requests(),
+            holdover_spec_us: default_holdover_spec(),
+            holdover_budget_s: default_holdover_budget(),
+            holdover_frequency_ppb: default_holdover_frequency(),
+            holdover_aging_ppb_per_s: 0.0,
+        }
+    }
+}
+
+impl ClockSection {
+    /// The holdover settings for the system clock as reference (every class 248: it is not
+    /// a primary reference of ours).
+    pub fn holdover(&self) -> meridian_proto::servo::holdover::HoldoverConfig {
+        meridian_proto::servo::holdover::HoldoverConfig {
+            spec_ns: self.holdover_spec_us.saturating_mul(1_000),
+            budget_s: self.holdover_budget_s,
+            frequency_floor_ppb: self.holdover_frequency_ppb,
+            aging_ppb_per_s: self.holdover_aging_ppb_per_s,
+            ..crate::clock::SystemClock::HOLDOVER
         }
     }
 }

@@ -155,7 +155,7 @@ fn system_clock(cfg: &Config) -> anyhow::Result<SystemClock> {
             UtcSource::Table(t)
         }
     };
-    Ok(SystemClock::new(utc, cfg.explicit_quality()))
+    Ok(SystemClock::new(utc, cfg.explicit_quality()).with_holdover(cfg.clock.holdover()))
 }
 
 /// Builds the engine and the control socket for `ports` and runs the engine loop until
