@@ -28,6 +28,8 @@ pub(super) enum Key {
     Dataplane(&'static str),
     /// A key of `[metrics]`, named `metrics.<key>`.
     Metrics(&'static str),
+    /// A key of `[smpte]`, named `smpte.<key>` (the section itself: `smpte`).
+    Smpte(&'static str),
     /// A key of the n-th `[[port]]` or of its `unicast-limits`, named `port[n].<key>`. When
     /// the key is not in the file (a required one, or a profile's default the engine
     /// refuses), the error is placed at the port's `[[port]]` header.
@@ -47,6 +49,8 @@ impl Key {
             Key::Clock(k) => format!("clock.{k}"),
             Key::Dataplane(k) => format!("dataplane.{k}"),
             Key::Metrics(k) => format!("metrics.{k}"),
+            Key::Smpte("") => "smpte".into(),
+            Key::Smpte(k) => format!("smpte.{k}"),
             Key::Port(i, k) => format!("port[{i}].{k}"),
             Key::Engine(k) | Key::Elsewhere(k) => k.clone(),
         }
@@ -61,6 +65,8 @@ impl Key {
             Key::Engine(k) => at.line(&[K("clock"), K(k)]),
             Key::Dataplane(k) => at.line(&[K("dataplane"), K(k)]),
             Key::Metrics(k) => at.line(&[K("metrics"), K(k)]),
+            Key::Smpte("") => at.line(&[K("smpte")]),
+            Key::Smpte(k) => at.line(&[K("smpte"), K(k)]),
             Key::Port(i, k) => {
                 let port = [K("port"), Index(*i)];
                 at.line(&[port[0], port[1], K(k)])
@@ -112,6 +118,9 @@ pub(super) fn check(cfg: &Config) -> Result<(), Problem> {
     clock(&cfg.clock)?;
     if let Err(e) = cfg.metrics.listen_addr() {
         return Err(Problem::new(Key::Metrics("listen"), e));
+    }
+    if let Some(sm) = &cfg.smpte {
+        smpte(cfg, sm)?;
     }
     let limit = cfg.metrics.per_slave_limit;
     if !(1..=super::schema::MAX_PER_SLAVE_LIMIT).contains(&limit) {
@@ -203,6 +212,39 @@ fn clock(c: &ClockSection) -> Result<(), Problem> {
             "holdover-aging-ppb-per-s",
             format!("{}: must be 0..=1000", c.holdover_aging_ppb_per_s),
         );
+    }
+    Ok(())
+}
+
+/// `[smpte]`: only with the SMPTE profile; a frame rate, offsets within a day, 48-bit times.
+fn smpte(cfg: &Config, s: &super::SmpteSection) -> Result<(), Problem> {
+    let err = |key, problem: String| Err(Problem::new(Key::Smpte(key), problem));
+    if cfg.clock.profile != super::ProfileName::Smpte2059_2 {
+        return err(
+            "",
+            "only with [clock] profile = \"smpte-2059-2\" (no other profile announces it)".into(),
+        );
+    }
+    if let Err(p) = s.frame_rate() {
+        return err("frame-rate", p);
+    }
+    for (key, v) in [
+        ("local-offset-s", s.local_offset_s),
+        ("jump-s", s.jump_s),
+        ("previous-jam-local-offset-s", s.previous_jam_local_offset_s),
+    ] {
+        if v.unsigned_abs() > 86_400 {
+            return err(key, format!("{v}: at most one day (±86400 s)"));
+        }
+    }
+    for (key, v) in [
+        ("time-of-next-jump", s.time_of_next_jump),
+        ("time-of-next-jam", s.time_of_next_jam),
+        ("time-of-previous-jam", s.time_of_previous_jam),
+    ] {
+        if v >= 1 << 48 {
+            return err(key, format!("{v}: a 48-bit number of seconds"));
+        }
     }
     Ok(())
 }
@@ -424,6 +466,31 @@ mod tests {
         let c = Config::parse(&format!("[clock]\nholdover-spec-us = 50\n{port}")).unwrap();
         assert_eq!(c.clock.holdover().spec_ns, 50_000);
         assert_eq!(c.clock.holdover().frequency_floor_ppb, 1_000.0);
+        let smpte = |body: &str, profile: &str| {
+            Config::parse(&format!(
+                "[clock]\nprofile = \"{profile}\"\n[smpte]\n{body}\n{port}"
+            ))
+        };
+        let e = smpte("frame-rate = \"25/1\"", "default-e2e").unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), ("smpte", Some(3)), "{e}");
+        for (body, key) in [
+            ("frame-rate = \"25\"", "smpte.frame-rate"),
+            ("frame-rate = \"1/0\"", "smpte.frame-rate"),
+            ("local-offset-s = 90000", "smpte.local-offset-s"),
+            (
+                "time-of-next-jam = 281474976710656",
+                "smpte.time-of-next-jam",
+            ),
+        ] {
+            let e = smpte(body, "smpte-2059-2").unwrap_err();
+            assert_eq!((e.key.as_str(), e.line), (key, Some(4)), "{e}");
+        }
+        let c = smpte(
+            "frame-rate = \"25/1\"\nlocal-offset-s = 3600",
+            "smpte-2059-2",
+        )
+        .unwrap();
+        assert_eq!(c.smpte.as_ref().unwrap().frame_rate(), Ok((25, 1)));
         let c = Config::parse(&format!("[metrics]\nper-slave = true\n{port}")).unwrap();
         assert_eq!(c.metrics.slaves_listed(), 1_000);
         assert_eq!(Config::parse(port).unwrap().metrics.slaves_listed(), 0);

@@ -4,7 +4,7 @@
 //! [`parse_identity`]).
 
 use meridian_proto::engine::bmca::BetterMasterPolicy;
-use meridian_proto::engine::config::{NetworkProtocol, UnicastLimits};
+use meridian_proto::engine::config::{NetworkProtocol, SmpteMetadata, UnicastLimits};
 use meridian_proto::engine::{ClockConfig, DelayMechanism, EngineConfig, PortConfig};
 use meridian_proto::wire::{ClockAccuracy, ClockIdentity, ClockQuality, TimeInterval, TimeSource};
 
@@ -72,6 +72,28 @@ impl Config {
         clock.max_pending_tx_timestamps = c.max_pending_tx_timestamps;
         clock.tx_timestamp_timeout_ns = c.tx_timestamp_timeout_ms * 1_000_000;
         clock.max_requests_per_ms = c.max_requests_per_ms;
+        if let (Some(m), Some(s)) = (clock.smpte.as_mut(), &self.smpte) {
+            let (n, d) = s.frame_rate().map_err(|problem| ConfigError {
+                key: "smpte.frame-rate".into(),
+                line: None,
+                problem,
+            })?;
+            *m = SmpteMetadata {
+                frame_rate_numerator: n,
+                frame_rate_denominator: d,
+                time_address_flags: u8::from(s.drop_frame) | u8::from(s.color_frame) << 1,
+                current_local_offset: s.local_offset_s,
+                jump_seconds: s.jump_s,
+                time_of_next_jump: s.time_of_next_jump,
+                time_of_next_jam: s.time_of_next_jam,
+                time_of_previous_jam: s.time_of_previous_jam,
+                previous_jam_local_offset: s.previous_jam_local_offset_s,
+                daylight_saving: u8::from(s.daylight_saving)
+                    | u8::from(s.daylight_saving_next) << 1
+                    | u8::from(s.daylight_saving_previous_jam) << 2,
+                leap_second_jump: u8::from(s.next_jump_is_leap_second),
+            };
+        }
         for ((p, s), f) in ports.iter_mut().zip(&self.ports).zip(facts) {
             port_config(p, s, f);
         }
@@ -185,6 +207,50 @@ mod tests {
         assert_eq!(e.clock.clock_identity.to_string(), "001b19.fffe.010203");
         assert_eq!(e.ports[0].log_announce_interval, 1);
         assert!(e.ports[0].multicast && !e.ports[0].unicast);
+    }
+
+    /// `[smpte]` sets every field of the synchronization-metadata TLV; without it the
+    /// profile's defaults (30000/1001, no offsets) stay.
+    #[test]
+    fn smpte_metadata_from_the_file() {
+        let facts = [PortFacts {
+            mac: [2, 0, 0, 0, 0, 1],
+            protocol_address: vec![],
+        }];
+        let base = "[clock]\nprofile = \"smpte-2059-2\"\n";
+        let c = Config::parse(&format!("{base}{MIN}")).unwrap();
+        let m = c.engine_config(&facts).unwrap().clock.smpte.unwrap();
+        assert_eq!(m, SmpteMetadata::default());
+        assert_eq!(
+            (m.frame_rate_numerator, m.frame_rate_denominator),
+            (30_000, 1001)
+        );
+        let c = Config::parse(&format!(
+            "{base}[smpte]\nframe-rate = \"50/1\"\ndrop-frame = true\ncolor-frame = true\n\
+             local-offset-s = 3600\ndaylight-saving = true\ndaylight-saving-next = false\n\
+             daylight-saving-previous-jam = true\njump-s = -3600\n\
+             time-of-next-jump = 1800000037\nnext-jump-is-leap-second = true\n\
+             time-of-next-jam = 1800000000\ntime-of-previous-jam = 1700000000\n\
+             previous-jam-local-offset-s = 7200\n{MIN}"
+        ))
+        .unwrap();
+        let m = c.engine_config(&facts).unwrap().clock.smpte.unwrap();
+        assert_eq!(
+            m,
+            SmpteMetadata {
+                frame_rate_numerator: 50,
+                frame_rate_denominator: 1,
+                time_address_flags: 0b11,
+                current_local_offset: 3600,
+                jump_seconds: -3600,
+                time_of_next_jump: 1_800_000_037,
+                time_of_next_jam: 1_800_000_000,
+                time_of_previous_jam: 1_700_000_000,
+                previous_jam_local_offset: 7200,
+                daylight_saving: 0b101,
+                leap_second_jump: 1,
+            }
+        );
     }
 
     #[test]

@@ -26,8 +26,8 @@ pub use engine::{parse_identity, PortFacts};
 pub use schema::{
     default_control_socket, BackendName, BetterMasterName, ClockSection, ControlSection,
     DataplaneSection, DelayMechanismName, ExplicitQuality, LogFormat, LogLevel, LoggingSection,
-    MetricsSection, PortSection, ProfileName, QualitySetting, StampModeName, TimeSourceName,
-    TimestampingSection, TransportName, UnicastLimitsSection, UtcOffsetSetting,
+    MetricsSection, PortSection, ProfileName, QualitySetting, SmpteSection, StampModeName,
+    TimeSourceName, TimestampingSection, TransportName, UnicastLimitsSection, UtcOffsetSetting,
     DEFAULT_METRICS_LISTEN, DEFAULT_PER_SLAVE_LIMIT, MAX_PER_SLAVE_LIMIT,
 };
 
@@ -69,6 +69,9 @@ pub struct Config {
     /// `[metrics]`.
     #[serde(default)]
     pub metrics: MetricsSection,
+    /// `[smpte]` (profile `smpte-2059-2` only).
+    #[serde(default)]
+    pub smpte: Option<SmpteSection>,
     /// `[[port]]`, one per interface.
     #[serde(default, rename = "port")]
     pub ports: Vec<PortSection>,

@@ -464,6 +464,79 @@ impl Default for ControlSection {
     }
 }
 
+/// `[smpte]`: the SMPTE ST 2059-2 synchronization metadata announced with the
+/// `smpte-2059-2` profile (every field of the TLV but masterLockingStatus, which follows the
+/// clock).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SmpteSection {
+    /// defaultSystemFrameRate as `"numerator/denominator"` (`"30000/1001"`, `"25/1"`).
+    #[serde(default = "default_frame_rate")]
+    pub frame_rate: String,
+    /// timeAddressFlags bit 0: drop-frame time address.
+    #[serde(default)]
+    pub drop_frame: bool,
+    /// timeAddressFlags bit 1: color-frame identification.
+    #[serde(default)]
+    pub color_frame: bool,
+    /// currentLocalOffset: local time − TAI-based UTC, seconds (e.g. 3600 for CET).
+    #[serde(default)]
+    pub local_offset_s: i32,
+    /// daylightSaving bit 0: daylight saving time is in effect now.
+    #[serde(default)]
+    pub daylight_saving: bool,
+    /// daylightSaving bit 1: it will be in effect after the next jump.
+    #[serde(default)]
+    pub daylight_saving_next: bool,
+    /// daylightSaving bit 2: it was in effect at the previous jam.
+    #[serde(default)]
+    pub daylight_saving_previous_jam: bool,
+    /// jumpSeconds: the size of the next local-time discontinuity, seconds.
+    #[serde(default)]
+    pub jump_s: i32,
+    /// timeOfNextJump: when it happens, seconds on the PTP timescale (0: none planned).
+    #[serde(default)]
+    pub time_of_next_jump: u64,
+    /// leapSecondJump bit 0: the next jump is a leap second.
+    #[serde(default)]
+    pub next_jump_is_leap_second: bool,
+    /// timeOfNextJam: when slaves should next re-jam their time code, PTP seconds (0: none).
+    #[serde(default)]
+    pub time_of_next_jam: u64,
+    /// timeOfPreviousJam, PTP seconds.
+    #[serde(default)]
+    pub time_of_previous_jam: u64,
+    /// previousJamLocalOffset, seconds.
+    #[serde(default)]
+    pub previous_jam_local_offset_s: i32,
+}
+
+fn default_frame_rate() -> String {
+    "30000/1001".into()
+}
+
+impl SmpteSection {
+    /// The frame rate as (numerator, denominator), or why not.
+    pub fn frame_rate(&self) -> Result<(u32, u32), String> {
+        let bad = || {
+            format!(
+                "{:?}: expected \"numerator/denominator\" between 1 and 1000 frames/s, \
+                 e.g. \"30000/1001\" or \"25/1\"",
+                self.frame_rate
+            )
+        };
+        let (n, d) = self.frame_rate.split_once('/').ok_or_else(bad)?;
+        let (n, d): (u32, u32) = (
+            n.trim().parse().map_err(|_| bad())?,
+            d.trim().parse().map_err(|_| bad())?,
+        );
+        if d == 0 || n < d || u64::from(n) > 1000 * u64::from(d) {
+            return Err(bad());
+        }
+        Ok((n, d))
+    }
+}
+
 /// `[metrics]`: the Prometheus exporter.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
