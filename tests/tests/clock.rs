@@ -89,3 +89,72 @@ fn leap_file_reloads_on_sighup() {
     // SIGHUP did not end it; SIGTERM still does, cleanly.
     m.stop_gracefully();
 }
+
+/// `[smpte]` on the wire: Meridian with the SMPTE profile and a 50 fps, CET, drop-frame
+/// configuration; every Announce in the capture (no malformed frame, tshark says) carries
+/// the organization-extension TLV of SMPTE (68-97-E8, subtype 1) whose data field, as tshark
+/// extracts it, holds those values in ST 2059-2's layout. (tshark 4.0 dissects the SMPTE
+/// fields only in management messages, so the layout is read here.)
+#[test]
+fn smpte_metadata_on_the_wire() {
+    let Some(lab) = Lab::pair("smpte_tlv") else {
+        return;
+    };
+    let gm = lab.node(0);
+    let mut cap = lab.capture(gm);
+    let cfg = MeridianConfig::new(gm, Transport::UdpV4)
+        .clock("profile", "\"smpte-2059-2\"")
+        .set("smpte", "frame-rate", "\"50/1\"")
+        .set("smpte", "drop-frame", "true")
+        .set("smpte", "local-offset-s", "3600")
+        .set("smpte", "daylight-saving", "true")
+        .set("smpte", "time-of-next-jam", "1800000000");
+    let mut m = lab.meridian(gm, &cfg.to_toml());
+    m.wait_port_state(1, "MASTER", Duration::from_secs(15));
+    std::thread::sleep(Duration::from_secs(2));
+    m.stop_gracefully();
+    let report = cap.check_tshark();
+    let announces = report
+        .of(&gm.mac, meridian_interop::MessageType::Announce)
+        .count();
+    assert!(announces >= 2, "{announces} Announces");
+    let out = std::process::Command::new("tshark")
+        .args(["-r", &cap.file().display().to_string()])
+        .args([
+            "-Y",
+            "ptp.v2.messagetype == 0xb",
+            "-T",
+            "fields",
+            "-E",
+            "separator=,",
+        ])
+        .args(["-e", "ptp.v2.an.oe.organizationId"])
+        .args(["-e", "ptp.v2.an.oe.organizationSubType"])
+        .args(["-e", "ptp.v2.an.oe.dataField"])
+        .output()
+        .expect("tshark");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), announces, "{text}");
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        assert_eq!(f.len(), 3, "{l}");
+        // tshark prints the OUI in decimal: 6854632 = 0x6897E8 (SMPTE).
+        assert_eq!(f[0], 0x6897e8.to_string(), "{l}");
+        assert_eq!(
+            f[1].trim_start_matches("0x").trim_start_matches('0'),
+            "1",
+            "{l}"
+        );
+        let d: Vec<u8> = (0..f[2].len() / 2)
+            .map(|i| u8::from_str_radix(&f[2][2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        assert_eq!(d.len(), 42, "{l}");
+        let be = |r: std::ops::Range<usize>| d[r].iter().fold(0u64, |a, &b| a << 8 | u64::from(b));
+        assert_eq!((be(0..4), be(4..8)), (50, 1), "frame rate: {l}");
+        assert_eq!(d[9], 1, "timeAddressFlags: drop frame: {l}");
+        assert_eq!(be(10..14), 3600, "currentLocalOffset: {l}");
+        assert_eq!(be(24..30), 1_800_000_000, "timeOfNextJam: {l}");
+        assert_eq!(d[40], 1, "daylightSaving: current: {l}");
+    }
+}
