@@ -11,10 +11,12 @@
 //! * [`timebase::TimeBase`] is the clock the data plane stamps with (system, PHC or TSC)
 //!   and turns raw stamps into PTP time; [`phc::Phc`] reads a PTP hardware clock (and steps
 //!   and slews it when opened to discipline).
+//! * [`gnss::NmeaSerial`] reads a GNSS receiver's NMEA sentences from its serial line.
 //! * [`discipline`] runs a servo between a [`discipline::Disciplinable`] clock and a
 //!   [`discipline::Reference`], and the holdover discipline after it: what may be announced.
 
 pub mod discipline;
+pub mod gnss;
 pub mod phc;
 pub mod timebase;
 pub mod tsc;

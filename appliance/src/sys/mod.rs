@@ -17,6 +17,7 @@
 //!   packet info, VLAN tags, error-queue reports such as TX timestamps);
 //! * `clock` — [`realtime_ns`], [`clock_ns`], [`fd_to_clockid`], [`kernel_clock_state`];
 //! * `poll` — [`PollFds`];
+//! * `serial` — [`serial::open_raw`]: a receiver's serial line, raw and non-blocking;
 //! * `thread` — [`keep_off_cpus`] (through `set_thread_affinity`);
 //! * [`dpdk`] (feature `dpdk`) — the DPDK wrappers.
 //!
@@ -41,6 +42,7 @@ use libc::c_int;
 mod clock;
 mod cmsg;
 mod poll;
+pub mod serial;
 mod socket;
 mod thread;
 
