@@ -50,6 +50,16 @@ pub trait Disciplinable {
     fn max_frequency_ppb(&self) -> f64;
     /// Its resolution, ns.
     fn resolution_ns(&self) -> u64;
+    /// What it read (or will read) at the CLOCK_REALTIME instant `real_ns`, for references
+    /// stamped by the kernel (PPS, serial arrivals). By default from a bracketed read now,
+    /// taking both clocks to run at the same rate since (an error of their rate difference
+    /// times the age: ns for a disciplined PHC and a second-old edge).
+    fn at_realtime(&mut self, real_ns: i128) -> Result<i128, ClockError> {
+        let a = super::realtime_ns();
+        let c = self.now_ns()?;
+        let b = super::realtime_ns();
+        Ok(c + real_ns - (a + (b - a) / 2))
+    }
 }
 
 impl Disciplinable for Phc {
@@ -89,13 +99,28 @@ pub struct RefSample {
     pub error_ns: u64,
 }
 
+/// What a comparison with the reference gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    /// A new measurement.
+    Sample(RefSample),
+    /// The reference is there but has nothing new yet (a GNSS second not yet labelled).
+    Pending,
+    /// The reference is not usable now (unsynchronised, no fix, no signal).
+    Unavailable,
+}
+
 /// What the clock is disciplined to.
 pub trait Reference {
     /// Its name, for logs and status.
     fn name(&self) -> String;
-    /// Compares `clock` with the reference: `None` when the reference is not usable now
-    /// (unsynchronised, no fix, no signal).
-    fn compare(&mut self, clock: &mut dyn Disciplinable) -> Result<Option<RefSample>, ClockError>;
+    /// Compares `clock` (on the PTP timescale) with the reference; `tai_minus_utc` gives
+    /// TAI − UTC at a Unix second, for references that count UTC.
+    fn compare(
+        &mut self,
+        clock: &mut dyn Disciplinable,
+        tai_minus_utc: &dyn Fn(i64) -> i16,
+    ) -> Result<Comparison, ClockError>;
 }
 
 /// What the loop did last, for status and metrics.
@@ -168,10 +193,17 @@ impl DisciplineLoop {
         now_ns: u64,
         clock: &mut dyn Disciplinable,
         reference: &mut dyn Reference,
+        tai_minus_utc: &dyn Fn(i64) -> i16,
         make_servo: &dyn Fn(f64) -> Box<dyn Servo + Send>,
     ) -> &LoopStatus {
-        let sample = match reference.compare(clock) {
-            Ok(s) => s,
+        let sample = match reference.compare(clock, tai_minus_utc) {
+            Ok(Comparison::Sample(s)) => Some(s),
+            Ok(Comparison::Pending) if self.had_reference => {
+                // Nothing new: the servo waits, the state stands.
+                self.status.announced = self.discipline.announced(now_ns);
+                return &self.status;
+            }
+            Ok(Comparison::Pending | Comparison::Unavailable) => None,
             Err(e) => {
                 tracing::debug!(error = %e, "reference comparison failed");
                 None
@@ -275,12 +307,13 @@ mod tests {
         fn compare(
             &mut self,
             clock: &mut dyn Disciplinable,
-        ) -> Result<Option<RefSample>, ClockError> {
+            _: &dyn Fn(i64) -> i16,
+        ) -> Result<Comparison, ClockError> {
             if !self.available {
-                return Ok(None);
+                return Ok(Comparison::Unavailable);
             }
             let local = clock.now_ns()?.max(0) as u64;
-            Ok(Some(RefSample {
+            Ok(Comparison::Sample(RefSample {
                 offset_ns: self.clock.lock().unwrap().measure(),
                 local_ns: local,
                 error_ns: 40,
@@ -307,7 +340,13 @@ mod tests {
         let mut worst_in_holdover = 0.0f64;
         for s in 0..400u64 {
             reference.available = !(150..250).contains(&s);
-            let st = *lp.round(s * 1_000_000_000, &mut clock, &mut reference, &make);
+            let st = *lp.round(
+                s * 1_000_000_000,
+                &mut clock,
+                &mut reference,
+                &|_| 37,
+                &make,
+            );
             classes.push(st.announced.quality.clock_class);
             if st.announced.state == DisciplineState::Holdover {
                 let bound = st.announced.error_bound_ns.unwrap() as f64;

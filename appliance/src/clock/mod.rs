@@ -18,6 +18,7 @@
 pub mod discipline;
 pub mod gnss;
 pub mod phc;
+pub mod reference;
 pub mod timebase;
 pub mod tsc;
 

@@ -17,6 +17,7 @@
 //!   packet info, VLAN tags, error-queue reports such as TX timestamps);
 //! * `clock` — [`realtime_ns`], [`clock_ns`], [`fd_to_clockid`], [`kernel_clock_state`];
 //! * `poll` — [`PollFds`];
+//! * `pps` — [`pps_capture_assert`], [`pps_fetch_assert`]: the Linux PPS API;
 //! * `serial` — [`serial::open_raw`]: a receiver's serial line, raw and non-blocking;
 //! * `thread` — [`keep_off_cpus`] (through `set_thread_affinity`);
 //! * [`dpdk`] (feature `dpdk`) — the DPDK wrappers.
@@ -42,6 +43,7 @@ use libc::c_int;
 mod clock;
 mod cmsg;
 mod poll;
+mod pps;
 pub mod serial;
 mod socket;
 mod thread;
@@ -55,6 +57,7 @@ pub use clock::{
 };
 pub use cmsg::{parse_control, CmsgBuf, Control, PACKET_AUXDATA};
 pub use poll::PollFds;
+pub use pps::{pps_capture_assert, pps_fetch_assert};
 pub use socket::{
     parse_sockaddr, NameBuf, Received, SockAddr, Socket, PACKET_IGNORE_OUTGOING, PACKET_OUTGOING,
 };
