@@ -39,7 +39,7 @@ fn bracketed(
         let c = clock.now_ns()?;
         let b = reference()?;
         let width = b - a;
-        if best.is_none_or(|(_, _, w)| width < w) {
+        if best.map_or(true, |(_, _, w)| width < w) {
             best = Some((c - (a + width / 2), c, width));
         }
     }
@@ -248,7 +248,7 @@ impl GnssFeed {
                         }
                         Err(e) => {
                             // A hung-up line (its writer gone) polls ready for ever: wait.
-                            if last_error.is_none_or(|t| t.elapsed().as_secs() >= 60) {
+                            if last_error.map_or(true, |t| t.elapsed().as_secs() >= 60) {
                                 tracing::warn!(error = %e, "gnss: reading the receiver");
                                 last_error = Some(std::time::Instant::now());
                             }
