@@ -68,6 +68,25 @@ pub struct ClockReport {
     /// The time error bound the clock vouches for, ns (`None`: unknown, free-running).
     #[serde(default)]
     pub error_bound_ns: Option<u64>,
+    /// What the clock is disciplined to: `system` (followed as the kernel keeps it, or the
+    /// servo's reference for a PHC), `none`, `phc:/dev/ptpN`, `gnss:/dev/TTY[,pps:…]`.
+    #[serde(default)]
+    pub reference: String,
+    /// The servo against the reference (`linreg`, `pi`), when one runs.
+    #[serde(default)]
+    pub servo: Option<String>,
+    /// Its state: `unlocked`, `locking`, `locked`, `locked-stable`.
+    #[serde(default)]
+    pub servo_state: Option<String>,
+    /// The last offset from the reference, ns (absent while the reference is missing).
+    #[serde(default)]
+    pub offset_ns: Option<i64>,
+    /// The frequency correction in force, ppb.
+    #[serde(default)]
+    pub frequency_ppb: Option<f64>,
+    /// Comparisons the reference could not make since the start.
+    #[serde(default)]
+    pub reference_missing: u64,
 }
 
 impl ClockReport {
@@ -81,6 +100,18 @@ impl ClockReport {
         };
         self.holdover_s = a.holdover_s;
         self.error_bound_ns = a.error_bound_ns;
+    }
+
+    /// Takes the reference and the servo's state from the time base.
+    pub fn set_reference(&mut self, d: &crate::clock::timebase::DisciplineReport) {
+        self.reference.clone_from(&d.reference);
+        self.servo = d.servo.map(str::to_string);
+        if let Some(st) = &d.status {
+            self.servo_state = Some(st.servo.name().to_string());
+            self.offset_ns = st.offset_ns;
+            self.frequency_ppb = Some(st.frequency_ppb);
+            self.reference_missing = st.reference_missing;
+        }
     }
 }
 
@@ -449,6 +480,12 @@ pub fn clock_report(engine: &Engine, profile: &str) -> ClockReport {
         },
         holdover_s: 0,
         error_bound_ns: None,
+        reference: String::new(),
+        servo: None,
+        servo_state: None,
+        offset_ns: None,
+        frequency_ppb: None,
+        reference_missing: 0,
     }
 }
 
@@ -504,6 +541,24 @@ impl StatusReport {
                 1 => "  LEAP SECOND (+1) at end of day",
                 -1 => "  LEAP SECOND (-1) at end of day",
                 _ => "",
+            }
+        );
+        s += &format!(
+            "reference: {}{}\n",
+            if c.reference.is_empty() {
+                "-"
+            } else {
+                &c.reference
+            },
+            match (&c.servo, &c.servo_state) {
+                (Some(servo), Some(state)) => format!(
+                    "  servo {servo} {state}  offset {}  frequency {:+.3} ppb  missing {}",
+                    c.offset_ns
+                        .map_or_else(|| "-".to_string(), |o| format!("{o} ns")),
+                    c.frequency_ppb.unwrap_or(0.0),
+                    c.reference_missing
+                ),
+                _ => String::new(),
             }
         );
         for p in &self.ports {

@@ -114,6 +114,8 @@ pub enum Comparison {
 pub trait Reference {
     /// Its name, for logs and status.
     fn name(&self) -> String;
+    /// How precise its comparisons are, ns: the servo counts offsets within this as locked.
+    fn precision_ns(&self) -> u64;
     /// Compares `clock` (on the PTP timescale) with the reference; `tai_minus_utc` gives
     /// TAI − UTC at a Unix second, for references that count UTC.
     fn compare(
@@ -302,6 +304,10 @@ mod tests {
     impl Reference for SimReference {
         fn name(&self) -> String {
             "simulated reference".into()
+        }
+
+        fn precision_ns(&self) -> u64 {
+            100
         }
 
         fn compare(

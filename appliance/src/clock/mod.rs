@@ -365,6 +365,38 @@ impl SystemClock {
         st
     }
 
+    /// The engine's clock status at Unix time `unix_s` when a servo disciplines the time base
+    /// to a reference (a `source`): the quality and traceability `a` says may be announced
+    /// (an explicit quality in the configuration overrides it); the UTC offset and leap
+    /// flags as always.
+    pub fn status_disciplined(
+        &self,
+        unix_s: i64,
+        a: &Announced,
+        source: TimeSource,
+    ) -> ClockStatus {
+        let mut st = self.status(
+            unix_s,
+            KernelClockState {
+                synchronized: false,
+                esterror_us: 0,
+                maxerror_us: i64::MAX,
+            },
+        );
+        if self.explicit.is_none() {
+            let tp = &mut st.time_properties;
+            tp.time_traceable = a.time_traceable;
+            tp.frequency_traceable = a.frequency_traceable;
+            tp.time_source = if a.time_traceable {
+                source
+            } else {
+                TimeSource::INTERNAL_OSCILLATOR
+            };
+            st.clock_quality = a.quality;
+        }
+        st
+    }
+
     /// The engine's clock status at Unix time `unix_s`, given the kernel's state.
     pub fn status(&self, unix_s: i64, kernel: KernelClockState) -> ClockStatus {
         let (offset, valid) = self.utc_offset(unix_s);

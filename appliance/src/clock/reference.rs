@@ -22,7 +22,6 @@ use meridian_proto::servo::nmea::{NmeaCounters, Sentence};
 use super::discipline::{ClockError, Comparison, Disciplinable, RefSample, Reference};
 use super::gnss::NmeaSerial;
 use super::phc::Phc;
-use super::SystemClock;
 
 /// Reads of both clocks per comparison (the narrowest bracket counts).
 const BRACKET_TRIES: usize = 5;
@@ -55,35 +54,33 @@ fn sample(offset: i128, local: i128, error_ns: u64) -> Comparison {
 }
 
 /// CLOCK_REALTIME on the PTP timescale, while the kernel says it is synchronised.
-#[derive(Debug)]
-pub struct SystemReference {
-    system: SystemClock,
-}
-
-impl SystemReference {
-    /// The system clock, with `system`'s TAI − UTC.
-    pub fn new(system: SystemClock) -> Self {
-        SystemReference { system }
-    }
-}
+#[derive(Debug, Default)]
+pub struct SystemReference;
 
 impl Reference for SystemReference {
     fn name(&self) -> String {
         "system".into()
     }
 
+    /// CLOCK_REALTIME as chrony keeps it wanders by tens of µs.
+    fn precision_ns(&self) -> u64 {
+        100_000
+    }
+
     fn compare(
         &mut self,
         clock: &mut dyn Disciplinable,
-        _tai_minus_utc: &dyn Fn(i64) -> i16,
+        tai_minus_utc: &dyn Fn(i64) -> i16,
     ) -> Result<Comparison, ClockError> {
         let k = crate::sys::kernel_clock_state();
         if !k.synchronized {
             return Ok(Comparison::Unavailable);
         }
-        let sys = &self.system;
-        let (off, local, width) =
-            bracketed(clock, || Ok(sys.realtime_to_tai(super::realtime_ns())))?;
+        let (off, local, width) = bracketed(clock, || {
+            let r = super::realtime_ns();
+            let utc = r.div_euclid(1_000_000_000) as i64;
+            Ok(r + i128::from(tai_minus_utc(utc)) * 1_000_000_000)
+        })?;
         let error = (k.esterror_us.max(0) as u64)
             .saturating_mul(1000)
             .saturating_add((width / 2).max(0) as u64);
@@ -110,6 +107,11 @@ impl PhcReference {
 impl Reference for PhcReference {
     fn name(&self) -> String {
         format!("phc:/dev/ptp{}", self.phc.index())
+    }
+
+    /// Two PHC reads bracket each other within a few µs (PCIe reads).
+    fn precision_ns(&self) -> u64 {
+        1_000
     }
 
     fn compare(
@@ -409,6 +411,14 @@ impl GnssReference {
 impl Reference for GnssReference {
     fn name(&self) -> String {
         self.name.clone()
+    }
+
+    fn precision_ns(&self) -> u64 {
+        if self.with_pps {
+            PPS_ERROR_NS
+        } else {
+            NMEA_ONLY_ERROR_NS
+        }
     }
 
     fn compare(

@@ -7,14 +7,24 @@
 //!   UTC, published through a sequence lock ([`SharedTscClock`]) for the other cores.
 //!
 //! [`TimeBase`] implements the data plane's [`StampClock`]: every raw stamp becomes a
-//! [`Time`] here and nowhere else. The servo (clock discipline) will steer what is here.
+//! [`Time`] here and nowhere else.
+//!
+//! How it is disciplined ([`Discipliner`]): following the kernel's synchronisation (the system
+//! clock is the reference and the time base reads it), free-running, or by a servo to a
+//! [`Reference`] (a GNSS receiver, another PHC; the system clock for a PHC). The servo steers
+//! the PHC itself (`clock_adjtime`), or, for the system and TSC time bases, a correction
+//! [`Steer`] that Meridian applies on top of CLOCK_REALTIME — CLOCK_REALTIME itself is never
+//! touched.
 
 #[cfg(feature = "dpdk")]
 use std::sync::Arc;
 
 use meridian_proto::engine::{ClockStatus, Time};
-use meridian_proto::servo::holdover::{Announced, Discipline};
+use meridian_proto::servo::holdover::{Announced, Discipline, HoldoverConfig};
+use meridian_proto::servo::{LinregConfig, LinregServo, PiConfig, PiServo, Servo};
+use meridian_proto::wire::TimeSource;
 
+use super::discipline::{ClockError, Disciplinable, DisciplineLoop, LoopStatus, Reference};
 use super::phc::{Phc, PhcError};
 #[cfg(feature = "dpdk")]
 use super::tsc::{narrowest_read, SharedTscClock, TscClock, TscError};
@@ -54,9 +64,206 @@ pub enum TimeBaseError {
     #[cfg(feature = "dpdk")]
     #[error("calibrating the TSC: {0}")]
     Tsc(#[from] TscError),
+    /// The PHC would be disciplined to itself.
+    #[error("/dev/ptp{0} is both the time base and its reference")]
+    SelfReference(i32),
     /// This build has no TSC time base.
     #[error("this build has no DPDK data plane (TSC time base): rebuild with `--features dpdk`")]
     NoTsc,
+}
+
+/// A correction Meridian steers on top of CLOCK_REALTIME (which it never adjusts):
+/// `c0 + (real − anchor) · ppb · 10⁻⁹` ns at CLOCK_REALTIME `real`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Steer {
+    c0_ns: f64,
+    anchor_ns: i128,
+    ppb: f64,
+}
+
+impl Steer {
+    /// The correction at CLOCK_REALTIME `real_ns`, ns.
+    pub fn at(&self, real_ns: i128) -> i128 {
+        self.at_f(real_ns).round() as i128
+    }
+
+    fn at_f(&self, real_ns: i128) -> f64 {
+        self.c0_ns + (real_ns - self.anchor_ns) as f64 * self.ppb * 1e-9
+    }
+
+    /// Adds `ns` from now on.
+    pub fn step(&mut self, ns: i64) {
+        self.c0_ns += ns as f64;
+    }
+
+    /// Runs `ppb` faster than CLOCK_REALTIME from `real_ns` on (continuous there).
+    pub fn set_frequency(&mut self, real_ns: i128, ppb: f64) {
+        self.c0_ns = self.at_f(real_ns);
+        self.anchor_ns = real_ns;
+        self.ppb = ppb;
+    }
+
+    /// The frequency correction in force, ppb.
+    pub fn frequency_ppb(&self) -> f64 {
+        self.ppb
+    }
+}
+
+/// The steered system time as a [`Disciplinable`]: CLOCK_REALTIME + TAI − UTC + the steer.
+struct SteeredClock<'a> {
+    steer: &'a mut Steer,
+    system: &'a SystemClock,
+}
+
+/// The largest correction the steer takes, ppb (as the kernel's own `adjtimex` limit).
+const STEER_MAX_PPB: f64 = 500_000.0;
+
+impl Disciplinable for SteeredClock<'_> {
+    fn name(&self) -> String {
+        "system time (steered by Meridian)".into()
+    }
+
+    fn now_ns(&mut self) -> Result<i128, ClockError> {
+        let r = super::realtime_ns();
+        Ok(self.system.realtime_to_tai(r) + self.steer.at(r))
+    }
+
+    fn at_realtime(&mut self, real_ns: i128) -> Result<i128, ClockError> {
+        Ok(self.system.realtime_to_tai(real_ns) + self.steer.at(real_ns))
+    }
+
+    fn step(&mut self, ns: i64) -> Result<(), ClockError> {
+        self.steer.step(ns);
+        Ok(())
+    }
+
+    fn set_frequency(&mut self, ppb: f64) -> Result<(), ClockError> {
+        self.steer.set_frequency(
+            super::realtime_ns(),
+            ppb.clamp(-STEER_MAX_PPB, STEER_MAX_PPB),
+        );
+        Ok(())
+    }
+
+    fn max_frequency_ppb(&self) -> f64 {
+        STEER_MAX_PPB
+    }
+
+    fn resolution_ns(&self) -> u64 {
+        1
+    }
+}
+
+/// Which servo runs a [`ServoLoop`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServoKind {
+    /// `meridian_proto::servo::PiServo`.
+    Pi,
+    /// `meridian_proto::servo::LinregServo`.
+    Linreg,
+}
+
+impl ServoKind {
+    /// A servo of this kind for a reference as precise as `precision_ns` and a clock that
+    /// takes up to `max_ppb`, starting from `frequency_ppb`: locked within the reference's
+    /// precision; a noisy reference (above 10 µs) gets linuxptp's software gains.
+    pub fn make(
+        self,
+        precision_ns: u64,
+        max_ppb: f64,
+        frequency_ppb: f64,
+    ) -> Box<dyn Servo + Send> {
+        let lock = precision_ns.max(100);
+        match self {
+            ServoKind::Pi => {
+                let mut c = PiConfig::hardware(1.0);
+                if precision_ns > 10_000 {
+                    c.kp_scale = 0.1;
+                    c.ki_scale = 0.001;
+                }
+                c.lock_threshold_ns = lock;
+                c.max_frequency_ppb = max_ppb;
+                Box::new(PiServo::new(c, frequency_ppb))
+            }
+            ServoKind::Linreg => {
+                let mut c = LinregConfig::hardware();
+                c.lock_threshold_ns = lock;
+                c.max_frequency_ppb = max_ppb;
+                Box::new(LinregServo::new(c, frequency_ppb))
+            }
+        }
+    }
+
+    /// Its name in the configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServoKind::Pi => "pi",
+            ServoKind::Linreg => "linreg",
+        }
+    }
+}
+
+/// A servo between the time base and a reference.
+pub struct ServoLoop {
+    reference: Box<dyn Reference + Send>,
+    kind: ServoKind,
+    /// What the reference is, when traceable (GNSS, NTP …).
+    source: TimeSource,
+    lp: DisciplineLoop,
+}
+
+impl std::fmt::Debug for ServoLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServoLoop")
+            .field("reference", &self.reference.name())
+            .field("kind", &self.kind)
+            .field("lp", &self.lp)
+            .finish()
+    }
+}
+
+impl ServoLoop {
+    /// `kind` between the time base and `reference` (a `source`), announcing through
+    /// `holdover`'s classes.
+    pub fn new(
+        reference: Box<dyn Reference + Send>,
+        kind: ServoKind,
+        source: TimeSource,
+        holdover: HoldoverConfig,
+    ) -> Self {
+        let first = kind.make(reference.precision_ns(), STEER_MAX_PPB, 0.0);
+        ServoLoop {
+            reference,
+            kind,
+            source,
+            lp: DisciplineLoop::new(first, holdover),
+        }
+    }
+}
+
+/// How the time base is disciplined.
+#[derive(Debug)]
+pub enum Discipliner {
+    /// The time base reads the system clock, and its quality is the kernel's
+    /// synchronisation (chrony/NTP), held over when that stops.
+    Kernel,
+    /// Nothing: announced free-running.
+    FreeRunning,
+    /// A servo to a reference.
+    Servo(Box<ServoLoop>),
+}
+
+/// What the discipline reports, for status and metrics.
+#[derive(Debug, Clone)]
+pub struct DisciplineReport {
+    /// The reference's name (`system`, `none`, `gnss:/dev/ttyS0`, …).
+    pub reference: String,
+    /// The servo (`pi`, `linreg`), if one runs.
+    pub servo: Option<&'static str>,
+    /// The servo loop's last status, if one runs.
+    pub status: Option<LoopStatus>,
+    /// The steer's frequency correction, ppb (system and TSC time bases).
+    pub steer_ppb: f64,
 }
 
 /// The time base and the reference it follows.
@@ -64,6 +271,9 @@ pub enum TimeBaseError {
 pub struct TimeBase {
     system: SystemClock,
     base: Base,
+    /// The correction on top of CLOCK_REALTIME (system and TSC time bases).
+    steer: Steer,
+    discipliner: Discipliner,
     /// The reference's discipline and holdover (the kernel's synchronisation, for now).
     discipline: Discipline,
     /// When the time base started (for the discipline's clock).
@@ -78,10 +288,18 @@ fn tai(ns: i128) -> Time {
 }
 
 impl TimeBase {
-    /// Sets up `kind` against `system` (the TSC is calibrated over ~100 ms).
-    pub fn new(system: SystemClock, kind: BaseKind) -> Result<TimeBase, TimeBaseError> {
+    /// Sets up `kind` against `system` (the TSC is calibrated over ~100 ms), disciplined as
+    /// `discipliner` says (a PHC is opened to be adjusted if a servo steers it).
+    pub fn new(
+        system: SystemClock,
+        kind: BaseKind,
+        discipliner: Discipliner,
+    ) -> Result<TimeBase, TimeBaseError> {
         let base = match kind {
             BaseKind::System => Base::System,
+            BaseKind::Phc(i) if matches!(discipliner, Discipliner::Servo(_)) => {
+                Base::Phc(Phc::open_rw(i)?)
+            }
             BaseKind::Phc(i) => Base::Phc(Phc::open(i)?),
             #[cfg(feature = "dpdk")]
             BaseKind::Tsc => {
@@ -108,9 +326,16 @@ impl TimeBase {
             BaseKind::Tsc => return Err(TimeBaseError::NoTsc),
         };
         let holdover = system.holdover();
+        if let (Base::Phc(p), Discipliner::Servo(l)) = (&base, &discipliner) {
+            if l.reference.name() == format!("phc:/dev/ptp{}", p.index()) {
+                return Err(TimeBaseError::SelfReference(p.index()));
+            }
+        }
         Ok(TimeBase {
             system,
             base,
+            steer: Steer::default(),
+            discipliner,
             discipline: Discipline::new(holdover),
             started: std::time::Instant::now(),
             #[cfg(feature = "dpdk")]
@@ -128,25 +353,87 @@ impl TimeBase {
         &mut self.system
     }
 
-    /// CLOCK_REALTIME on the PTP timescale.
+    /// CLOCK_REALTIME on the PTP timescale, steered.
     pub fn system_tai(&self) -> Time {
-        tai(self.system.realtime_to_tai(super::realtime_ns()))
+        tai(self.steered_tai(super::realtime_ns()))
     }
 
-    /// The clock status the engine announces, now: the kernel's synchronisation state goes
-    /// through the holdover discipline (call about once a second).
+    /// A CLOCK_REALTIME reading on the PTP timescale, with the steer's correction.
+    fn steered_tai(&self, real_ns: i128) -> i128 {
+        self.system.realtime_to_tai(real_ns) + self.steer.at(real_ns)
+    }
+
+    /// The clock status the engine announces, now (call about once a second): the
+    /// discipline runs one round — the kernel's synchronisation state through the holdover
+    /// discipline, or the servo against its reference.
     pub fn status(&mut self) -> ClockStatus {
         let unix = (super::realtime_ns() / 1_000_000_000) as i64;
         let now = self.started.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
-        SystemClock::follow(&mut self.discipline, now, crate::sys::kernel_clock_state());
-        let a = self.discipline.announced(now);
-        self.system.status_held(unix, &a)
+        match &mut self.discipliner {
+            Discipliner::Kernel => {
+                SystemClock::follow(&mut self.discipline, now, crate::sys::kernel_clock_state());
+                let a = self.discipline.announced(now);
+                self.system.status_held(unix, &a)
+            }
+            Discipliner::FreeRunning => {
+                let a = self.discipline.announced(now);
+                self.system.status_held(unix, &a)
+            }
+            Discipliner::Servo(l) => {
+                let system = &self.system;
+                let tai_minus_utc = |u: i64| system.utc_offset(u).0;
+                let l = &mut **l;
+                let kind = l.kind;
+                let precision = l.reference.precision_ns();
+                let status = match &mut self.base {
+                    Base::Phc(p) => {
+                        let max = p.max_adj_ppb();
+                        let make = move |f: f64| kind.make(precision, max, f);
+                        *l.lp
+                            .round(now, p, l.reference.as_mut(), &tai_minus_utc, &make)
+                    }
+                    _ => {
+                        let mut clock = SteeredClock {
+                            steer: &mut self.steer,
+                            system,
+                        };
+                        let make = move |f: f64| kind.make(precision, STEER_MAX_PPB, f);
+                        *l.lp
+                            .round(now, &mut clock, l.reference.as_mut(), &tai_minus_utc, &make)
+                    }
+                };
+                self.system
+                    .status_disciplined(unix, &status.announced, l.source)
+            }
+        }
     }
 
     /// What the discipline said at the last [`Self::status`].
     pub fn announced(&self) -> Announced {
+        if let Discipliner::Servo(l) = &self.discipliner {
+            return l.lp.status().announced;
+        }
         let now = self.started.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
         self.discipline.announced(now)
+    }
+
+    /// The discipline, for status and metrics.
+    pub fn discipline_report(&self) -> DisciplineReport {
+        let (reference, servo, status) = match &self.discipliner {
+            Discipliner::Kernel => ("system".to_string(), None, None),
+            Discipliner::FreeRunning => ("none".to_string(), None, None),
+            Discipliner::Servo(l) => (
+                l.reference.name(),
+                Some(l.kind.name()),
+                Some(*l.lp.status()),
+            ),
+        };
+        DisciplineReport {
+            reference,
+            servo,
+            status,
+            steer_ppb: self.steer.frequency_ppb(),
+        }
     }
 
     /// The published TSC model (created on first call; DPDK time base only).
@@ -187,7 +474,7 @@ impl TimeBase {
                 );
                 return;
             }
-            let reference = self.system.realtime_to_tai(real);
+            let reference = self.system.realtime_to_tai(real) + self.steer.at(real);
             let err = c.track(tsc, reference, 1.0);
             if let Some(s) = &self.shared {
                 s.publish(c);
@@ -220,7 +507,7 @@ impl StampClock for TimeBase {
 
     fn time_of(&self, stamp: RawStamp) -> Time {
         match (&self.base, stamp) {
-            (Base::System, RawStamp::Ns(ns)) => tai(self.system.realtime_to_tai(ns)),
+            (Base::System, RawStamp::Ns(ns)) => tai(self.steered_tai(ns)),
             (Base::Phc(_), RawStamp::Ns(ns)) => tai(ns),
             #[cfg(feature = "dpdk")]
             (Base::Tsc(c), RawStamp::Tsc(t)) => tai(c.ns_at(t)),
@@ -241,6 +528,7 @@ mod tests {
         let tb = TimeBase::new(
             SystemClock::new(UtcSource::Fixed(37), None),
             BaseKind::System,
+            Discipliner::Kernel,
         )
         .unwrap();
         let t = tb.time_of(RawStamp::Ns(1_700_000_000_000_000_000));
@@ -251,9 +539,87 @@ mod tests {
         assert!(matches!(
             TimeBase::new(
                 SystemClock::new(UtcSource::Fixed(37), None),
-                BaseKind::Phc(999)
+                BaseKind::Phc(999),
+                Discipliner::Kernel,
             ),
             Err(TimeBaseError::Phc(_))
         ));
+    }
+
+    #[test]
+    fn the_steer_is_continuous_and_linear() {
+        let mut st = Steer::default();
+        assert_eq!(st.at(5_000_000_000), 0);
+        st.step(1_000);
+        st.set_frequency(1_000_000_000, 100.0);
+        assert_eq!(st.at(1_000_000_000), 1_000, "continuous at the change");
+        assert_eq!(st.at(11_000_000_000), 2_000, "100 ppb over 10 s");
+        st.set_frequency(11_000_000_000, -100.0);
+        assert_eq!(st.at(21_000_000_000), 1_000);
+    }
+
+    /// The true time, 3 ms ahead of CLOCK_REALTIME + 37 s, reported by a reference.
+    struct Ahead;
+
+    impl Reference for Ahead {
+        fn name(&self) -> String {
+            "ahead".into()
+        }
+        fn precision_ns(&self) -> u64 {
+            1_000
+        }
+        fn compare(
+            &mut self,
+            clock: &mut dyn Disciplinable,
+            tai_minus_utc: &dyn Fn(i64) -> i16,
+        ) -> Result<super::super::discipline::Comparison, ClockError> {
+            let r = super::super::realtime_ns();
+            let c = clock.at_realtime(r)?;
+            let truth = r + i128::from(tai_minus_utc(0)) * 1_000_000_000 + 3_000_000;
+            Ok(super::super::discipline::Comparison::Sample(
+                super::super::discipline::RefSample {
+                    offset_ns: (c - truth) as i64,
+                    local_ns: c as u64,
+                    error_ns: 1_000,
+                },
+            ))
+        }
+    }
+
+    /// A servo steers the system time base (not CLOCK_REALTIME): its first sample, 3 ms
+    /// off, steps the steer, and the stamps follow; the report names reference and servo;
+    /// not yet locked-stable, so free-running class 248 is announced.
+    #[test]
+    fn a_servo_steers_the_system_time_base() {
+        let l = ServoLoop::new(
+            Box::new(Ahead),
+            ServoKind::Linreg,
+            TimeSource::GNSS,
+            HoldoverConfig::default_profile(),
+        );
+        let mut tb = TimeBase::new(
+            SystemClock::new(UtcSource::Fixed(37), None),
+            BaseKind::System,
+            Discipliner::Servo(Box::new(l)),
+        )
+        .unwrap();
+        let stamp = RawStamp::Ns(1_700_000_000_000_000_000);
+        assert_eq!(tb.time_of(stamp), Time(1_700_000_037_000_000_000));
+        let st = tb.status();
+        assert_eq!(st.clock_quality.clock_class, 248);
+        assert!(!st.time_properties.time_traceable);
+        let shifted = tb.time_of(stamp).0 as i128 - 1_700_000_037_000_000_000;
+        assert!((shifted - 3_000_000).abs() < 100_000, "{shifted}");
+        let d = tb.discipline_report();
+        assert_eq!((d.reference.as_str(), d.servo), ("ahead", Some("linreg")));
+        let lp = d.status.unwrap();
+        assert!(lp.offset_ns.unwrap().abs() > 2_900_000, "{lp:?}");
+        assert_eq!(lp.counters.steps, 1);
+        let now = tb.now().0 as i128;
+        let real = crate::clock::realtime_ns() + 37_000_000_000;
+        assert!(
+            (now - real - 3_000_000).abs() < 1_000_000,
+            "{now} vs {real}"
+        );
     }
 }

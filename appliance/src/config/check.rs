@@ -213,6 +213,18 @@ fn clock(c: &ClockSection) -> Result<(), Problem> {
             format!("{}: must be 0..=1000", c.holdover_aging_ppb_per_s),
         );
     }
+    let reference = match c.reference_setting() {
+        Ok(r) => r,
+        Err(p) => return err("reference", p),
+    };
+    for dev in reference.devices() {
+        if !dev.exists() {
+            return err(
+                "reference",
+                format!("{}: no such device on this machine", dev.display()),
+            );
+        }
+    }
     Ok(())
 }
 
@@ -463,6 +475,47 @@ mod tests {
                 "{e}"
             );
         }
+        for (bad, says) in [
+            ("gps", "expected \"system\""),
+            ("phc:/dev/sda", "expected /dev/ptpN"),
+            ("phc:/dev/ptp97", "/dev/ptp97: no such device"),
+            ("gnss:ttyS0", "a path"),
+            ("gnss:/dev/null,baud:12345", "baud:12345"),
+            ("gnss:/dev/null,nmea-delay-ms:1000", "0..=999"),
+            (
+                "gnss:/dev/null,pps:/dev/pps77",
+                "/dev/pps77: no such device",
+            ),
+            ("gnss:/dev/ttyNOPE", "/dev/ttyNOPE: no such device"),
+            ("gnss:/dev/null,speed:9600", "expected pps:"),
+        ] {
+            let e = Config::parse(&format!("[clock]\nreference = \"{bad}\"\n{port}")).unwrap_err();
+            assert_eq!(
+                (e.key.as_str(), e.line),
+                ("clock.reference", Some(2)),
+                "{bad}: {e}"
+            );
+            assert!(e.problem.contains(says), "{bad}: {e}");
+        }
+        let c = Config::parse(&format!(
+            "[clock]\nreference = \"gnss:/dev/null,pps:/dev/null,baud:115200,nmea-delay-ms:120\"\n\
+             servo = \"pi\"\n{port}"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.clock.reference_setting(),
+            Ok(super::super::ReferenceSetting::Gnss(
+                crate::clock::reference::GnssSetup {
+                    serial: "/dev/null".into(),
+                    baud: 115_200,
+                    pps: Some("/dev/null".into()),
+                    nmea_delay_ns: 120_000_000,
+                }
+            ))
+        );
+        assert_eq!(c.clock.servo, super::super::ServoName::Pi);
+        assert_eq!(c.clock.primary_holdover().locked_class, 6);
+        assert!(Config::parse(&format!("[clock]\nservo = \"kalman\"\n{port}")).is_err());
         let c = Config::parse(&format!("[clock]\nholdover-spec-us = 50\n{port}")).unwrap();
         assert_eq!(c.clock.holdover().spec_ns, 50_000);
         assert_eq!(c.clock.holdover().frequency_floor_ppb, 1_000.0);

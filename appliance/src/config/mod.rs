@@ -26,9 +26,10 @@ pub use engine::{parse_identity, PortFacts};
 pub use schema::{
     default_control_socket, BackendName, BetterMasterName, ClockSection, ControlSection,
     DataplaneSection, DelayMechanismName, ExplicitQuality, LogFormat, LogLevel, LoggingSection,
-    MetricsSection, PortSection, ProfileName, QualitySetting, SmpteSection, StampModeName,
-    TimeSourceName, TimestampingSection, TransportName, UnicastLimitsSection, UtcOffsetSetting,
-    DEFAULT_METRICS_LISTEN, DEFAULT_PER_SLAVE_LIMIT, MAX_PER_SLAVE_LIMIT,
+    MetricsSection, PortSection, ProfileName, QualitySetting, ReferenceSetting, ServoName,
+    SmpteSection, StampModeName, TimeSourceName, TimestampingSection, TransportName,
+    UnicastLimitsSection, UtcOffsetSetting, DEFAULT_METRICS_LISTEN, DEFAULT_PER_SLAVE_LIMIT,
+    MAX_PER_SLAVE_LIMIT,
 };
 
 /// A configuration error: which key, where, and what.

@@ -213,6 +213,118 @@ pub struct ClockSection {
     /// Holdover: frequency drift, ppb per second.
     #[serde(default)]
     pub holdover_aging_ppb_per_s: f64,
+    /// What the clock is disciplined to (see [`ReferenceSetting::parse`]).
+    #[serde(default = "default_reference")]
+    pub reference: String,
+    /// The servo against a reference.
+    #[serde(default)]
+    pub servo: ServoName,
+}
+
+/// `[clock] servo`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServoName {
+    /// Linear regression over the recent samples (linuxptp's `linreg`): measurably better
+    /// at one sample a second (`bench servo_sim`).
+    #[default]
+    Linreg,
+    /// Proportional-integral (linuxptp's `pi`).
+    Pi,
+}
+
+/// `[clock] reference`, parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReferenceSetting {
+    /// `"system"`: CLOCK_REALTIME as chrony/NTP keeps it.
+    System,
+    /// `"none"`: free-running.
+    None,
+    /// `"phc:/dev/ptpN"`: another PHC.
+    Phc(i32),
+    /// `"gnss:/dev/ttyS0[,pps:/dev/pps0][,baud:9600][,nmea-delay-ms:0]"`.
+    Gnss(crate::clock::reference::GnssSetup),
+}
+
+impl ReferenceSetting {
+    /// Parses `s`; the error says what is wrong with it.
+    pub fn parse(s: &str) -> Result<ReferenceSetting, String> {
+        let phc = |dev: &str| -> Result<i32, String> {
+            dev.strip_prefix("/dev/ptp")
+                .and_then(|n| n.parse::<i32>().ok())
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| format!("\"{dev}\": expected /dev/ptpN"))
+        };
+        match s {
+            "system" => return Ok(ReferenceSetting::System),
+            "none" => return Ok(ReferenceSetting::None),
+            _ => {}
+        }
+        if let Some(dev) = s.strip_prefix("phc:") {
+            return phc(dev).map(ReferenceSetting::Phc);
+        }
+        let Some(rest) = s.strip_prefix("gnss:") else {
+            return Err(format!(
+                "\"{s}\": expected \"system\", \"none\", \"phc:/dev/ptpN\" or \
+                 \"gnss:/dev/TTY[,pps:/dev/ppsN][,baud:N][,nmea-delay-ms:N]\""
+            ));
+        };
+        let mut parts = rest.split(',');
+        let serial = parts.next().unwrap_or_default();
+        if !serial.starts_with('/') {
+            return Err(format!(
+                "\"{serial}\": the receiver's serial device, a path"
+            ));
+        }
+        let mut g = crate::clock::reference::GnssSetup {
+            serial: PathBuf::from(serial),
+            baud: 9_600,
+            pps: None,
+            nmea_delay_ns: 0,
+        };
+        for p in parts {
+            let (k, v) = p.split_once(':').unwrap_or((p, ""));
+            match k {
+                "pps" if v.starts_with('/') => g.pps = Some(PathBuf::from(v)),
+                "baud" => {
+                    g.baud = v
+                        .parse()
+                        .ok()
+                        .filter(|b| crate::sys::serial::baud_supported(*b))
+                        .ok_or_else(|| format!("baud:{v}: not a serial speed"))?
+                }
+                "nmea-delay-ms" => {
+                    let ms: u64 = v
+                        .parse()
+                        .ok()
+                        .filter(|ms| *ms < 1_000)
+                        .ok_or_else(|| format!("nmea-delay-ms:{v}: must be 0..=999"))?;
+                    g.nmea_delay_ns = ms * 1_000_000;
+                }
+                _ => {
+                    return Err(format!(
+                        "\"{p}\": expected pps:/dev/ppsN, baud:N or nmea-delay-ms:N"
+                    ))
+                }
+            }
+        }
+        Ok(ReferenceSetting::Gnss(g))
+    }
+
+    /// The device files it needs.
+    pub fn devices(&self) -> Vec<PathBuf> {
+        match self {
+            ReferenceSetting::System | ReferenceSetting::None => Vec::new(),
+            ReferenceSetting::Phc(i) => vec![PathBuf::from(format!("/dev/ptp{i}"))],
+            ReferenceSetting::Gnss(g) => std::iter::once(g.serial.clone())
+                .chain(g.pps.clone())
+                .collect(),
+        }
+    }
+}
+
+fn default_reference() -> String {
+    "system".into()
 }
 
 fn default_holdover_spec() -> u64 {
@@ -277,6 +389,8 @@ impl Default for ClockSection {
             holdover_budget_s: default_holdover_budget(),
             holdover_frequency_ppb: default_holdover_frequency(),
             holdover_aging_ppb_per_s: 0.0,
+            reference: default_reference(),
+            servo: ServoName::default(),
         }
     }
 }
@@ -292,6 +406,29 @@ impl ClockSection {
             aging_ppb_per_s: self.holdover_aging_ppb_per_s,
             ..crate::clock::SystemClock::HOLDOVER
         }
+    }
+
+    /// The holdover settings for a primary reference (GNSS, a GNSS card's PHC): the
+    /// profile's classes (6, 7, 52 or G.8275's 140, 248) with the holdover keys.
+    pub fn primary_holdover(&self) -> meridian_proto::servo::holdover::HoldoverConfig {
+        use meridian_proto::servo::holdover::HoldoverConfig;
+        let classes = if self.profile == ProfileName::G8275_2 {
+            HoldoverConfig::telecom()
+        } else {
+            HoldoverConfig::default_profile()
+        };
+        HoldoverConfig {
+            locked_class: classes.locked_class,
+            holdover_class: classes.holdover_class,
+            degraded_class: classes.degraded_class,
+            free_class: classes.free_class,
+            ..self.holdover()
+        }
+    }
+
+    /// `reference`, parsed (checked by `check-config`).
+    pub fn reference_setting(&self) -> Result<ReferenceSetting, String> {
+        ReferenceSetting::parse(&self.reference)
     }
 }
 

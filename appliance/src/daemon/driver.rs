@@ -256,6 +256,7 @@ impl<P: PtpPort> Driver<P> {
                     self.reporter
                         .report(&self.engine, &self.io.ports, self.io.tx_errors, now);
                 r.clock.set_discipline(&self.io.clock.announced());
+                r.clock.set_reference(&self.io.clock.discipline_report());
                 if !self.io.residence.is_empty() {
                     for (i, p) in r.ports.iter_mut().enumerate() {
                         p.counters

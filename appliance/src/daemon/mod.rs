@@ -30,9 +30,7 @@ use anyhow::Context as _;
 use meridian_proto::engine::Engine;
 use tracing::{error, info, warn};
 
-#[cfg(feature = "dpdk")]
-use crate::clock::timebase::BaseKind;
-use crate::clock::timebase::TimeBase;
+use crate::clock::timebase::{BaseKind, Discipliner, ServoKind, ServoLoop, TimeBase};
 use crate::clock::{LeapTable, SystemClock, UtcSource};
 use crate::config::{BackendName, Config, PortFacts, UtcOffsetSetting};
 use crate::control::{ControlServer, ControlThread};
@@ -59,7 +57,7 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     match cfg.dataplane.backend {
         BackendName::Sockets => {
             let (ports, kind) = ports::open_socket_ports(&cfg)?;
-            let clock = TimeBase::new(system_clock(&cfg)?, kind)?;
+            let clock = TimeBase::new(system_clock(&cfg)?, kind, discipliner(&cfg, kind)?)?;
             // Residence times from kernel stamps ([timestamping] reply-stamps), measured by
             // the engine loop.
             let mut histograms = Histograms::new(ports.len());
@@ -102,7 +100,11 @@ fn run_dpdk(cfg: &Config, signals: &Signals) -> anyhow::Result<()> {
     // Dropped last, on every way out once EAL may have started.
     let _runtime_dir = eal::RuntimeDir::new(cfg);
     let mut ports = ports::open_dpdk_ports(cfg)?;
-    let mut clock = TimeBase::new(system_clock(cfg)?, BaseKind::Tsc)?;
+    let mut clock = TimeBase::new(
+        system_clock(cfg)?,
+        BaseKind::Tsc,
+        discipliner(cfg, BaseKind::Tsc)?,
+    )?;
     let histograms = Histograms::new(ports.len());
     if let Some(shared) = clock.shared_tsc() {
         for (p, r) in ports.iter_mut().zip(&histograms.residence) {
@@ -156,6 +158,47 @@ fn system_clock(cfg: &Config) -> anyhow::Result<SystemClock> {
         }
     };
     Ok(SystemClock::new(utc, cfg.explicit_quality()).with_holdover(cfg.clock.holdover()))
+}
+
+/// How the time base is disciplined, from `[clock] reference` and `servo`: the system clock
+/// is followed as the kernel keeps it (system and TSC time bases) or is the servo's reference
+/// (a PHC time base); GNSS and another PHC are primary references, with the profile's classes.
+fn discipliner(cfg: &Config, kind: BaseKind) -> anyhow::Result<Discipliner> {
+    use crate::clock::reference::{GnssReference, PhcReference, SystemReference};
+    use crate::config::{ReferenceSetting, ServoName};
+    use meridian_proto::wire::TimeSource;
+    let servo = match cfg.clock.servo {
+        ServoName::Pi => ServoKind::Pi,
+        ServoName::Linreg => ServoKind::Linreg,
+    };
+    let setting = cfg
+        .clock
+        .reference_setting()
+        .map_err(|e| anyhow::anyhow!("[clock] reference: {e}"))?;
+    let primary = cfg.clock.primary_holdover();
+    let lp = |r: Box<dyn crate::clock::discipline::Reference + Send>, source, holdover| {
+        info!(reference = %r.name(), servo = servo.name(), "clock discipline");
+        Discipliner::Servo(Box::new(ServoLoop::new(r, servo, source, holdover)))
+    };
+    Ok(match setting {
+        ReferenceSetting::System if matches!(kind, BaseKind::Phc(_)) => lp(
+            Box::new(SystemReference),
+            TimeSource::NTP,
+            cfg.clock.holdover(),
+        ),
+        ReferenceSetting::System => Discipliner::Kernel,
+        ReferenceSetting::None => Discipliner::FreeRunning,
+        ReferenceSetting::Phc(i) => lp(
+            Box::new(PhcReference::open(i).context("[clock] reference")?),
+            TimeSource::GNSS,
+            primary,
+        ),
+        ReferenceSetting::Gnss(g) => lp(
+            Box::new(GnssReference::open(&g, data_plane_cpus(cfg)).context("[clock] reference")?),
+            TimeSource::GNSS,
+            primary,
+        ),
+    })
 }
 
 /// Builds the engine and the control socket for `ports` and runs the engine loop until

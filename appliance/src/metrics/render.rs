@@ -534,6 +534,53 @@ pub fn clock_families(c: &ClockReport) -> Vec<MetricFamily> {
             "Seconds in holdover (0 when not in holdover).",
             c.holdover_s as f64,
         ),
+        gauge(
+            "meridian_clock_reference_info",
+            "What the clock is disciplined to, and by which servo (always 1).",
+            vec![(
+                labels(&[
+                    ("reference", &c.reference),
+                    ("servo", c.servo.as_deref().unwrap_or("")),
+                ]),
+                1.0,
+            )],
+        ),
+        gauge(
+            "meridian_servo_state",
+            "The servo: 0 unlocked, 1 locking, 2 locked, 3 locked-stable (absent without a \
+             servo).",
+            c.servo_state
+                .as_deref()
+                .map(|st| {
+                    let n = match st {
+                        "locking" => 1.0,
+                        "locked" => 2.0,
+                        "locked-stable" => 3.0,
+                        _ => 0.0,
+                    };
+                    vec![(vec![], n)]
+                })
+                .unwrap_or_default(),
+        ),
+        gauge(
+            "meridian_servo_offset_seconds",
+            "The clock's last offset from its reference (absent while the reference is missing).",
+            c.offset_ns
+                .map(|o| vec![(vec![], o as f64 / 1e9)])
+                .unwrap_or_default(),
+        ),
+        gauge(
+            "meridian_servo_frequency_ratio",
+            "The servo's frequency correction (1e-9 = 1 ppb).",
+            c.frequency_ppb
+                .map(|f| vec![(vec![], f * 1e-9)])
+                .unwrap_or_default(),
+        ),
+        counter(
+            "meridian_reference_missing_total",
+            "Servo rounds the reference could not be compared (lost, no fix, unsynchronised).",
+            vec![(vec![], c.reference_missing)],
+        ),
         one(
             "meridian_utc_offset_seconds",
             "currentUtcOffset announced (TAI - UTC).",

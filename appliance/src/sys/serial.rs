@@ -25,6 +25,11 @@ fn speed(baud: u32) -> Option<libc::speed_t> {
     })
 }
 
+/// Whether `baud` is a speed [`open_raw`] takes.
+pub fn baud_supported(baud: u32) -> bool {
+    speed(baud).is_some()
+}
+
 /// Opens `path` for reading and writing, non-blocking, without making it the controlling
 /// terminal, in raw mode (no echo, no line editing, 8N1) at `baud`.
 pub fn open_raw(path: &Path, baud: u32) -> io::Result<File> {
