@@ -11,8 +11,9 @@ set -euo pipefail
 #   libdpdk-dev dpdk clang libclang-dev - DPDK 22.11 and bindgen for the dpdk-sys crate
 #   tzdata                      - the IERS leap-second list (TAI - UTC)
 #   prometheus                  - promtool and a real server for the metrics tests
+#   python3                     - the NMEA receiver played on a pty (GNSS reference test), JSON checks
 PACKAGES=(build-essential pkg-config tshark linuxptp ptpd tcpdump iproute2 ethtool
-          libdpdk-dev dpdk clang libclang-dev tzdata prometheus)
+          libdpdk-dev dpdk clang libclang-dev tzdata prometheus python3)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

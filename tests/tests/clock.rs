@@ -158,3 +158,162 @@ fn smpte_metadata_on_the_wire() {
         assert_eq!(d[40], 1, "daylightSaving: current: {l}");
     }
 }
+
+/// The clockClass a free-running ptp4l slave learned from its master's Announces
+/// (`PARENT_DATA_SET` over its own UDS), if it has a master.
+fn slave_gm_class(lab: &Lab, sl: &meridian_interop::Node) -> Option<u64> {
+    let uds = lab.path(&format!("ptp4l-slave-{}.uds", sl.ns));
+    let out = lab.run(
+        sl,
+        &[
+            "pmc",
+            "-u",
+            "-b",
+            "0",
+            "-s",
+            &uds.display().to_string(),
+            "GET PARENT_DATA_SET",
+        ],
+        Duration::from_secs(5),
+    );
+    let replies = meridian_interop::parse_pmc(&String::from_utf8_lossy(&out.stdout));
+    replies
+        .iter()
+        .find(|r| r.id == "PARENT_DATA_SET")
+        .and_then(|r| r.fields.get("gm.ClockClass"))
+        .and_then(|c| c.parse().ok())
+}
+
+/// Meridian's DEFAULT_DATA_SET clockClass, asked with pmc over the network from `sl` (the
+/// reply from Meridian's identity, not the local ptp4l's).
+fn meridian_class_over_network(
+    lab: &Lab,
+    sl: &meridian_interop::Node,
+    identity: &str,
+) -> Option<u64> {
+    lab.pmc(sl, Transport::UdpV4, &["GET DEFAULT_DATA_SET"])
+        .iter()
+        .find(|r| r.id == "DEFAULT_DATA_SET" && r.source.starts_with(identity))
+        .and_then(|r| r.fields.get("clockClass"))
+        .and_then(|c| c.parse().ok())
+}
+
+/// Polls `f` every 200 ms until it holds; the time it took, or a panic naming `what` after
+/// `timeout`.
+fn until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Duration {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < timeout, "{what}: not within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    t.elapsed()
+}
+
+/// A GNSS reference, live: Meridian disciplined to NMEA sentences played on a pty (a receiver
+/// sending RMC at every second, no PPS), serving a free-running ptp4l slave. Class 6 once the
+/// servo is locked-stable; the feed stops ("antenna pulled") and the slave's view of
+/// clockClass, from the Announces, leaves 6 within two Announce intervals (4 s) of the first
+/// missing sentence, to 7 (holdover within spec), as pmc over the network also sees; the
+/// feed resumes and 6 returns after the servo relocks.
+#[test]
+fn gnss_reference_loss_and_recovery() {
+    let Some(lab) = Lab::pair("gnss_ref") else {
+        return;
+    };
+    let (gm, sl) = (lab.node(0), lab.node(1));
+    let pty_file = lab.path("gnss.pty");
+    let pause = lab.path("gnss.pause");
+    let feeder = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/nmea-feeder.py");
+    let mut feed = lab.spawn(
+        gm,
+        "nmea-feeder",
+        &[
+            "python3".into(),
+            feeder.into(),
+            pty_file.display().to_string(),
+            pause.display().to_string(),
+            "150".into(),
+        ],
+    );
+    until("the feeder's pty", Duration::from_secs(10), || {
+        pty_file.exists()
+    });
+    let pty = std::fs::read_to_string(&pty_file).expect("pty path");
+    // NMEA alone errs by milliseconds (announced 10 ms): in spec up to 100 ms here, so the
+    // holdover class is 7.
+    let cfg = MeridianConfig::new(gm, Transport::UdpV4)
+        .clock("reference", &format!("\"gnss:{pty}\""))
+        .clock("holdover-spec-us", "100000")
+        .set("metrics", "listen", "\"127.0.0.1:9473\"");
+    let mut m = lab.meridian(gm, &cfg.to_toml());
+    m.wait_port_state(1, "MASTER", Duration::from_secs(15));
+    let slave = lab.ptp4l_slave(sl, Transport::UdpV4, "");
+    let identity = gm.eui64_identity();
+
+    let locked = until("class 6 (locked-stable)", Duration::from_secs(60), || {
+        slave_gm_class(&lab, sl) == Some(6)
+    });
+    let s = m.status().expect("status");
+    println!(
+        "locked: class 6 at the slave after {locked:?}; {}",
+        s["clock"]
+    );
+    assert_eq!(s["clock"]["reference"], format!("gnss:{pty}"));
+    assert_eq!(s["clock"]["servo_state"], "locked-stable");
+    assert_eq!(s["clock"]["state"], "locked");
+    assert_eq!(s["clock"]["time_source"], 0x20, "GNSS");
+    assert_eq!(meridian_class_over_network(&lab, sl, &identity), Some(6));
+
+    // Pause just after a sentence: the next one is due at the next whole second.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(
+        1_300 - u64::from(now.subsec_millis()),
+    ));
+    lab.write("gnss.pause", "");
+    let due = Instant::now() + Duration::from_millis(700);
+    until("class leaves 6", Duration::from_secs(10), || {
+        slave_gm_class(&lab, sl) != Some(6)
+    });
+    let after_due = Instant::now().saturating_duration_since(due);
+    println!("reference lost: the slave saw class leave 6 {after_due:?} after the first missing sentence");
+    assert!(
+        after_due <= Duration::from_secs(4),
+        "two Announce intervals (4 s): {after_due:?}"
+    );
+    assert_eq!(slave_gm_class(&lab, sl), Some(7), "holdover within spec");
+    assert_eq!(meridian_class_over_network(&lab, sl, &identity), Some(7));
+    let s = m.status().expect("status");
+    assert_eq!(s["clock"]["state"], "holdover", "{}", s["clock"]);
+    assert!(s["clock"]["reference_missing"].as_u64() > Some(0));
+
+    std::fs::remove_file(&pause).expect("resume the feed");
+    let relocked = until("class 6 again", Duration::from_secs(60), || {
+        slave_gm_class(&lab, sl) == Some(6)
+    });
+    println!("feed resumed: class 6 again after {relocked:?}");
+    assert_eq!(meridian_class_over_network(&lab, sl, &identity), Some(6));
+    let s = m.status().expect("status");
+    assert_eq!(s["clock"]["state"], "locked", "{}", s["clock"]);
+    let body = meridian_interop::scrape(&lab, gm, 9473);
+    for series in [
+        "meridian_servo_state 3",
+        "meridian_clock_class 6",
+        "meridian_servo_offset_seconds ",
+    ] {
+        assert!(body.contains(series), "{series} in:\n{body}");
+    }
+    // The time served is the receiver's (here played from this machine's clock, which the
+    // free-running slave also reads): the slave's last offsets are within the NMEA error.
+    let offsets = meridian_interop::parse_offsets(&slave.stdout());
+    let last: Vec<i64> = offsets.iter().rev().take(5).map(|o| o.0).collect();
+    assert!(last.len() == 5, "{}", slave.stdout());
+    assert!(
+        last.iter().all(|o| o.abs() < 5_000_000),
+        "slave offsets {last:?}"
+    );
+    println!("slave offsets at the end (ns): {last:?}");
+    m.stop_gracefully();
+    assert!(feed.is_running(), "the feeder died:\n{}", feed.output());
+}

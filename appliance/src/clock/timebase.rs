@@ -165,8 +165,8 @@ pub enum ServoKind {
 
 impl ServoKind {
     /// A servo of this kind for a reference as precise as `precision_ns` and a clock that
-    /// takes up to `max_ppb`, starting from `frequency_ppb`: locked within the reference's
-    /// precision; a noisy reference (above 10 µs) gets linuxptp's software gains.
+    /// takes up to `max_ppb`, starting from `frequency_ppb`, locked within the reference's
+    /// precision. See [`ServoKind::for_precision`] for noisy references.
     pub fn make(
         self,
         precision_ns: u64,
@@ -177,9 +177,13 @@ impl ServoKind {
         match self {
             ServoKind::Pi => {
                 let mut c = PiConfig::hardware(1.0);
-                if precision_ns > 10_000 {
-                    c.kp_scale = 0.1;
-                    c.ki_scale = 0.001;
+                if precision_ns > NOISY_REFERENCE_NS {
+                    // A narrow loop: kp · noise is the frequency wander slaves would see
+                    // (0.005 × 300 µs of NMEA arrival jitter = 1.5 ppm), ki ≈ kp²/4 (about
+                    // critically damped, a time constant of ~200 s).
+                    c.kp_scale = 0.005;
+                    c.ki_scale = 0.000_006;
+                    c.initial_frequency_estimate = false;
                 }
                 c.lock_threshold_ns = lock;
                 c.max_frequency_ppb = max_ppb;
@@ -194,6 +198,19 @@ impl ServoKind {
         }
     }
 
+    /// The servo that runs for a reference as precise as `precision_ns`: the one configured,
+    /// except that a noisy reference (NMEA alone, the system clock: above 10 µs) always gets
+    /// the narrow PI. Linear regression removes the whole predicted offset every second,
+    /// which turns hundreds of µs of arrival jitter into hundreds of ppm of frequency swing
+    /// (measured: ±400 ppm on NMEA through a pty).
+    pub fn for_precision(self, precision_ns: u64) -> ServoKind {
+        if precision_ns > NOISY_REFERENCE_NS {
+            ServoKind::Pi
+        } else {
+            self
+        }
+    }
+
     /// Its name in the configuration.
     pub fn name(self) -> &'static str {
         match self {
@@ -202,6 +219,9 @@ impl ServoKind {
         }
     }
 }
+
+/// References less precise than this (ns) are noisy: see [`ServoKind::for_precision`].
+const NOISY_REFERENCE_NS: u64 = 10_000;
 
 /// A servo between the time base and a reference.
 pub struct ServoLoop {
@@ -231,6 +251,7 @@ impl ServoLoop {
         source: TimeSource,
         holdover: HoldoverConfig,
     ) -> Self {
+        let kind = kind.for_precision(reference.precision_ns());
         let first = kind.make(reference.precision_ns(), STEER_MAX_PPB, 0.0);
         ServoLoop {
             reference,

@@ -99,6 +99,11 @@ pub struct PiConfig {
     /// Consecutive outliers after which they are believed (the reference moved) and the
     /// servo goes back to locking.
     pub max_outliers: u32,
+    /// Estimate the frequency from the first two samples, as linuxptp does (right for a
+    /// precise reference). Off for a noisy one, whose two samples would differ by their
+    /// noise: ±300 µs of jitter a second apart reads as ±300 ppm; the integral finds the
+    /// frequency instead.
+    pub initial_frequency_estimate: bool,
 }
 
 impl PiConfig {
@@ -116,6 +121,7 @@ impl PiConfig {
             stable_samples: 16,
             outlier_factor: 6.0,
             max_outliers: 3,
+            initial_frequency_estimate: true,
         }
     }
 
@@ -354,7 +360,9 @@ impl PiServo {
                     return self.sample(offset_ns, local_ns);
                 }
                 let dt = (local_ns - t0) as f64;
-                self.drift = clamp(self.drift + (offset_ns as f64 - o0 as f64) * 1e9 / dt, max);
+                if self.cfg.initial_frequency_estimate {
+                    self.drift = clamp(self.drift + (offset_ns as f64 - o0 as f64) * 1e9 / dt, max);
+                }
                 self.count = 2;
                 let threshold = if self.first_done {
                     self.cfg.step_threshold_ns
