@@ -204,6 +204,23 @@ pub struct KernelClockState {
     pub esterror_us: i64,
     /// Maximum error, µs.
     pub maxerror_us: i64,
+    /// The leap second the kernel has armed (chrony, ntpd or ptp4l arm it from their
+    /// sources), or is in.
+    pub leap: KernelLeap,
+}
+
+/// The kernel's leap-second state (`adjtimex`: STA_INS / STA_DEL, TIME_OOP).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KernelLeap {
+    /// None armed.
+    #[default]
+    None,
+    /// A second is inserted at the end of this UTC day (23:59:59 is repeated).
+    Insert,
+    /// 23:59:59 of this UTC day is skipped.
+    Delete,
+    /// In the inserted second now (TIME_OOP).
+    InProgress,
 }
 
 /// clockAccuracy for an error bound in nanoseconds (Table 5).
@@ -250,6 +267,9 @@ pub struct SystemClock {
     holdover: HoldoverConfig,
     /// An explicit quality from the configuration: (quality, source, time/freq traceable).
     explicit: Option<(ClockQuality, TimeSource, bool, bool)>,
+    /// A leap second the kernel armed that the leap-second table does not list: (the Unix
+    /// second it takes effect, +1 or −1).
+    kernel_leap: Option<(i64, i8)>,
 }
 
 impl SystemClock {
@@ -259,6 +279,7 @@ impl SystemClock {
             utc,
             holdover: Self::HOLDOVER,
             explicit,
+            kernel_leap: None,
         }
     }
 
@@ -277,8 +298,60 @@ impl SystemClock {
     pub fn utc_offset(&self, unix_s: i64) -> (i16, bool) {
         match &self.utc {
             UtcSource::Fixed(o) => (*o, true),
-            UtcSource::Table(t) => (t.offset_at(unix_s), !t.expired(unix_s)),
+            UtcSource::Table(t) => {
+                let mut off = t.offset_at(unix_s);
+                if let Some((at, d)) = self.kernel_leap {
+                    // Until the table lists it (a reloaded file), the kernel's leap counts.
+                    if unix_s >= at && t.offset_at(at) == t.offset_at(at - 1) {
+                        off = off.saturating_add(i16::from(d));
+                    }
+                }
+                (off, !t.expired(unix_s))
+            }
         }
+    }
+
+    /// Takes note of the kernel's leap-second state at Unix time `unix_s` (the system clock
+    /// as reference: chrony/ntpd arm the kernel from their sources, which may know of a leap
+    /// second before the file here does). A leap the table lacks is announced (leap59/61 on
+    /// its day) and applied to TAI − UTC from its instant on; disarmed before its instant, it
+    /// is forgotten. A configured offset ignores the kernel (the configuration wins).
+    pub fn note_kernel(&mut self, unix_s: i64, kernel: &KernelClockState) {
+        let UtcSource::Table(t) = &self.utc else {
+            return;
+        };
+        let day_end = (unix_s.div_euclid(86_400) + 1) * 86_400;
+        let armed = match kernel.leap {
+            KernelLeap::Insert | KernelLeap::InProgress => 1,
+            KernelLeap::Delete => -1,
+            KernelLeap::None => 0,
+        };
+        if armed != 0 {
+            if t.leap_at_end_of_day(unix_s) != armed && self.kernel_leap.is_none() {
+                tracing::warn!(
+                    at = day_end,
+                    change = armed,
+                    "the kernel has a leap second armed that the leap-second file does not \
+                     list: announcing and applying it (update tzdata)"
+                );
+                self.kernel_leap = Some((day_end, armed));
+            }
+        } else if let Some((at, _)) = self.kernel_leap {
+            if unix_s < at - 1 {
+                tracing::warn!(at, "the kernel's leap second was disarmed before its time");
+                self.kernel_leap = None;
+            }
+        }
+    }
+
+    /// The instant (Unix seconds) of a leap-second insertion at the end of the UTC day
+    /// containing `unix_s`, from the table or the kernel.
+    pub fn insertion_at(&self, unix_s: i64) -> Option<i64> {
+        let day_end = (unix_s.div_euclid(86_400) + 1) * 86_400;
+        let from_table =
+            matches!(&self.utc, UtcSource::Table(t) if t.leap_at_end_of_day(unix_s) > 0);
+        let from_kernel = self.kernel_leap == Some((day_end, 1));
+        (from_table || from_kernel).then_some(day_end)
     }
 
     /// Uses `table` from now on (a reloaded leap-second file); `false` if the offset is fixed
@@ -345,6 +418,7 @@ impl SystemClock {
                 synchronized: a.state == DisciplineState::Locked,
                 esterror_us: a.error_bound_ns.map_or(i64::MAX, |e| (e / 1000) as i64),
                 maxerror_us: i64::MAX,
+                leap: KernelLeap::None,
             },
         );
         if self.explicit.is_none() && a.state == DisciplineState::Holdover {
@@ -381,6 +455,7 @@ impl SystemClock {
                 synchronized: false,
                 esterror_us: 0,
                 maxerror_us: i64::MAX,
+                leap: KernelLeap::None,
             },
         );
         if self.explicit.is_none() {
@@ -400,9 +475,11 @@ impl SystemClock {
     /// The engine's clock status at Unix time `unix_s`, given the kernel's state.
     pub fn status(&self, unix_s: i64, kernel: KernelClockState) -> ClockStatus {
         let (offset, valid) = self.utc_offset(unix_s);
-        let leap = match &self.utc {
-            UtcSource::Table(t) => t.leap_at_end_of_day(unix_s),
-            UtcSource::Fixed(_) => 0,
+        let day_end = (unix_s.div_euclid(86_400) + 1) * 86_400;
+        let leap = match (&self.utc, self.kernel_leap) {
+            (UtcSource::Table(_), Some((at, d))) if at == day_end => d,
+            (UtcSource::Table(t), _) => t.leap_at_end_of_day(unix_s),
+            (UtcSource::Fixed(_), _) => 0,
         };
         let (quality, source, ttra, ftra) = self.explicit.unwrap_or_else(|| {
             if kernel.synchronized {
@@ -466,11 +543,13 @@ mod tests {
             synchronized: true,
             esterror_us: 200,
             maxerror_us: 300,
+            leap: KernelLeap::None,
         };
         let lost = KernelClockState {
             synchronized: false,
             esterror_us: 16_000_000,
             maxerror_us: 16_000_000,
+            leap: KernelLeap::None,
         };
         let s = 1_000_000_000u64;
         let at = |d: &mut Discipline, t: u64, k| {
@@ -546,9 +625,7 @@ mod tests {
     /// A leap second inserted at the end of 2016-12-31, in simulated time: leap61 announced
     /// through that UTC day only, the UTC offset 36 until the leap and 37 from its end, and
     /// TAI two seconds on from 23:59:59 to 00:00:00 (the inserted second between them).
-    /// Not covered, and not yet done: during the inserted second the kernel repeats
-    /// 23:59:59, which this mapping cannot tell from the first one without the kernel's
-    /// TIME_OOP state.
+    /// (The repeated 23:59:59 itself: `timebase::LeapRepeat`, `the_repeated_second_is_told_apart`.)
     #[test]
     fn an_inserted_leap_second() {
         let list = "#@\t3960057600\n3644697600\t36\t# 1 Jul 2015\n3692217600\t37\t# 1 Jan 2017\n";
@@ -557,6 +634,7 @@ mod tests {
             synchronized: true,
             esterror_us: 10,
             maxerror_us: 10,
+            leap: KernelLeap::None,
         };
         let midnight = 3_692_217_600 - NTP_UNIX_OFFSET; // 2017-01-01T00:00:00Z
         let at = |t: i64| sys.status(t, kernel).time_properties;
@@ -611,6 +689,7 @@ mod tests {
             synchronized: false,
             esterror_us: 0,
             maxerror_us: 16_000_000,
+            leap: KernelLeap::None,
         };
         let s = c.status(1_700_000_000, unsync);
         assert_eq!(s.clock_quality.clock_class, 248);
@@ -623,6 +702,7 @@ mod tests {
             synchronized: true,
             esterror_us: 800,
             maxerror_us: 5000,
+            leap: KernelLeap::None,
         };
         let s = c.status(1_700_000_000, synced);
         assert_eq!(s.clock_quality.clock_accuracy, ClockAccuracy::MS_1);
@@ -632,5 +712,67 @@ mod tests {
         assert!(!s.time_properties.current_utc_offset_valid);
         assert_eq!(accuracy_for_ns(24), ClockAccuracy::NS_25);
         assert_eq!(accuracy_for_ns(20_000_000_000), ClockAccuracy::S_10_PLUS);
+    }
+
+    /// The kernel's leap state, with the system clock as reference: a leap second the kernel
+    /// armed (chrony heard of it) but the file lacks is announced on its day and applied from
+    /// its instant, also after the kernel forgets it, and not twice once the file lists it;
+    /// one the file lists is not doubled; one disarmed early is forgotten; a configured
+    /// offset ignores the kernel.
+    #[test]
+    fn the_kernels_leap_second_is_honoured() {
+        let old = "#@\t3960057600\n3644697600\t36\t# 1 Jul 2015\n";
+        let new = "#@\t3960057600\n3644697600\t36\t# 1 Jul 2015\n3692217600\t37\t# 1 Jan 2017\n";
+        let midnight = 3_692_217_600 - NTP_UNIX_OFFSET;
+        let k = |leap| KernelClockState {
+            synchronized: true,
+            esterror_us: 10,
+            maxerror_us: 10,
+            leap,
+        };
+        let mut sys = SystemClock::new(UtcSource::Table(LeapTable::parse(old, "x").unwrap()), None);
+        let noon = midnight - 43_200;
+        assert!(!sys.status(noon, k(KernelLeap::None)).time_properties.leap61);
+        sys.note_kernel(noon, &k(KernelLeap::Insert));
+        let tp = sys.status(noon, k(KernelLeap::Insert)).time_properties;
+        assert!(tp.leap61 && tp.current_utc_offset == 36);
+        assert_eq!(sys.insertion_at(noon), Some(midnight));
+        assert_eq!(sys.utc_offset(midnight - 1).0, 36);
+        assert_eq!(sys.utc_offset(midnight).0, 37);
+        sys.note_kernel(midnight + 5, &k(KernelLeap::None));
+        let tp = sys
+            .status(midnight + 5, k(KernelLeap::None))
+            .time_properties;
+        assert!(!tp.leap61 && tp.current_utc_offset == 37, "{tp:?}");
+        assert!(sys.replace_table(LeapTable::parse(new, "x").unwrap()));
+        assert_eq!(sys.utc_offset(midnight + 5).0, 37, "not twice");
+        // The file knows; the kernel agrees: nothing extra.
+        let mut sys = SystemClock::new(UtcSource::Table(LeapTable::parse(new, "x").unwrap()), None);
+        sys.note_kernel(noon, &k(KernelLeap::Insert));
+        assert_eq!(sys.utc_offset(midnight).0, 37);
+        // Disarmed before its time.
+        let mut sys = SystemClock::new(UtcSource::Table(LeapTable::parse(old, "x").unwrap()), None);
+        sys.note_kernel(noon, &k(KernelLeap::Insert));
+        sys.note_kernel(noon + 60, &k(KernelLeap::None));
+        assert_eq!(sys.utc_offset(midnight).0, 36);
+        assert_eq!(sys.insertion_at(noon), None);
+        // A deletion.
+        sys.note_kernel(noon, &k(KernelLeap::Delete));
+        assert!(
+            sys.status(noon, k(KernelLeap::Delete))
+                .time_properties
+                .leap59
+        );
+        assert_eq!(sys.utc_offset(midnight).0, 35);
+        // Configured offset: the configuration wins.
+        let mut fixed = SystemClock::new(UtcSource::Fixed(36), None);
+        fixed.note_kernel(noon, &k(KernelLeap::Insert));
+        assert_eq!(fixed.utc_offset(midnight).0, 36);
+        assert!(
+            !fixed
+                .status(noon, k(KernelLeap::Insert))
+                .time_properties
+                .leap61
+        );
     }
 }

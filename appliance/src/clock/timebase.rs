@@ -72,6 +72,63 @@ pub enum TimeBaseError {
     NoTsc,
 }
 
+/// The inserted leap second on CLOCK_REALTIME: Linux lives 23:59:59 twice (TIME_OOP the
+/// second time), so a reading in that second maps to two TAI instants a second apart. The
+/// second pass is told from the first by the readings: inside the repeated second, a
+/// `now()` reading more than half a second before the latest one means the kernel went back.
+/// A kernel stamp (never from the future) later than every reading of the second pass is
+/// from the first.
+#[derive(Debug, Default)]
+pub struct LeapRepeat {
+    /// The insertion instant, CLOCK_REALTIME ns.
+    at: Option<i128>,
+    /// The latest reading inside the repeated second.
+    latest: std::cell::Cell<Option<i128>>,
+    /// The latest reading of the second pass, once it began.
+    second_pass: std::cell::Cell<Option<i128>>,
+}
+
+impl LeapRepeat {
+    const SECOND: i128 = 1_000_000_000;
+
+    /// An insertion at CLOCK_REALTIME `at` ns (the end of a UTC day), or none.
+    pub fn arm(&mut self, at: Option<i128>) {
+        if self.at != at {
+            self.at = at;
+            self.latest.set(None);
+            self.second_pass.set(None);
+        }
+    }
+
+    fn in_window(&self, real: i128) -> Option<i128> {
+        self.at
+            .filter(|at| (at - Self::SECOND..*at).contains(&real))
+    }
+
+    /// What to add to a `now()` reading, ns: a second in the second pass.
+    pub fn now_extra(&self, real: i128) -> i128 {
+        if self.in_window(real).is_none() {
+            return 0;
+        }
+        let latest = self.latest.get();
+        if self.second_pass.get().is_some() || latest.is_some_and(|l| real < l - Self::SECOND / 2) {
+            let pass = self.second_pass.get().map_or(real, |p| p.max(real));
+            self.second_pass.set(Some(pass));
+            return Self::SECOND;
+        }
+        self.latest.set(Some(latest.map_or(real, |l| l.max(real))));
+        0
+    }
+
+    /// What to add to a kernel stamp, ns.
+    pub fn stamp_extra(&self, real: i128) -> i128 {
+        match (self.in_window(real), self.second_pass.get()) {
+            (Some(_), Some(pass)) if real <= pass + 10_000_000 => Self::SECOND,
+            _ => 0,
+        }
+    }
+}
+
 /// A correction Meridian steers on top of CLOCK_REALTIME (which it never adjusts):
 /// `c0 + (real − anchor) · ppb · 10⁻⁹` ns at CLOCK_REALTIME `real`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -294,6 +351,8 @@ pub struct TimeBase {
     base: Base,
     /// The correction on top of CLOCK_REALTIME (system and TSC time bases).
     steer: Steer,
+    /// The repeated second of a leap-second insertion (system time base).
+    repeat: LeapRepeat,
     discipliner: Discipliner,
     /// The reference's discipline and holdover (the kernel's synchronisation, for now).
     discipline: Discipline,
@@ -356,6 +415,7 @@ impl TimeBase {
             system,
             base,
             steer: Steer::default(),
+            repeat: LeapRepeat::default(),
             discipliner,
             discipline: Discipline::new(holdover),
             started: std::time::Instant::now(),
@@ -376,7 +436,8 @@ impl TimeBase {
 
     /// CLOCK_REALTIME on the PTP timescale, steered.
     pub fn system_tai(&self) -> Time {
-        tai(self.steered_tai(super::realtime_ns()))
+        let r = super::realtime_ns();
+        tai(self.steered_tai(r) + self.repeat.now_extra(r))
     }
 
     /// A CLOCK_REALTIME reading on the PTP timescale, with the steer's correction.
@@ -390,9 +451,16 @@ impl TimeBase {
     pub fn status(&mut self) -> ClockStatus {
         let unix = (super::realtime_ns() / 1_000_000_000) as i64;
         let now = self.started.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+        self.repeat.arm(
+            self.system
+                .insertion_at(unix)
+                .map(|s| i128::from(s) * 1_000_000_000),
+        );
         match &mut self.discipliner {
             Discipliner::Kernel => {
-                SystemClock::follow(&mut self.discipline, now, crate::sys::kernel_clock_state());
+                let k = crate::sys::kernel_clock_state();
+                self.system.note_kernel(unix, &k);
+                SystemClock::follow(&mut self.discipline, now, k);
                 let a = self.discipline.announced(now);
                 self.system.status_held(unix, &a)
             }
@@ -495,6 +563,17 @@ impl TimeBase {
                 );
                 return;
             }
+            // Around an inserted leap second CLOCK_REALTIME repeats a second: the TSC runs
+            // on by itself rather than follow it there.
+            let secs = (real / 1_000_000_000) as i64;
+            for s in [secs, secs - 2] {
+                if let Some(at) = self.system.insertion_at(s) {
+                    let at = i128::from(at) * 1_000_000_000;
+                    if (at - 2_000_000_000..at + 1_000_000_000).contains(&real) {
+                        return;
+                    }
+                }
+            }
             let reference = self.system.realtime_to_tai(real) + self.steer.at(real);
             let err = c.track(tsc, reference, 1.0);
             if let Some(s) = &self.shared {
@@ -528,7 +607,9 @@ impl StampClock for TimeBase {
 
     fn time_of(&self, stamp: RawStamp) -> Time {
         match (&self.base, stamp) {
-            (Base::System, RawStamp::Ns(ns)) => tai(self.steered_tai(ns)),
+            (Base::System, RawStamp::Ns(ns)) => {
+                tai(self.steered_tai(ns) + self.repeat.stamp_extra(ns))
+            }
             (Base::Phc(_), RawStamp::Ns(ns)) => tai(ns),
             #[cfg(feature = "dpdk")]
             (Base::Tsc(c), RawStamp::Tsc(t)) => tai(c.ns_at(t)),
@@ -642,5 +723,32 @@ mod tests {
             (now - real - 3_000_000).abs() < 1_000_000,
             "{now} vs {real}"
         );
+    }
+
+    /// The repeated second of an insertion: first-pass readings map as they are, the kernel
+    /// going back marks the second pass (a second later in TAI), stamps are placed by whether
+    /// they could be from it, and the day after is plain again.
+    #[test]
+    fn the_repeated_second_is_told_apart() {
+        let at: i128 = 1_483_228_800 * 1_000_000_000; // 2017-01-01T00:00:00Z
+        let ms = |m: i128| at - 1_000_000_000 + m * 1_000_000;
+        let mut r = LeapRepeat::default();
+        r.arm(Some(at));
+        for m in [200, 600, 990] {
+            assert_eq!(r.now_extra(ms(m)), 0, "first pass {m}");
+        }
+        assert_eq!(r.stamp_extra(ms(985)), 0, "a first-pass stamp");
+        assert_eq!(r.now_extra(ms(10)), 1_000_000_000, "the kernel went back");
+        assert_eq!(r.now_extra(ms(700)), 1_000_000_000, "still the second pass");
+        assert_eq!(r.stamp_extra(ms(650)), 1_000_000_000, "a second-pass stamp");
+        assert_eq!(
+            r.stamp_extra(ms(980)),
+            0,
+            "later than any second-pass reading"
+        );
+        assert_eq!(r.now_extra(at), 0, "midnight");
+        assert_eq!(r.now_extra(ms(-500)), 0, "before the window");
+        r.arm(None);
+        assert_eq!(r.now_extra(ms(10)), 0);
     }
 }

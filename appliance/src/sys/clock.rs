@@ -7,7 +7,7 @@ use std::io;
 use std::mem;
 use std::os::fd::RawFd;
 
-use crate::clock::KernelClockState;
+use crate::clock::{KernelClockState, KernelLeap};
 
 use super::cvt;
 
@@ -82,12 +82,14 @@ pub fn kernel_clock_state() -> KernelClockState {
             synchronized: false,
             esterror_us: i64::MAX,
             maxerror_us: i64::MAX,
+            leap: KernelLeap::None,
         };
     }
     KernelClockState {
         synchronized: state != libc::TIME_ERROR && tx.status & libc::STA_UNSYNC == 0,
         esterror_us: tx.esterror as i64,
         maxerror_us: tx.maxerror as i64,
+        leap: KernelLeap::None,
     }
 }
 
