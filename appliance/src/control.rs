@@ -87,6 +87,11 @@ pub struct ClockReport {
     /// Comparisons the reference could not make since the start.
     #[serde(default)]
     pub reference_missing: u64,
+    /// The announced quality and time properties were pinned by a management SET of
+    /// GRANDMASTER_SETTINGS_NP (`[clock] management-set`): the discipline no longer sets them
+    /// until a restart.
+    #[serde(default)]
+    pub pinned_by_management: bool,
 }
 
 impl ClockReport {
@@ -486,6 +491,7 @@ pub fn clock_report(engine: &Engine, profile: &str) -> ClockReport {
         offset_ns: None,
         frequency_ppb: None,
         reference_missing: 0,
+        pinned_by_management: engine.clock_status_pinned(),
     }
 }
 
@@ -561,6 +567,10 @@ impl StatusReport {
                 _ => String::new(),
             }
         );
+        if c.pinned_by_management {
+            s += "quality PINNED by management (SET GRANDMASTER_SETTINGS_NP): the reference no \
+                  longer sets it until a restart\n";
+        }
         for p in &self.ports {
             s += &format!(
                 "port {} ({}, {}, {} stamps): {}  unicast slaves {} ({:.1} msg/s)  foreign masters {}{}\n",

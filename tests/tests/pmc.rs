@@ -86,3 +86,75 @@ fn pmc_l2_datasets() {
     println!("Meridian sent {:?}", report.counts(&gm.mac));
     assert!(report.of(&gm.mac, MessageType::Management).count() >= 8);
 }
+
+/// With `management-set = true`, pmc's SETs take: PRIORITY1, and GRANDMASTER_SETTINGS_NP
+/// (as ptp4l: the announced quality and time properties, pinned over the clock discipline's
+/// until a restart) — in DEFAULT_DATA_SET, TIME_PROPERTIES_DATA_SET, the status and the
+/// Announces; a SET with a reserved clockAccuracy is refused.
+#[test]
+fn pmc_set_with_management_set() {
+    let Some(lab) = Lab::pair("pmc_set") else {
+        return;
+    };
+    let (gm, sl) = (lab.node(0), lab.node(1));
+    let mut cap = lab.capture(gm);
+    let config = MeridianConfig::new(gm, Transport::UdpV4).clock("management-set", "true");
+    let mut m = lab.meridian(gm, &config.to_toml());
+    m.wait_port_state(1, "MASTER", Duration::from_secs(15));
+    let replies = lab.pmc(sl, Transport::UdpV4, &["SET PRIORITY1 5"]);
+    assert!(
+        replies.iter().any(|r| r.action == "RESPONSE"),
+        "{replies:?}"
+    );
+    assert_eq!(
+        lab.pmc_get(sl, Transport::UdpV4, "PRIORITY1")
+            .get("priority1"),
+        Some(&"5".to_string())
+    );
+    let bad = lab.pmc(
+        sl,
+        Transport::UdpV4,
+        &[
+            "SET GRANDMASTER_SETTINGS_NP clockClass 6 clockAccuracy 0x00 \
+           offsetScaledLogVariance 0x4e5d currentUtcOffset 37 leap61 0 leap59 0 \
+           currentUtcOffsetValid 1 ptpTimescale 1 timeTraceable 1 frequencyTraceable 1 \
+           timeSource 0x20",
+        ],
+    );
+    assert!(
+        bad.iter().any(|r| r.action == "MANAGEMENT_ERROR_STATUS"),
+        "reserved accuracy: {bad:?}"
+    );
+    let s = m.status().expect("status");
+    assert_eq!(s["clock"]["clock_class"], 248, "{}", s["clock"]);
+    let ok = lab.pmc(
+        sl,
+        Transport::UdpV4,
+        &[
+            "SET GRANDMASTER_SETTINGS_NP clockClass 6 clockAccuracy 0x21 \
+           offsetScaledLogVariance 0x4e5d currentUtcOffset 37 leap61 0 leap59 0 \
+           currentUtcOffsetValid 1 ptpTimescale 1 timeTraceable 1 frequencyTraceable 1 \
+           timeSource 0x20",
+        ],
+    );
+    let r = ok
+        .iter()
+        .find(|r| r.action == "RESPONSE" && r.id == "GRANDMASTER_SETTINGS_NP")
+        .unwrap_or_else(|| panic!("{ok:?}"));
+    assert_eq!(r.fields.get("clockClass"), Some(&"6".to_string()), "{r:?}");
+    let dds = lab.pmc_get(sl, Transport::UdpV4, "DEFAULT_DATA_SET");
+    assert_eq!(dds["clockClass"], "6");
+    assert_eq!(dds["clockAccuracy"], "0x21");
+    let tp = lab.pmc_get(sl, Transport::UdpV4, "TIME_PROPERTIES_DATA_SET");
+    assert_eq!(tp["timeSource"], "0x20", "{tp:?}");
+    assert_eq!(tp["timeTraceable"], "1", "{tp:?}");
+    // The daemon's once-a-second clock status does not undo it.
+    std::thread::sleep(Duration::from_secs(3));
+    let s = m.status().expect("status");
+    assert_eq!(s["clock"]["clock_class"], 6, "{}", s["clock"]);
+    assert_eq!(s["clock"]["pinned_by_management"], true);
+    assert!(m.log().contains("pinned"), "{}", m.log());
+    m.stop_gracefully();
+    let report = cap.check_tshark();
+    assert!(report.of(&gm.mac, MessageType::Announce).count() >= 2);
+}

@@ -29,6 +29,8 @@ pub struct Reporter {
     loops: Vec<(String, usize, Arc<PollCounters>)>,
     /// Slaves listed per port (`[metrics] per-slave`; 0: none).
     slaves_listed: usize,
+    /// Whether the pinned clock status (management SET) was logged.
+    pinned_logged: bool,
 }
 
 impl Reporter {
@@ -51,6 +53,7 @@ impl Reporter {
                 })
                 .collect(),
             leap_file_expires: None,
+            pinned_logged: false,
             loops: Vec::new(),
             slaves_listed: cfg.metrics.slaves_listed(),
         }
@@ -99,6 +102,16 @@ impl Reporter {
                 ),
             }
             *s = ps.state;
+        }
+        if engine.clock_status_pinned() && !self.pinned_logged {
+            self.pinned_logged = true;
+            let q = engine.clock_status().clock_quality;
+            tracing::warn!(
+                class = q.clock_class,
+                accuracy = q.clock_accuracy.0,
+                "management SET GRANDMASTER_SETTINGS_NP: the announced quality is pinned; the \
+                 reference no longer sets it until a restart"
+            );
         }
     }
 

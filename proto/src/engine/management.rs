@@ -2,11 +2,12 @@
 //! a grandmaster.
 //!
 //! * GET of every ID in [`answer_get`] returns RESPONSE with the value from the datasets,
-//!   linuxptp's TIME_STATUS_NP and GRANDMASTER_SETTINGS_NP included (SET of the latter is
-//!   NOT_SUPPORTED: the announced quality comes from the clock discipline, not from a SET).
+//!   linuxptp's TIME_STATUS_NP and GRANDMASTER_SETTINGS_NP included.
 //!   `pmc` fills GET requests with zeros of the response's size; a GET's data is ignored.
-//! * SET of PRIORITY1, PRIORITY2, DOMAIN, LOG_ANNOUNCE_INTERVAL, LOG_SYNC_INTERVAL and
-//!   ANNOUNCE_RECEIPT_TIMEOUT is honoured only when [`ClockConfig::management_set`] is on
+//! * SET of PRIORITY1, PRIORITY2, DOMAIN, LOG_ANNOUNCE_INTERVAL, LOG_SYNC_INTERVAL,
+//!   ANNOUNCE_RECEIPT_TIMEOUT and GRANDMASTER_SETTINGS_NP (as ptp4l: the quality and time
+//!   properties announced, pinned from then on over the clock discipline's until a restart —
+//!   see [`Engine::clock_status_pinned`]) is honoured only when [`ClockConfig::management_set`] is on
 //!   (off by default): otherwise NOT_SETABLE. Malformed SET data is WRONG_LENGTH; an
 //!   out-of-range value is WRONG_VALUE.
 //! * Unknown IDs are NO_SUCH_ID; known but unanswered IDs and other actions are
@@ -14,7 +15,10 @@
 //! * The reply goes back the way the request came (multicast or unicast), addressed to the
 //!   requester in targetPortIdentity, with the request's sequenceId (15.4.1).
 
-use super::{ClockConfig, Ctx, Destination, Engine, Output, RxMessage, Time, TxStamp};
+use super::{
+    ClockConfig, ClockStatus, Ctx, Destination, Engine, Output, RxMessage, Time, TimeProperties,
+    TxStamp,
+};
 use crate::wire::management::{
     ClockDescription, CurrentDataSet, DefaultDataSet, GrandmasterSettingsNp, ParentDataSet,
     PortDataSet, TimePropertiesDataSet, TimeStatusNp,
@@ -145,6 +149,7 @@ impl Engine {
                 | ManagementId::LOG_ANNOUNCE_INTERVAL
                 | ManagementId::LOG_SYNC_INTERVAL
                 | ManagementId::ANNOUNCE_RECEIPT_TIMEOUT
+                | ManagementId::GRANDMASTER_SETTINGS_NP
         );
         if id.name().is_none() {
             return Err(management_error::NO_SUCH_ID);
@@ -178,6 +183,31 @@ impl Engine {
                 cfg.log_sync_interval = v
             }
             ManagementData::AnnounceReceiptTimeout(v) if v >= 2 => cfg.announce_receipt_timeout = v,
+            ManagementData::GrandmasterSettingsNp(g) => {
+                let q = g.clock_quality;
+                let tp = g.time_properties;
+                // clockClass 0 is reserved; the accuracy must be an enumerated value (Table
+                // 5: 0x17..=0x31, 0xFE unknown).
+                if q.clock_class == 0
+                    || !((0x17..=0x31).contains(&q.clock_accuracy.0) || q.clock_accuracy.0 == 0xfe)
+                {
+                    return Err(management_error::WRONG_VALUE);
+                }
+                self.status = ClockStatus {
+                    clock_quality: q,
+                    time_properties: TimeProperties {
+                        current_utc_offset: tp.current_utc_offset,
+                        current_utc_offset_valid: tp.current_utc_offset_valid,
+                        leap59: tp.leap59,
+                        leap61: tp.leap61 && !tp.leap59,
+                        time_traceable: tp.time_traceable,
+                        frequency_traceable: tp.frequency_traceable,
+                        ptp_timescale: tp.ptp_timescale,
+                        time_source: tp.time_source,
+                    },
+                };
+                self.pinned = true;
+            }
             ManagementData::Empty => return Err(management_error::WRONG_LENGTH),
             _ => return Err(management_error::WRONG_VALUE),
         }

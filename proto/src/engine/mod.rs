@@ -267,6 +267,9 @@ pub struct Engine {
     port_cfg: Vec<PortConfig>,
     ports: Vec<Port>,
     status: ClockStatus,
+    /// Pinned by a management SET of GRANDMASTER_SETTINGS_NP: the clock layer's status no
+    /// longer replaces it.
+    pinned: bool,
     pending: PendingTable,
     stats: Stats,
     last_now: Time,
@@ -541,6 +544,7 @@ impl Engine {
             port_cfg: ports,
             ports: port_state,
             status,
+            pinned: false,
             stats: Stats::default(),
             last_now: now,
             req_window: now,
@@ -561,6 +565,12 @@ impl Engine {
     /// The current clock status.
     pub fn clock_status(&self) -> &ClockStatus {
         &self.status
+    }
+
+    /// Whether a management SET of GRANDMASTER_SETTINGS_NP pinned the clock status (it stays
+    /// until a restart; [`Self::set_clock_status`] no longer replaces it).
+    pub fn clock_status_pinned(&self) -> bool {
+        self.pinned
     }
 
     /// Number of ports.
@@ -661,10 +671,10 @@ impl Engine {
     }
 
     /// The clock layer's new view of the clock. Announce content follows at once; BMCA
-    /// re-runs (our clockClass may now win or lose).
+    /// re-runs (our clockClass may now win or lose). Ignored while pinned by management.
     pub fn set_clock_status(&mut self, now: Time, status: ClockStatus) {
         let now = self.clamp(now);
-        if status != self.status {
+        if !self.pinned && status != self.status {
             self.status = status;
             self.run_bmca(now);
         }
