@@ -363,6 +363,9 @@ pub struct StatsReport {
     /// Unicast grants that expired.
     #[serde(default)]
     pub grants_expired: u64,
+    /// Foreign Announces whose logMessageInterval was outside the profile's range (clamped).
+    #[serde(default)]
+    pub announce_interval_clamped: u64,
 }
 
 /// The message types by name, for the per-type counters.
@@ -416,6 +419,7 @@ impl StatsReport {
             .collect(),
             cancels: s.cancels,
             grants_expired: s.grants_expired,
+            announce_interval_clamped: s.announce_interval_clamped,
         }
     }
 }

@@ -369,6 +369,31 @@ fn better_master_passive_and_back() {
     assert!(sim.engine_tx[n(MessageType::Sync)] > syncs);
 }
 
+/// Finding 1 of the hardening issue: a spoofed better master whose Announces claim
+/// logMessageInterval 127 (2^127 s) must not park the port in PASSIVE for its claimed
+/// timeout: the interval is clamped to the profile's range (default: at most 2^4 s), so the
+/// port is MASTER again within announceReceiptTimeout × 16 s of the last spoofed Announce.
+#[test]
+fn a_lying_announce_interval_is_clamped() {
+    let engine = Engine::new(config(|_, _| {}), T0, locked()).unwrap();
+    let mut sim = Sim::new(engine, T0, NetParams::default(), 1, 0);
+    sim.run_until(secs(10));
+    sim.start_foreign(1, ClockIdentity([7; 8]));
+    if let Some(f) = sim.foreign.as_mut() {
+        f.claimed_log_interval = Some(127);
+    }
+    sim.run_until(secs(13));
+    assert_eq!(sim.engine.port_status(0).unwrap().state, PortState::Passive);
+    sim.stop_foreign();
+    // The last Announce came at ~12 s; 4 (FOREIGN_MASTER_TIME_WINDOW) × 16 s later at most.
+    sim.run_until(secs(13 + 64 + 2));
+    assert_eq!(
+        sim.engine.port_status(0).unwrap().state,
+        PortState::Master,
+        "still PASSIVE on the spoofer's word"
+    );
+}
+
 /// A masterOnly port is MASTER from the first instant (no LISTENING) and stays so.
 #[test]
 fn master_only_port_serves_at_once() {

@@ -482,6 +482,12 @@ fn engine_families(r: &StatusReport) -> Vec<MetricFamily> {
             s.management_errors,
         ),
         plain(
+            "meridian_announce_interval_clamped_total",
+            "Foreign Announces claiming a logMessageInterval outside the profile's range \
+             (clamped: a spoofed interval cannot hold a port PASSIVE for long).",
+            s.announce_interval_clamped,
+        ),
+        plain(
             "meridian_tx_errors_total",
             "Sends the data plane could not make.",
             s.tx_errors,

@@ -126,9 +126,24 @@ pub struct PortConfig {
     pub local_priority: u8,
     /// Never leave MASTER for a better master (masterOnly / serverOnly).
     pub master_only: bool,
+    /// The logAnnounceInterval range the profile allows (default profiles 0..=4, 1588-2019
+    /// J.3/J.4): a foreign master's claimed interval is clamped into it (widened to include
+    /// this port's own), so a spoofed Announce cannot hold the port PASSIVE for its claimed
+    /// 2^127 s.
+    pub announce_log_range: (i8, i8),
 }
 
 impl PortConfig {
+    /// A foreign master's claimed logAnnounceInterval, clamped to what the profile (and this
+    /// port's own interval) allow.
+    pub fn foreign_announce_log(&self, claimed: i8) -> i8 {
+        let (lo, hi) = self.announce_log_range;
+        claimed.clamp(
+            lo.min(self.log_announce_interval),
+            hi.max(self.log_announce_interval),
+        )
+    }
+
     /// A port with the default profile's E2E settings.
     pub fn new(mac: [u8; 6]) -> Self {
         PortConfig {
@@ -150,6 +165,7 @@ impl PortConfig {
             ingress_latency: TimeInterval::ZERO,
             local_priority: 128,
             master_only: false,
+            announce_log_range: (0, 4),
         }
     }
 }
@@ -470,7 +486,16 @@ impl Profile {
             clock.priority1 = 246;
             clock.priority2 = 248;
         }
+        // logAnnounceInterval ranges: default profiles (J.3, J.4) and AES67 0..=4; ST 2059-2
+        // −3..=1; G.8275.2 −3..=0; 802.1AS −3..=4 (its default 0, configurable).
+        let announce_range = match self {
+            Profile::DefaultE2E | Profile::DefaultP2P | Profile::Aes67 => (0, 4),
+            Profile::Smpte2059_2 => (-3, 1),
+            Profile::G8275_2 => (-3, 0),
+            Profile::Ieee8021As => (-3, 4),
+        };
         for p in ports {
+            p.announce_log_range = announce_range;
             p.log_announce_interval = ann;
             p.log_sync_interval = sync;
             p.log_min_delay_req_interval = dreq;

@@ -209,6 +209,8 @@ pub struct Stats {
     pub foreign_master_table_full: u64,
     /// Events whose `now` was earlier than a previous one.
     pub time_went_backwards: u64,
+    /// Announces whose logMessageInterval was outside the profile's range (clamped).
+    pub announce_interval_clamped: u64,
     /// Management requests answered.
     pub management_responses: u64,
     /// Management requests answered with MANAGEMENT_ERROR_STATUS.
@@ -862,9 +864,15 @@ impl Engine {
             port.identity,
             cfg.local_priority,
         );
+        // The sender's interval, within the profile's range: its word sets how long it is
+        // believed.
+        let log_interval = cfg.foreign_announce_log(h.log_message_interval);
+        if log_interval != h.log_message_interval {
+            self.stats.announce_interval_clamped += 1;
+        }
         if !port
             .foreign
-            .record(now, h.source_port_identity, data, h.log_message_interval)
+            .record(now, h.source_port_identity, data, log_interval)
         {
             self.stats.foreign_master_table_full += 1;
         }

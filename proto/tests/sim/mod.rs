@@ -234,6 +234,9 @@ pub struct ForeignMaster {
     pub identity: ClockIdentity,
     pub active: bool,
     pub log_interval: i8,
+    /// What its Announces claim as logMessageInterval (a spoofer may lie); `log_interval`
+    /// when `None`.
+    pub claimed_log_interval: Option<i8>,
     seq: u16,
 }
 
@@ -307,6 +310,7 @@ impl Sim {
             identity,
             active: true,
             log_interval: 0,
+            claimed_log_interval: None,
             seq: 0,
         });
         self.push(self.now, Event::ForeignAnnounce);
@@ -488,7 +492,7 @@ impl Sim {
                 },
                 sequence_id: f.seq,
                 control_field: 5,
-                log_message_interval: f.log_interval,
+                log_message_interval: f.claimed_log_interval.unwrap_or(f.log_interval),
             },
             body: MessageBody::Announce(AnnounceBody {
                 origin_timestamp: self.now.to_timestamp(),
