@@ -413,6 +413,7 @@ impl StatsReport {
                 ("rate_limited", s.rx_rate_limited),
                 ("wrong_state", s.rx_wrong_state),
                 ("delay_req_without_grant", s.delay_req_without_grant),
+                ("pdelay_req_without_grant", s.pdelay_req_without_grant),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))

@@ -394,6 +394,66 @@ fn a_lying_announce_interval_is_clamped() {
     );
 }
 
+/// Finding 7: no reflection to unverified sources. A unicast Delay_Req from a source without
+/// a grant gets no Delay_Resp (54 octets for 44) unless hybrid E2E is configured; a P2P port
+/// answers Pdelay_Req only while MASTER (not PASSIVE), and a unicast one only from a source
+/// granted Pdelay_Resp. Everything dropped is counted.
+#[test]
+fn unverified_requests_are_not_reflected() {
+    use meridian_proto::engine::PeerAddress;
+    let victim = PeerAddress::Ipv4([192, 0, 2, 9]);
+    for hybrid in [false, true] {
+        let engine = Engine::new(config(|_, p| p.hybrid_e2e = hybrid), T0, locked()).unwrap();
+        let mut sim = Sim::new(engine, T0, NetParams::default(), 1, 0);
+        sim.run_until(secs(10));
+        assert_eq!(sim.engine.port_status(0).unwrap().state, PortState::Master);
+        let before = sim.engine_tx[n(MessageType::DelayResp)];
+        sim.inject_request(victim, false, MessageType::DelayReq);
+        sim.run_until(secs(11));
+        let answered = sim.engine_tx[n(MessageType::DelayResp)] - before;
+        assert_eq!(answered, u64::from(hybrid), "hybrid {hybrid}");
+        assert_eq!(
+            sim.engine.stats().delay_req_without_grant,
+            u64::from(!hybrid)
+        );
+    }
+    let p2p = || {
+        let mut c = config(|_, _| {});
+        Profile::DefaultP2P.apply(&mut c.clock, &mut c.ports);
+        Engine::new(c, T0, locked()).unwrap()
+    };
+    let mut sim = Sim::new(p2p(), T0, NetParams::default(), 1, 0);
+    sim.run_until(secs(10));
+    assert_eq!(sim.engine.port_status(0).unwrap().state, PortState::Master);
+    sim.inject_request(victim, true, MessageType::PdelayReq);
+    sim.run_until(secs(11));
+    assert_eq!(
+        sim.engine_tx[n(MessageType::PdelayResp)],
+        1,
+        "MASTER answers"
+    );
+    sim.inject_request(victim, false, MessageType::PdelayReq);
+    sim.run_until(secs(12));
+    assert_eq!(
+        sim.engine_tx[n(MessageType::PdelayResp)],
+        1,
+        "unicast, no grant"
+    );
+    assert_eq!(sim.engine.stats().pdelay_req_without_grant, 1);
+    sim.start_foreign(1, ClockIdentity([7; 8]));
+    sim.run_until(secs(15));
+    assert_eq!(sim.engine.port_status(0).unwrap().state, PortState::Passive);
+    let wrong = sim.engine.stats().rx_wrong_state;
+    sim.inject_request(victim, true, MessageType::PdelayReq);
+    sim.run_until(secs(16));
+    assert_eq!(
+        sim.engine_tx[n(MessageType::PdelayResp)],
+        1,
+        "PASSIVE is silent"
+    );
+    assert_eq!(sim.engine.stats().rx_wrong_state, wrong + 1);
+}
+
 /// A masterOnly port is MASTER from the first instant (no LISTENING) and stays so.
 #[test]
 fn master_only_port_serves_at_once() {

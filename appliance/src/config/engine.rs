@@ -159,6 +159,7 @@ fn port_config(p: &mut PortConfig, s: &PortSection, f: &PortFacts) {
     p.ingress_latency = TimeInterval::from_nanos(s.ingress_latency_ns);
     p.egress_latency = TimeInterval::from_nanos(s.egress_latency_ns);
     p.master_only = s.master_only;
+    p.hybrid_e2e = s.hybrid_e2e;
     p.local_priority = s.local_priority;
     let l = &s.unicast_limits;
     p.unicast_limits = UnicastLimits {

@@ -906,6 +906,9 @@ pub struct PortSection {
     /// masterOnly.
     #[serde(default)]
     pub master_only: bool,
+    /// Answer unicast Delay_Req without a grant (linuxptp hybrid_e2e slaves).
+    #[serde(default)]
+    pub hybrid_e2e: bool,
     /// localPriority.
     #[serde(default = "default_priority")]
     pub local_priority: u8,

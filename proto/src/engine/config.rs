@@ -131,6 +131,10 @@ pub struct PortConfig {
     /// this port's own), so a spoofed Announce cannot hold the port PASSIVE for its claimed
     /// 2^127 s.
     pub announce_log_range: (i8, i8),
+    /// Answer unicast Delay_Req from slaves without a Delay_Resp grant (linuxptp's
+    /// `hybrid_e2e`: multicast Sync, unicast Delay_Req). Off by default: such a request is
+    /// unverified, and its Delay_Resp (54 octets) is larger than it (44).
+    pub hybrid_e2e: bool,
 }
 
 impl PortConfig {
@@ -166,6 +170,7 @@ impl PortConfig {
             local_priority: 128,
             master_only: false,
             announce_log_range: (0, 4),
+            hybrid_e2e: false,
         }
     }
 }

@@ -209,6 +209,8 @@ pub struct Stats {
     pub foreign_master_table_full: u64,
     /// Events whose `now` was earlier than a previous one.
     pub time_went_backwards: u64,
+    /// Unicast Pdelay_Req from sources without a Pdelay_Resp grant, dropped.
+    pub pdelay_req_without_grant: u64,
     /// Announces whose logMessageInterval was outside the profile's range (clamped).
     pub announce_interval_clamped: u64,
     /// Management requests answered.
@@ -983,7 +985,9 @@ impl Engine {
         let unicast = !rx.multicast;
         let slave = self.ports[i].unicast.find_mut(&rx.source);
         let granted = slave.as_ref().and_then(|s| s.granted(GrantType::DelayResp));
-        if unicast && granted.is_none() && !cfg.multicast {
+        if unicast && granted.is_none() && !(cfg.multicast && cfg.hybrid_e2e) {
+            // Unverified: no grant, and hybrid E2E not enabled (its reply would be larger
+            // than the request, to whatever source the request claims).
             self.stats.delay_req_without_grant += 1;
             return;
         }
@@ -1033,13 +1037,24 @@ impl Engine {
     ) {
         let cfg = &self.port_cfg[i];
         let state = self.ports[i].state;
-        if cfg.delay_mechanism != DelayMechanism::P2P
-            || matches!(
-                state,
-                PortState::Initializing | PortState::Faulty | PortState::Disabled
-            )
-        {
+        // Only a serving port answers: a PASSIVE or LISTENING grandmaster is no one's peer
+        // yet, and answering there only reflects traffic.
+        if cfg.delay_mechanism != DelayMechanism::P2P || state != PortState::Master {
             self.stats.rx_wrong_state += 1;
+            return;
+        }
+        // A unicast Pdelay_Req gets two messages (Pdelay_Resp and its follow-up, 108
+        // octets for 54) sent to the source it claims: only from a slave granted
+        // Pdelay_Resp. Multicast requests are answered to the peer-delay group (link-local
+        // on L2), never to a claimed address.
+        if !rx.multicast
+            && self.ports[i]
+                .unicast
+                .find_mut(&rx.source)
+                .and_then(|s| s.granted(GrantType::PdelayResp))
+                .is_none()
+        {
+            self.stats.pdelay_req_without_grant += 1;
             return;
         }
         let Some(t2) = rx.timestamp else {

@@ -413,6 +413,47 @@ impl Sim {
         }
     }
 
+    /// A hostile or stray request from `source` (not a simulated slave): a Delay_Req or a
+    /// Pdelay_Req, unicast or multicast, delivered to the engine.
+    pub fn inject_request(&mut self, source: PeerAddress, multicast: bool, mt: MessageType) {
+        let body = match mt {
+            MessageType::PdelayReq => MessageBody::PdelayReq {
+                origin_timestamp: Timestamp::default(),
+            },
+            _ => MessageBody::DelayReq {
+                origin_timestamp: Timestamp::default(),
+            },
+        };
+        let repr = MessageRepr {
+            header: HeaderRepr {
+                major_sdo_id: 0,
+                message_type: mt,
+                minor_version_ptp: 1,
+                version_ptp: 2,
+                message_length: 0,
+                domain_number: self.domain,
+                minor_sdo_id: 0,
+                flags: Flags {
+                    unicast: !multicast,
+                    ..Flags::default()
+                },
+                correction: TimeInterval::ZERO,
+                message_type_specific: 0,
+                source_port_identity: PortIdentity {
+                    clock_identity: ClockIdentity([0xee; 8]),
+                    port_number: 1,
+                },
+                sequence_id: 1,
+                control_field: mt.control_field(),
+                log_message_interval: 0x7f,
+            },
+            body,
+            tlvs: TlvBlock::EMPTY,
+        };
+        let payload = emit(&repr);
+        self.send_to_engine(source, multicast, payload);
+    }
+
     fn send_to_engine(&mut self, source: PeerAddress, multicast: bool, payload: Vec<u8>) {
         if let Some(d) = self.one_way(false) {
             let at = self.now.plus_nanos(d);
