@@ -414,6 +414,7 @@ impl StatsReport {
                 ("wrong_state", s.rx_wrong_state),
                 ("delay_req_without_grant", s.delay_req_without_grant),
                 ("pdelay_req_without_grant", s.pdelay_req_without_grant),
+                ("management_reply_too_large", s.management_reply_too_large),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))

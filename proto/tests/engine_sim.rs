@@ -454,6 +454,31 @@ fn unverified_requests_are_not_reflected() {
     assert_eq!(sim.engine.stats().rx_wrong_state, wrong + 1);
 }
 
+/// Finding 7, management: a unicast GET whose answer would be longer than itself (pmc -z
+/// style, from a claimed source) gets none and is counted; the same GET padded to the
+/// answer's size (as pmc sends it), or sent to the multicast group, is answered.
+#[test]
+fn management_answers_never_amplify_to_a_claimed_source() {
+    use meridian_proto::engine::PeerAddress;
+    use meridian_proto::wire::ManagementId;
+    let victim = PeerAddress::Ipv4([192, 0, 2, 9]);
+    let engine = Engine::new(config(|_, _| {}), T0, locked()).unwrap();
+    let mut sim = Sim::new(engine, T0, NetParams::default(), 1, 0);
+    sim.run_until(secs(10));
+    let mgmt = |sim: &Sim| sim.engine_tx[n(MessageType::Management)];
+    let m0 = mgmt(&sim);
+    sim.inject_management_get(victim, false, ManagementId::DEFAULT_DATA_SET, 0);
+    sim.run_until(secs(11));
+    assert_eq!(mgmt(&sim), m0, "unpadded unicast GET: no answer");
+    assert_eq!(sim.engine.stats().management_reply_too_large, 1);
+    sim.inject_management_get(victim, false, ManagementId::DEFAULT_DATA_SET, 20);
+    sim.run_until(secs(12));
+    assert_eq!(mgmt(&sim), m0 + 1, "padded like pmc: answered");
+    sim.inject_management_get(victim, true, ManagementId::DEFAULT_DATA_SET, 0);
+    sim.run_until(secs(13));
+    assert_eq!(mgmt(&sim), m0 + 2, "multicast: answered to the group");
+}
+
 /// A masterOnly port is MASTER from the first instant (no LISTENING) and stays so.
 #[test]
 fn master_only_port_serves_at_once() {

@@ -39,6 +39,10 @@ const REVISION: &str = concat!(";;", env!("CARGO_PKG_VERSION"));
 
 type Answer<'a> = Result<ManagementData<'a>, u16>;
 
+/// A management message's length before its TLVs: header (34) and the management fields
+/// (targetPortIdentity 10, hops 2, action 1, reserved 1).
+const REPLY_FIXED_LEN: usize = 48;
+
 impl Engine {
     pub(super) fn on_management(
         &mut self,
@@ -104,14 +108,22 @@ impl Engine {
         let Ok(written) = written else {
             return;
         };
+        let Ok(tlvs) = TlvBlock::new_checked(&tb[..written], 48) else {
+            return;
+        };
+        // No amplification towards a claimed address: a unicast request whose answer would
+        // be longer than itself gets none (pmc pads its GETs to the answer's size; multicast
+        // answers go to the group, not to a claimed source).
+        let request_len = usize::from(msg.header.message_length).min(rx.payload.len());
+        if !rx.multicast && REPLY_FIXED_LEN + written > request_len {
+            self.stats.management_reply_too_large += 1;
+            return;
+        }
         if ok {
             self.stats.management_responses += 1;
         } else {
             self.stats.management_errors += 1;
         }
-        let Ok(tlvs) = TlvBlock::new_checked(&tb[..written], 48) else {
-            return;
-        };
         let seq = msg.header.sequence_id;
         let ctx: Ctx<'_> = self.ctx(i);
         let unicast = !rx.multicast;

@@ -209,6 +209,9 @@ pub struct Stats {
     pub foreign_master_table_full: u64,
     /// Events whose `now` was earlier than a previous one.
     pub time_went_backwards: u64,
+    /// Unicast management requests not answered because the answer would be longer than
+    /// the request (no amplification towards a claimed source).
+    pub management_reply_too_large: u64,
     /// Unicast Pdelay_Req from sources without a Pdelay_Resp grant, dropped.
     pub pdelay_req_without_grant: u64,
     /// Announces whose logMessageInterval was outside the profile's range (clamped).

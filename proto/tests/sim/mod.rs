@@ -454,6 +454,62 @@ impl Sim {
         self.send_to_engine(source, multicast, payload);
     }
 
+    /// A management GET of `id` from `source`, its data `pad` zero octets (pmc pads a GET
+    /// to the answer's size; `pmc -z` sends none).
+    pub fn inject_management_get(
+        &mut self,
+        source: PeerAddress,
+        multicast: bool,
+        id: meridian_proto::wire::ManagementId,
+        pad: usize,
+    ) {
+        let zeros = vec![0u8; pad];
+        let data = if pad == 0 {
+            meridian_proto::wire::ManagementData::Empty
+        } else {
+            meridian_proto::wire::ManagementData::Raw(&zeros)
+        };
+        let tlvs = [TlvRepr::Management { id, data }];
+        let mut tb = [0u8; 256];
+        let n = TlvBlock::write(&mut tb, &tlvs).expect("tlv");
+        let repr = MessageRepr {
+            header: HeaderRepr {
+                major_sdo_id: 0,
+                message_type: MessageType::Management,
+                minor_version_ptp: 1,
+                version_ptp: 2,
+                message_length: 0,
+                domain_number: self.domain,
+                minor_sdo_id: 0,
+                flags: Flags {
+                    unicast: !multicast,
+                    ..Flags::default()
+                },
+                correction: TimeInterval::ZERO,
+                message_type_specific: 0,
+                source_port_identity: PortIdentity {
+                    clock_identity: ClockIdentity([0xee; 8]),
+                    port_number: 1,
+                },
+                sequence_id: 1,
+                control_field: MessageType::Management.control_field(),
+                log_message_interval: 0x7f,
+            },
+            body: MessageBody::Management {
+                target_port_identity: PortIdentity {
+                    clock_identity: ClockIdentity::ALL,
+                    port_number: 0xffff,
+                },
+                starting_boundary_hops: 0,
+                boundary_hops: 0,
+                action: meridian_proto::wire::ManagementAction::Get,
+            },
+            tlvs: TlvBlock::new_checked(&tb[..n], 48).expect("tlv block"),
+        };
+        let payload = emit(&repr);
+        self.send_to_engine(source, multicast, payload);
+    }
+
     fn send_to_engine(&mut self, source: PeerAddress, multicast: bool, payload: Vec<u8>) {
         if let Some(d) = self.one_way(false) {
             let at = self.now.plus_nanos(d);
