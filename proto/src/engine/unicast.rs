@@ -320,7 +320,9 @@ impl UnicastService {
         if g.active && g.log_period == log_period {
             slave.grants[gt as usize].expires = expires;
         } else {
-            if g.active {
+            // Delay_Resp and Pdelay_Resp grants never joined a bucket: their (bucket 0,
+            // position 0) would name another grant's slot.
+            if g.active && gt.scheduled() {
                 self.leave_bucket(handle, gt);
             }
             let mut ng = Grant {
@@ -761,5 +763,38 @@ mod tests {
         }
         assert_eq!(count.len(), 7);
         assert!(count.values().all(|&c| (1..=3).contains(&c)), "{count:?}");
+    }
+
+    /// Finding 5 of the hardening issue: renewing a Delay_Resp grant at another interval
+    /// must not touch the buckets (it never joined one); it used to remove whatever sat at
+    /// bucket 0, position 0 — here the same slave's Sync membership, so its Syncs stopped.
+    #[test]
+    fn renewing_delay_resp_at_another_rate_keeps_the_buckets() {
+        let mut u = UnicastService::new(100);
+        let l = UnicastLimits::default();
+        let (a, i) = id(1);
+        u.request(Time(0), a, i, MessageType::Sync, 0, 60, &l, true)
+            .unwrap();
+        u.request(Time(0), a, i, MessageType::DelayResp, 0, 60, &l, true)
+            .unwrap();
+        u.request(Time(1), a, i, MessageType::DelayResp, -2, 60, &l, true)
+            .unwrap();
+        let (h, slave) = u.find(&a).unwrap();
+        let g = slave.grants[GrantType::Sync as usize];
+        assert_eq!(
+            u.buckets[g.bucket as usize].members.get(g.pos as usize),
+            Some(&h)
+        );
+        let mut syncs = 0;
+        let mut t = Time(1);
+        for _ in 0..100 {
+            if t >= Time(3_000_000_000) {
+                break;
+            }
+            u.run_due(t, |_, _, _, _| syncs += 1);
+            u.sweep(t);
+            t = u.next_wake().max(Time(t.0 + 1));
+        }
+        assert!((2..=4).contains(&syncs), "{syncs} Syncs in 3 s at 1/s");
     }
 }
