@@ -415,6 +415,7 @@ impl StatsReport {
                 ("delay_req_without_grant", s.delay_req_without_grant),
                 ("pdelay_req_without_grant", s.pdelay_req_without_grant),
                 ("management_reply_too_large", s.management_reply_too_large),
+                ("cancel_not_owner", s.cancel_not_owner),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))

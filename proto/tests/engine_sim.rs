@@ -479,6 +479,56 @@ fn management_answers_never_amplify_to_a_claimed_source() {
     assert_eq!(mgmt(&sim), m0 + 2, "multicast: answered to the group");
 }
 
+/// Finding 2, CANCEL: a CANCEL claiming a real slave's address but another port identity (a
+/// spoofer who knows the address) neither ends its grant nor is acknowledged; the slave's own
+/// CANCEL does.
+#[test]
+fn a_spoofed_cancel_does_not_end_a_grant() {
+    use meridian_proto::wire::PortIdentity;
+    let mut cfg = config(|_, _| {});
+    Profile::G8275_2.apply(&mut cfg.clock, &mut cfg.ports);
+    let engine = Engine::new(cfg, T0, locked()).unwrap();
+    let mut sim = Sim::new(engine, T0, NetParams::default(), 1, 44);
+    sim.add_slave(
+        SimSlave::new(
+            1,
+            Mode::Unicast {
+                announce_log: 0,
+                sync_log: 0,
+                delay_log: 0,
+                duration: 300,
+            },
+            0,
+            0,
+        ),
+        1,
+    );
+    sim.run_until(secs(10));
+    let (address, identity) = (sim.slaves[0].address, sim.slaves[0].identity);
+    let syncs = |sim: &Sim| sim.slaves[0].received[n(MessageType::Sync)];
+    assert!(syncs(&sim) >= 5);
+    let spoofed = PortIdentity {
+        clock_identity: ClockIdentity([0xee; 8]),
+        port_number: 1,
+    };
+    sim.inject_cancel(address, spoofed, MessageType::Sync);
+    sim.run_until(secs(12));
+    let before = syncs(&sim);
+    sim.run_until(secs(15));
+    assert!(
+        syncs(&sim) >= before + 2,
+        "the spoofed CANCEL ended the grant"
+    );
+    assert_eq!(sim.engine.stats().cancel_not_owner, 1);
+    assert_eq!(sim.engine.stats().cancels, 0);
+    sim.inject_cancel(address, identity, MessageType::Sync);
+    sim.run_until(secs(16));
+    let before = syncs(&sim);
+    sim.run_until(secs(19));
+    assert_eq!(syncs(&sim), before, "the slave's own CANCEL ends it");
+    assert_eq!(sim.engine.stats().cancels, 1);
+}
+
 /// A masterOnly port is MASTER from the first instant (no LISTENING) and stays so.
 #[test]
 fn master_only_port_serves_at_once() {

@@ -212,6 +212,8 @@ pub struct Stats {
     /// Unicast management requests not answered because the answer would be longer than
     /// the request (no amplification towards a claimed source).
     pub management_reply_too_large: u64,
+    /// CANCELs whose port identity is not the granted slave's (spoofed), ignored.
+    pub cancel_not_owner: u64,
     /// Unicast Pdelay_Req from sources without a Pdelay_Resp grant, dropped.
     pub pdelay_req_without_grant: u64,
     /// Announces whose logMessageInterval was outside the profile's range (clamped).
@@ -1170,10 +1172,22 @@ impl Engine {
                     })
                 }
                 TlvRepr::CancelUnicastTransmission { message_type } => {
-                    if self.ports[i].unicast.cancel(&rx.source, message_type) {
-                        self.stats.cancels += 1;
+                    // Only the granted slave itself cancels: its address and the port
+                    // identity it was granted under (an address alone is easily forged on
+                    // a LAN). A mismatch gets no acknowledgement.
+                    let owner = self.ports[i]
+                        .unicast
+                        .find(&rx.source)
+                        .map(|(_, s)| s.identity);
+                    if owner.is_some_and(|id| id != msg.header.source_port_identity) {
+                        self.stats.cancel_not_owner += 1;
+                        None
+                    } else {
+                        if self.ports[i].unicast.cancel(&rx.source, message_type) {
+                            self.stats.cancels += 1;
+                        }
+                        Some(TlvRepr::AcknowledgeCancelUnicastTransmission { message_type })
                     }
-                    Some(TlvRepr::AcknowledgeCancelUnicastTransmission { message_type })
                 }
                 // Grants and acknowledgements are for clients; a grandmaster sends none.
                 _ => None,

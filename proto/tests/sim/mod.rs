@@ -510,6 +510,47 @@ impl Sim {
         self.send_to_engine(source, multicast, payload);
     }
 
+    /// A CANCEL of `message_type` claiming `source` and `identity` (a spoofer's, or the
+    /// slave's own).
+    pub fn inject_cancel(
+        &mut self,
+        source: PeerAddress,
+        identity: PortIdentity,
+        message_type: MessageType,
+    ) {
+        let tlvs = [TlvRepr::CancelUnicastTransmission { message_type }];
+        let mut tb = [0u8; 16];
+        let block = TlvBlock::build(&mut tb, &tlvs).expect("tlvs");
+        let mt = MessageType::Signaling;
+        let repr = MessageRepr {
+            header: HeaderRepr {
+                major_sdo_id: 0,
+                message_type: mt,
+                minor_version_ptp: 1,
+                version_ptp: 2,
+                message_length: 0,
+                domain_number: self.domain,
+                minor_sdo_id: 0,
+                flags: Flags {
+                    unicast: true,
+                    ..Flags::default()
+                },
+                correction: TimeInterval::ZERO,
+                message_type_specific: 0,
+                source_port_identity: identity,
+                sequence_id: 1,
+                control_field: mt.control_field(),
+                log_message_interval: 0x7f,
+            },
+            body: MessageBody::Signaling {
+                target_port_identity: PortIdentity::ALL,
+            },
+            tlvs: block,
+        };
+        let payload = emit(&repr);
+        self.send_to_engine(source, false, payload);
+    }
+
     fn send_to_engine(&mut self, source: PeerAddress, multicast: bool, payload: Vec<u8>) {
         if let Some(d) = self.one_way(false) {
             let at = self.now.plus_nanos(d);
