@@ -366,6 +366,9 @@ pub struct StatsReport {
     /// Foreign Announces whose logMessageInterval was outside the profile's range (clamped).
     #[serde(default)]
     pub announce_interval_clamped: u64,
+    /// Clock steps the engine followed (its schedules moved with the clock).
+    #[serde(default)]
+    pub clock_steps: u64,
 }
 
 /// The message types by name, for the per-type counters.
@@ -423,6 +426,7 @@ impl StatsReport {
             cancels: s.cancels,
             grants_expired: s.grants_expired,
             announce_interval_clamped: s.announce_interval_clamped,
+            clock_steps: s.clock_steps,
         }
     }
 }

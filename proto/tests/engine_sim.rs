@@ -529,6 +529,61 @@ fn a_spoofed_cancel_does_not_end_a_grant() {
     assert_eq!(sim.engine.stats().cancels, 1);
 }
 
+/// Finding 4: the clock the engine is given steps by −1 h and then +1 h (NTP, an operator):
+/// multicast Syncs and Announces and a unicast slave's granted Syncs go on at their rates
+/// through both — no freeze for the hour after the backwards step, no burst or expired
+/// grants after the forward one.
+#[test]
+fn clock_steps_neither_freeze_nor_burst() {
+    let mut cfg = config(|_, p| p.unicast = true);
+    cfg.ports[0].log_sync_interval = 0;
+    let engine = Engine::new(cfg, T0, locked()).unwrap();
+    let mut sim = Sim::new(engine, T0, NetParams::default(), 1, 0);
+    sim.add_slave(SimSlave::new(1, Mode::Multicast { delay_log: 0 }, 0, 0), 1);
+    sim.add_slave(
+        SimSlave::new(
+            2,
+            Mode::Unicast {
+                announce_log: 0,
+                sync_log: 0,
+                delay_log: 0,
+                duration: 60,
+            },
+            0,
+            0,
+        ),
+        1,
+    );
+    sim.run_until(secs(20));
+    let count = |sim: &Sim| {
+        (
+            sim.slaves[0].received[n(MessageType::Sync)],
+            sim.slaves[1].received[n(MessageType::Sync)],
+            sim.engine_tx[n(MessageType::Announce)],
+        )
+    };
+    for (k, step) in [-3_600i64, 3_600].into_iter().enumerate() {
+        let t = 20 + 20 * k as u64;
+        let before = count(&sim);
+        sim.engine_offset += step * 1_000_000_000;
+        sim.run_until(secs(t + 20));
+        let after = count(&sim);
+        let (multi, uni, ann) = (after.0 - before.0, after.1 - before.1, after.2 - before.2);
+        // 20 s at 1 Sync/s each; Announces every 2 s multicast + 1/s unicast.
+        assert!(
+            (18..=22).contains(&multi),
+            "step {step} s: {multi} multicast Syncs"
+        );
+        assert!(
+            (18..=22).contains(&uni),
+            "step {step} s: {uni} unicast Syncs"
+        );
+        assert!((25..=35).contains(&ann), "step {step} s: {ann} Announces");
+    }
+    assert_eq!(sim.engine.stats().clock_steps, 2);
+    assert_eq!(sim.engine.stats().grants_expired, 0);
+}
+
 /// A masterOnly port is MASTER from the first instant (no LISTENING) and stays so.
 #[test]
 fn master_only_port_serves_at_once() {

@@ -304,7 +304,15 @@ impl<P: PtpPort> Driver<P> {
     /// mappings, give the engine the clock's status, and publish the engine loop's
     /// histograms.
     fn refresh_clock(&mut self) {
-        if self.io.clock.now() < self.next_status {
+        let now = self.io.clock.now();
+        if now.plus_nanos(2 * STATUS_REFRESH_NS) < self.next_status {
+            // The clock stepped back: the once-a-second work must not wait for it to catch
+            // up (the engine moves its own schedules).
+            self.next_status = now;
+            self.next_leap_check = now;
+            self.next_leap_warning = now;
+        }
+        if now < self.next_status {
             return;
         }
         self.io.clock.track();

@@ -488,6 +488,12 @@ fn engine_families(r: &StatusReport) -> Vec<MetricFamily> {
             s.announce_interval_clamped,
         ),
         plain(
+            "meridian_clock_steps_total",
+            "Steps of the clock (either way, beyond 0.1 s back or 10 s forward) the engine \
+             followed by moving its schedules with it.",
+            s.clock_steps,
+        ),
+        plain(
             "meridian_tx_errors_total",
             "Sends the data plane could not make.",
             s.tx_errors,

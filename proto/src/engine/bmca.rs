@@ -549,6 +549,14 @@ pub struct ForeignMasterTable {
 }
 
 impl ForeignMasterTable {
+    /// Moves every receipt time by `delta` ns (a clock step).
+    pub fn shift(&mut self, delta: i64) {
+        for e in &mut self.entries {
+            e.last_receipt = e.last_receipt.shifted(delta);
+            e.previous_receipt = e.previous_receipt.map(|t| t.shifted(delta));
+        }
+    }
+
     /// An empty table for up to `capacity` foreign masters (1588-2019 requires room for at
     /// least five). A capacity of zero records nothing.
     pub fn new(capacity: usize) -> Self {

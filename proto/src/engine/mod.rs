@@ -212,6 +212,8 @@ pub struct Stats {
     /// Unicast management requests not answered because the answer would be longer than
     /// the request (no amplification towards a claimed source).
     pub management_reply_too_large: u64,
+    /// Clock steps followed (schedules moved with the clock).
+    pub clock_steps: u64,
     /// CANCELs whose port identity is not the granted slave's (spoofed), ignored.
     pub cancel_not_owner: u64,
     /// Unicast Pdelay_Req from sources without a Pdelay_Resp grant, dropped.
@@ -262,6 +264,11 @@ struct Port {
     erbest: Option<ComparisonDataset>,
     unicast: UnicastService,
 }
+
+/// A jump of the time the engine is given backwards by more than this is a clock step (ns).
+const STEP_BACK_NS: i64 = 100_000_000;
+/// … and forwards by more than this (the engine loop calls at least every second).
+const STEP_FORWARD_NS: i64 = 10_000_000_000;
 
 /// Largest message the engine builds (Announce with SMPTE TLV, management responses).
 const MAX_MSG: usize = 512;
@@ -618,14 +625,44 @@ impl Engine {
         self.pending.is_pending(token)
     }
 
+    /// Keeps the engine's time monotonic, and follows a clock step: a jump back by more than
+    /// [`STEP_BACK_NS`], or forward by more than [`STEP_FORWARD_NS`] past both the last time
+    /// and the engine's own next deadline (the caller is due then, so a later call means the
+    /// clock moved), moves every schedule, expiry and receipt time with the clock, so Syncs,
+    /// Announces and unicast grants go on at their rates — no freeze for the length of a
+    /// backwards step, no burst or mass expiry after a forward one. Smaller backwards wobbles
+    /// are held at the last time (counted).
     fn clamp(&mut self, now: Time) -> Time {
-        if now < self.last_now {
+        let delta = now.signed_since(self.last_now);
+        if delta < -STEP_BACK_NS {
+            self.stats.clock_steps += 1;
+            self.shift(delta);
+        } else if delta > STEP_FORWARD_NS {
+            let due = self.poll_timeout().max(self.last_now);
+            let late = now.signed_since(due);
+            if late > STEP_FORWARD_NS {
+                self.stats.clock_steps += 1;
+                self.shift(late);
+            }
+        } else if delta < 0 {
             self.stats.time_went_backwards += 1;
-            self.last_now
-        } else {
-            self.last_now = now;
-            now
+            return self.last_now;
         }
+        self.last_now = now;
+        now
+    }
+
+    fn shift(&mut self, delta: i64) {
+        for p in &mut self.ports {
+            p.listening_until = p.listening_until.shifted(delta);
+            p.next_announce = p.next_announce.shifted(delta);
+            p.next_sync = p.next_sync.shifted(delta);
+            p.last_sync = p.last_sync.map(|(q, t)| (q, t.shifted(delta)));
+            p.foreign.shift(delta);
+            p.unicast.shift(delta);
+        }
+        self.pending.shift(delta);
+        self.req_window = self.req_window.shifted(delta);
     }
 
     /// Emits `repr` out of port `i` (counting it), borrowing the engine's parts apart so the

@@ -124,6 +124,22 @@ impl PendingTable {
         n
     }
 
+    /// Moves every deadline and scheduled tick by `delta` ns (a clock step).
+    pub fn shift(&mut self, delta: i64) {
+        for d in &mut self.deadlines {
+            d.0 = d.0.shifted(delta);
+        }
+        for s in &mut self.slots {
+            if let Some(Pending {
+                kind: FollowUpKind::Sync { scheduled, .. },
+                ..
+            }) = &mut s.entry
+            {
+                *scheduled = scheduled.shifted(delta);
+            }
+        }
+    }
+
     /// Earliest deadline of a live entry (may be a completed one: harmless early wake).
     pub fn next_deadline(&self) -> Option<Time> {
         self.deadlines.front().map(|d| d.0)

@@ -37,6 +37,14 @@ impl Time {
         }
     }
 
+    /// Moved by `delta` ns (a clock step), saturating; [`Time::NEVER`] stays never.
+    pub fn shifted(self, delta: i64) -> Time {
+        if self == Time::NEVER {
+            return self;
+        }
+        Time((i128::from(self.0) + i128::from(delta)).clamp(0, i128::from(u64::MAX - 1)) as u64)
+    }
+
     /// Nanoseconds since the epoch.
     pub const fn as_nanos(self) -> u64 {
         self.0

@@ -441,6 +441,21 @@ impl UnicastService {
         }
     }
 
+    /// Moves every schedule, expiry and departure by `delta` ns (a clock step): grants keep
+    /// their remaining time, rates their phase.
+    pub fn shift(&mut self, delta: i64) {
+        for b in &mut self.buckets {
+            b.cycle_start = b.cycle_start.shifted(delta);
+        }
+        for s in self.slaves.iter_mut().flatten() {
+            for g in &mut s.grants {
+                g.expires = g.expires.shifted(delta);
+            }
+            s.last_sync = s.last_sync.map(|(q, t)| (q, t.shifted(delta)));
+        }
+        self.next_sweep = self.next_sweep.shifted(delta);
+    }
+
     /// When the service next needs `run_due` or `sweep`.
     pub fn next_wake(&self) -> Time {
         let due = self

@@ -259,6 +259,8 @@ pub struct Sim {
     out: Recorded,
     /// What the engine observed (Sync departures), in order.
     pub observed: Vec<Observation>,
+    /// The engine's clock minus true time, ns (a clock step changes it).
+    pub engine_offset: i64,
 }
 
 impl Sim {
@@ -278,6 +280,7 @@ impl Sim {
             by_address: HashMap::new(),
             out: Recorded::default(),
             observed: Vec::new(),
+            engine_offset: 0,
         }
     }
 
@@ -337,9 +340,14 @@ impl Sim {
     }
 
     /// Runs until `end` (virtual time).
+    /// True time on the engine's clock.
+    fn ec(&self, t: Time) -> Time {
+        t.shifted(self.engine_offset)
+    }
+
     pub fn run_until(&mut self, end: Time) {
         loop {
-            let te = self.engine.poll_timeout();
+            let te = self.engine.poll_timeout().shifted(-self.engine_offset);
             let tq = self.queue.peek().map_or(Time::NEVER, |q| q.0.at);
             let t = te.min(tq);
             if t > end {
@@ -354,7 +362,8 @@ impl Sim {
                 self.dispatch(q.event);
             } else {
                 let mut out = std::mem::take(&mut self.out);
-                self.engine.handle_timeout(self.now, &mut out);
+                let now = self.ec(self.now);
+                self.engine.handle_timeout(now, &mut out);
                 self.flush(&mut out);
                 self.out = out;
             }
@@ -368,7 +377,10 @@ impl Sim {
             let now = self.now;
             match std::mem::replace(&mut tx.stamp, TxStamp::None) {
                 TxStamp::None => {}
-                TxStamp::OneStep => now.to_timestamp().write(&mut tx.payload, 34),
+                TxStamp::OneStep => now
+                    .shifted(self.engine_offset)
+                    .to_timestamp()
+                    .write(&mut tx.payload, 34),
                 TxStamp::TwoStep(token) => {
                     let at = now.plus_nanos(self.net.tx_stamp_latency_ns);
                     self.push(
@@ -573,18 +585,20 @@ impl Sim {
                 multicast,
                 payload,
             } => {
+                let now = self.ec(self.now);
                 let rx = RxMessage {
                     port: 0,
                     source,
                     multicast,
-                    timestamp: Some(self.now),
+                    timestamp: Some(now),
                     payload: &payload,
                 };
-                self.engine.handle_message(self.now, rx, &mut out);
+                self.engine.handle_message(now, rx, &mut out);
             }
             Event::Stamp { token, tx_time } => {
+                let (now, tx_time) = (self.ec(self.now), self.ec(tx_time));
                 self.engine
-                    .handle_tx_timestamp(self.now, token, tx_time, &mut out);
+                    .handle_tx_timestamp(now, token, tx_time, &mut out);
             }
             Event::ToSlave { idx, payload } => self.slave_rx(idx, &payload),
             Event::DelayReq { idx } => self.slave_delay_req(idx),
