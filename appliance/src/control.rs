@@ -414,6 +414,7 @@ impl StatsReport {
                 ("ignored", s.rx_ignored),
                 ("missing_timestamp", s.rx_missing_timestamp),
                 ("rate_limited", s.rx_rate_limited),
+                ("source_rate_limited", s.rx_source_rate_limited),
                 ("wrong_state", s.rx_wrong_state),
                 ("delay_req_without_grant", s.delay_req_without_grant),
                 ("pdelay_req_without_grant", s.pdelay_req_without_grant),

@@ -695,6 +695,48 @@ fn request_flood_does_not_starve_syncs() {
     }
 }
 
+/// Finding 3: a flood from one source spends its own allowance, not the good slaves'. One
+/// address sends ~25 000 Delay_Req/s against a budget of 10 000/s: it is held to its 512/s,
+/// and five good slaves get every Delay_Resp (before, the flood spent the shared budget and
+/// they lost most of theirs).
+#[test]
+fn a_flooding_source_spends_its_own_budget() {
+    use meridian_proto::engine::PeerAddress;
+    let engine = Engine::new(
+        config(|c, p| {
+            c.max_requests_per_ms = 10;
+            p.log_sync_interval = -4;
+        }),
+        T0,
+        locked(),
+    )
+    .unwrap();
+    let mut sim = Sim::new(engine, T0, NetParams::default(), 5, 0);
+    for k in 0..5 {
+        sim.add_slave(SimSlave::new(k, Mode::Multicast { delay_log: -3 }, 0, 0), 1);
+    }
+    for k in 5..200 {
+        let mut s = SimSlave::new(k, Mode::Multicast { delay_log: -7 }, 0, 0);
+        s.address = PeerAddress::Ipv4([10, 66, 66, 66]);
+        sim.add_slave(s, 10_000_000);
+    }
+    sim.run_until(secs(8));
+    let before: Vec<usize> = sim.slaves[..5]
+        .iter()
+        .map(|s| s.path_delays.len())
+        .collect();
+    sim.run_until(secs(18));
+    let st = sim.engine.stats();
+    assert!(st.rx_source_rate_limited > 200_000, "{st:?}");
+    for (s, b) in sim.slaves[..5].iter().zip(before) {
+        let answered = s.path_delays.len() - b;
+        assert!(
+            (79..=81).contains(&answered),
+            "{answered} own Delay_Resp in 10 s at 8/s"
+        );
+    }
+}
+
 /// A Delay_Resp carries the Delay_Req's RX timestamp exactly as the data plane reported it
 /// (for residence time), while its receiveTimestamp has the ingress latency taken off: the
 /// configured latency is a correction, not part of the residence.

@@ -204,9 +204,14 @@ pub struct ClockConfig {
     pub max_pending_tx_timestamps: u32,
     /// How long to wait for a TX timestamp before giving up on its Follow_Up.
     pub tx_timestamp_timeout_ns: u64,
-    /// Most requests (Delay_Req, Pdelay_Req, Signaling, Management) handled per millisecond;
-    /// the excess is dropped and counted so a flood cannot starve scheduled Syncs.
+    /// Most event requests (Delay_Req, Pdelay_Req) handled per millisecond, all sources
+    /// together; signaling and general messages get a quarter of it, management a tenth
+    /// (see [`super::admit::AdmitConfig::from_requests_per_ms`]); each source is held to its
+    /// own rate first. The excess is dropped and counted so a flood cannot starve Syncs.
     pub max_requests_per_ms: u32,
+    /// The key of the admission table's hash: random per run (the appliance draws it), so a
+    /// sender cannot aim its addresses at a good slave's slots.
+    pub admission_key: u64,
     /// SMPTE ST 2059-2 synchronization metadata to append to every Announce, if any.
     pub smpte: Option<SmpteMetadata>,
 }
@@ -280,6 +285,7 @@ impl ClockConfig {
             max_pending_tx_timestamps: 65_536,
             tx_timestamp_timeout_ns: 10_000_000,
             max_requests_per_ms: 1_000,
+            admission_key: 0x6d65_7269_6469_616e,
             smpte: None,
         }
     }

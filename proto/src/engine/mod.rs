@@ -35,6 +35,7 @@
 //! * Nothing here allocates per message once slaves are admitted; state is bounded by the
 //!   configured limits.
 
+pub mod admit;
 pub mod bmca;
 pub mod config;
 pub mod io;
@@ -212,6 +213,8 @@ pub struct Stats {
     /// Unicast management requests not answered because the answer would be longer than
     /// the request (no amplification towards a claimed source).
     pub management_reply_too_large: u64,
+    /// Messages from a source over its own rate, dropped.
+    pub rx_source_rate_limited: u64,
     /// Clock steps followed (schedules moved with the clock).
     pub clock_steps: u64,
     /// CANCELs whose port identity is not the granted slave's (spoofed), ignored.
@@ -289,8 +292,7 @@ pub struct Engine {
     pending: PendingTable,
     stats: Stats,
     last_now: Time,
-    req_window: Time,
-    req_count: u32,
+    admission: admit::Admission,
 }
 
 /// The pieces of the engine a message builder needs, borrowed apart from the port state.
@@ -551,6 +553,10 @@ impl Engine {
                 unicast: UnicastService::new(p.unicast_limits.max_slaves),
             })
             .collect();
+        let admission = admit::Admission::new(admit::AdmitConfig::from_requests_per_ms(
+            clock.max_requests_per_ms,
+            clock.admission_key,
+        ));
         Ok(Engine {
             pending: PendingTable::new(
                 clock.max_pending_tx_timestamps,
@@ -563,8 +569,7 @@ impl Engine {
             pinned: false,
             stats: Stats::default(),
             last_now: now,
-            req_window: now,
-            req_count: 0,
+            admission,
         })
     }
 
@@ -653,6 +658,7 @@ impl Engine {
     }
 
     fn shift(&mut self, delta: i64) {
+        self.admission.shift(delta);
         for p in &mut self.ports {
             p.listening_until = p.listening_until.shifted(delta);
             p.next_announce = p.next_announce.shifted(delta);
@@ -662,7 +668,6 @@ impl Engine {
             p.unicast.shift(delta);
         }
         self.pending.shift(delta);
-        self.req_window = self.req_window.shifted(delta);
     }
 
     /// Emits `repr` out of port `i` (counting it), borrowing the engine's parts apart so the
@@ -868,16 +873,23 @@ impl Engine {
             self.stats.rx_wrong_domain += 1;
             return;
         }
-        let is_request = matches!(
-            msg.body,
-            MessageBody::DelayReq { .. }
-                | MessageBody::PdelayReq { .. }
-                | MessageBody::Signaling { .. }
-                | MessageBody::Management { .. }
-        );
-        if is_request && !self.admit_request(now) {
-            self.stats.rx_rate_limited += 1;
-            return;
+        // Charged after the cheap checks above, per source and then per class.
+        let class = match msg.body {
+            MessageBody::DelayReq { .. } | MessageBody::PdelayReq { .. } => admit::Class::Event,
+            MessageBody::Signaling { .. } => admit::Class::Signaling,
+            MessageBody::Management { .. } => admit::Class::Management,
+            _ => admit::Class::General,
+        };
+        match self.admission.admit(now, &rx.source, class) {
+            Ok(()) => {}
+            Err(admit::Refusal::Source) => {
+                self.stats.rx_source_rate_limited += 1;
+                return;
+            }
+            Err(admit::Refusal::Class) => {
+                self.stats.rx_rate_limited += 1;
+                return;
+            }
         }
         match msg.body {
             MessageBody::Announce(a) => self.on_announce(now, i, &msg.header, &a),
@@ -887,16 +899,6 @@ impl Engine {
             MessageBody::Management { .. } => self.on_management(now, i, &rx, &msg, out),
             _ => self.stats.rx_ignored += 1,
         }
-    }
-
-    /// The per-millisecond request budget.
-    fn admit_request(&mut self, now: Time) -> bool {
-        if now.saturating_since(self.req_window) >= 1_000_000 {
-            self.req_window = now;
-            self.req_count = 0;
-        }
-        self.req_count += 1;
-        self.req_count <= self.clock.max_requests_per_ms
     }
 
     fn on_announce(&mut self, now: Time, i: usize, h: &HeaderRepr, a: &AnnounceBody) {
