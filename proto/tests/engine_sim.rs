@@ -584,6 +584,32 @@ fn clock_steps_neither_freeze_nor_burst() {
     assert_eq!(sim.engine.stats().grants_expired, 0);
 }
 
+/// Finding 6: a link that goes down makes the port FAULTY (nothing sent); when it comes
+/// back, the port is MASTER again at once (no new LISTENING period) and serves its slaves.
+#[test]
+fn link_down_is_faulty_and_link_up_serves_at_once() {
+    let engine = Engine::new(config(|_, _| {}), T0, locked()).unwrap();
+    let mut sim = Sim::new(engine, T0, NetParams::default(), 1, 0);
+    sim.add_slave(SimSlave::new(1, Mode::Multicast { delay_log: 0 }, 0, 0), 1);
+    sim.run_until(secs(10));
+    assert_eq!(sim.engine.port_status(0).unwrap().state, PortState::Master);
+    assert!(sim.engine.set_port_link(secs(10), 0, false));
+    assert!(!sim.engine.set_port_link(secs(10), 0, false), "no change");
+    assert_eq!(sim.engine.port_status(0).unwrap().state, PortState::Faulty);
+    let syncs = sim.engine_tx[n(MessageType::Sync)];
+    sim.run_until(secs(20));
+    assert_eq!(sim.engine.port_status(0).unwrap().state, PortState::Faulty);
+    assert_eq!(
+        sim.engine_tx[n(MessageType::Sync)],
+        syncs,
+        "FAULTY sends nothing"
+    );
+    assert!(sim.engine.set_port_link(secs(20), 0, true));
+    assert_eq!(sim.engine.port_status(0).unwrap().state, PortState::Master);
+    sim.run_until(secs(25));
+    assert!(sim.engine_tx[n(MessageType::Sync)] >= syncs + 4);
+}
+
 /// A masterOnly port is MASTER from the first instant (no LISTENING) and stays so.
 #[test]
 fn master_only_port_serves_at_once() {

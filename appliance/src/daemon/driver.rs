@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use meridian_proto::engine::{
     Engine, Observation, Output, RxMessage, Time, Transmit, TxStamp, TxToken,
 };
-use tracing::warn;
+use tracing::{info, warn};
 
 use super::report::Reporter;
 use super::stages::StageSet;
@@ -320,6 +320,18 @@ impl<P: PtpPort> Driver<P> {
             p.maintain();
         }
         let now = self.io.clock.now();
+        for (i, p) in self.io.ports.iter().enumerate() {
+            let Some(up) = p.link_up() else {
+                continue;
+            };
+            if self.engine.set_port_link(now, i as u16, up) {
+                if up {
+                    info!(port = i + 1, "link up: port back in service");
+                } else {
+                    warn!(port = i + 1, "link down (or interface gone): port FAULTY");
+                }
+            }
+        }
         self.check_leap_file(now);
         self.engine.set_clock_status(now, self.io.clock.status());
         self.next_status = now.plus_nanos(STATUS_REFRESH_NS);

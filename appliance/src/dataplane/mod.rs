@@ -220,7 +220,9 @@ pub trait PtpPort {
         self.wait_fds().is_empty()
     }
 
-    /// Whether the link is up, where the backend can tell.
+    /// Whether the link is up (administratively up, with carrier), where the backend can
+    /// tell; asked about once a second from the engine's thread (a down link makes the
+    /// port FAULTY).
     fn link_up(&self) -> Option<bool> {
         None
     }

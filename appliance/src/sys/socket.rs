@@ -423,6 +423,17 @@ impl Socket {
         Ok(unsafe { r.ifr_ifru.ifru_ifindex })
     }
 
+    /// `SIOCGIFFLAGS`: whether the interface is up and running (IFF_UP and IFF_RUNNING: its
+    /// link has carrier). An interface that no longer exists is an error (ENODEV).
+    pub fn if_running(&self, ifname: &str) -> io::Result<bool> {
+        let mut r = Self::ifreq(ifname)?;
+        self.ioctl_ifreq(libc::SIOCGIFFLAGS, &mut r)?;
+        // SAFETY: SIOCGIFFLAGS succeeded, so the kernel stored the flags in this member; any
+        // bit pattern is a valid c_short.
+        let flags = i32::from(unsafe { r.ifr_ifru.ifru_flags });
+        Ok(flags & libc::IFF_UP != 0 && flags & libc::IFF_RUNNING != 0)
+    }
+
     /// `SIOCGIFHWADDR`: the interface's MAC address.
     pub fn if_hwaddr(&self, ifname: &str) -> io::Result<[u8; 6]> {
         let mut r = Self::ifreq(ifname)?;

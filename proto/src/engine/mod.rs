@@ -266,6 +266,8 @@ struct Port {
     foreign: ForeignMasterTable,
     erbest: Option<ComparisonDataset>,
     unicast: UnicastService,
+    /// Its link is down (the data plane says): FAULTY until it is up again.
+    faulty: bool,
 }
 
 /// A jump of the time the engine is given backwards by more than this is a clock step (ns).
@@ -551,6 +553,7 @@ impl Engine {
                 foreign: ForeignMasterTable::new(16),
                 erbest: None,
                 unicast: UnicastService::new(p.unicast_limits.max_slaves),
+                faulty: false,
             })
             .collect();
         let admission = admit::Admission::new(admit::AdmitConfig::from_requests_per_ms(
@@ -719,6 +722,31 @@ impl Engine {
             index: i as PortIndex,
             identity: self.ports[i].identity,
         }
+    }
+
+    /// The data plane's view of port `port`'s link. Down: the port goes FAULTY (it sends
+    /// nothing, its unicast slaves are let go, BMCA leaves it there). Up again: BMCA decides
+    /// its state at once from what it knows (MASTER unless a better master is heard) —
+    /// no new LISTENING period. Returns whether anything changed.
+    pub fn set_port_link(&mut self, now: Time, port: u16, up: bool) -> bool {
+        let now = self.clamp(now);
+        let i = port as usize;
+        let Some(p) = self.ports.get_mut(i) else {
+            return false;
+        };
+        if up != p.faulty {
+            return false;
+        }
+        if up {
+            p.faulty = false;
+            p.listening_until = now;
+            self.set_state(i, PortState::Listening, now);
+            self.run_bmca(now);
+        } else {
+            p.faulty = true;
+            self.set_state(i, PortState::Faulty, now);
+        }
+        true
     }
 
     /// The clock layer's new view of the clock. Announce content follows at once; BMCA
@@ -957,6 +985,9 @@ impl Engine {
             }
         }
         for i in 0..self.ports.len() {
+            if self.ports[i].faulty {
+                continue;
+            }
             let d0 = self.d0(i);
             let p = &self.ports[i];
             let rec = bmca::state_decision(

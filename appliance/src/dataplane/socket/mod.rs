@@ -645,6 +645,19 @@ impl PtpPort for SocketPort {
         SocketPort::recv(self, buf)
     }
 
+    fn link_up(&self) -> Option<bool> {
+        let sock = match &self.sockets {
+            Sockets::Udp { event, .. } => event,
+            Sockets::L2 { sock } => sock,
+        };
+        // A vanished interface (ENODEV) is a link down; any other failure says nothing.
+        match sock.if_running(&self.interface) {
+            Ok(up) => Some(up),
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Some(false),
+            Err(_) => None,
+        }
+    }
+
     fn send(
         &mut self,
         tx: &TxRequest<'_>,
