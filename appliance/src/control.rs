@@ -704,7 +704,7 @@ pub struct ControlError {
 
 impl ControlServer {
     /// Binds the socket (replacing a stale one), creating its directory.
-    pub fn bind(path: &Path) -> Result<Self, ControlError> {
+    pub fn bind(path: &Path, mode: u32) -> Result<Self, ControlError> {
         let err = |error| ControlError {
             path: path.display().to_string(),
             error,
@@ -723,6 +723,11 @@ impl ControlServer {
             std::fs::remove_file(path).map_err(err)?;
         }
         let listener = UnixListener::bind(path).map_err(err)?;
+        // Explicit permissions, not the umask's: who may connect is who may read the status.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(err)?;
+        }
         listener.set_nonblocking(true).map_err(err)?;
         Ok(ControlServer {
             listener,
@@ -738,19 +743,38 @@ impl ControlServer {
 
     /// Answers every waiting connection with `report()` (`None`: the connection is closed
     /// unanswered, the client sees an error).
-    pub fn serve(&self, mut report: impl FnMut() -> Option<StatusReport>) {
+    /// The engine loop is asked at most once per [`REPORT_REUSE`]: clients within it get the
+    /// same report, so a flood of connections costs the loop at most ten reports a second.
+    pub fn serve(
+        &self,
+        cache: &mut Option<(std::time::Instant, Vec<u8>)>,
+        mut report: impl FnMut() -> Option<StatusReport>,
+    ) {
         while let Ok((mut stream, _)) = self.listener.accept() {
-            let Some(r) = report() else {
+            let fresh = cache
+                .as_ref()
+                .is_some_and(|(at, _)| at.elapsed() < REPORT_REUSE);
+            if !fresh {
+                let Some(r) = report() else {
+                    continue;
+                };
+                *cache = Some((
+                    std::time::Instant::now(),
+                    serde_json::to_vec(&r).unwrap_or_default(),
+                ));
+            }
+            let Some((_, body)) = cache.as_ref() else {
                 continue;
             };
-            let body = serde_json::to_vec(&r).unwrap_or_default();
             let _ = stream.set_nonblocking(false);
             let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
-            let _ = stream.write_all(&body);
+            let _ = stream.write_all(body);
         }
     }
 }
 
+/// A report is served again to clients within this of its making.
+const REPORT_REUSE: Duration = Duration::from_millis(100);
 /// How long a client may take to read its report.
 const WRITE_TIMEOUT: Duration = Duration::from_millis(200);
 /// How long the control thread waits for the engine loop's report.
@@ -857,9 +881,10 @@ impl ControlThread {
                     Some(r)
                 };
                 let mut poll = crate::dataplane::PollSet::new(&[server.raw_fd()]);
+                let mut cache = None;
                 while !flag.load(Ordering::Relaxed) {
                     match poll.wait(Some(STOP_CHECK_NS)) {
-                        Ok(_) if poll.is_ready(0) => server.serve(&mut ask),
+                        Ok(_) if poll.is_ready(0) => server.serve(&mut cache, &mut ask),
                         Ok(_) => {}
                         Err(e) => {
                             tracing::warn!(error = %e, "control socket: poll");
@@ -1033,6 +1058,19 @@ mod tests {
         );
     }
 
+    /// The socket gets the configured mode whatever the umask.
+    #[test]
+    fn the_socket_has_the_configured_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        for mode in [0o600, 0o660] {
+            let path = dir.path().join(format!("{mode:o}.sock"));
+            let _s = ControlServer::bind(&path, mode).unwrap();
+            let m = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(m, mode, "{m:o}");
+        }
+    }
+
     /// A client's request reaches the engine loop as a flag and a readable descriptor; its
     /// answer comes back with the residence summary added; an engine loop that does not
     /// answer costs the client an error after the timeout, and nothing else.
@@ -1045,7 +1083,7 @@ mod tests {
         rec.record(crate::metrics::ReplyKind::DelayResp, 1_500);
         rec.publish();
         let (thread, mut desk) =
-            ControlThread::start(ControlServer::bind(&path).unwrap(), series, &[]).unwrap();
+            ControlThread::start(ControlServer::bind(&path, 0o660).unwrap(), series, &[]).unwrap();
         let readable = |desk: &ReportDesk| {
             crate::dataplane::poll_readable(&[desk.raw_fd()], Some(0)).unwrap()[0]
         };
@@ -1065,6 +1103,15 @@ mod tests {
         let r = client.join().unwrap().unwrap();
         assert_eq!(r.ports[0].state, "MASTER");
         assert_eq!(r.residence.map(|r| r.count), Some(1));
+        // Another client within 100 ms gets the same report; the engine loop is not asked.
+        let p = path.clone();
+        let again = std::thread::spawn(move || fetch(&p))
+            .join()
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.ports[0].state, "MASTER");
+        assert!(!desk.wanted(), "served from the last report");
+        std::thread::sleep(REPORT_REUSE + Duration::from_millis(20));
         // Nobody answers now.
         let p = path.clone();
         let t0 = std::time::Instant::now();

@@ -28,6 +28,8 @@ pub(super) enum Key {
     Dataplane(&'static str),
     /// A key of `[metrics]`, named `metrics.<key>`.
     Metrics(&'static str),
+    /// A key of `[control]`, named `control.<key>`.
+    Control(&'static str),
     /// A key of `[smpte]`, named `smpte.<key>` (the section itself: `smpte`).
     Smpte(&'static str),
     /// A key of the n-th `[[port]]` or of its `unicast-limits`, named `port[n].<key>`. When
@@ -49,6 +51,7 @@ impl Key {
             Key::Clock(k) => format!("clock.{k}"),
             Key::Dataplane(k) => format!("dataplane.{k}"),
             Key::Metrics(k) => format!("metrics.{k}"),
+            Key::Control(k) => format!("control.{k}"),
             Key::Smpte("") => "smpte".into(),
             Key::Smpte(k) => format!("smpte.{k}"),
             Key::Port(i, k) => format!("port[{i}].{k}"),
@@ -65,6 +68,7 @@ impl Key {
             Key::Engine(k) => at.line(&[K("clock"), K(k)]),
             Key::Dataplane(k) => at.line(&[K("dataplane"), K(k)]),
             Key::Metrics(k) => at.line(&[K("metrics"), K(k)]),
+            Key::Control(k) => at.line(&[K("control"), K(k)]),
             Key::Smpte("") => at.line(&[K("smpte")]),
             Key::Smpte(k) => at.line(&[K("smpte"), K(k)]),
             Key::Port(i, k) => {
@@ -121,6 +125,9 @@ pub(super) fn check(cfg: &Config) -> Result<(), Problem> {
     }
     if let Some(sm) = &cfg.smpte {
         smpte(cfg, sm)?;
+    }
+    if let Err(e) = cfg.control.mode() {
+        return Err(Problem::new(Key::Control("socket-mode"), e));
     }
     let limit = cfg.metrics.per_slave_limit;
     if !(1..=super::schema::MAX_PER_SLAVE_LIMIT).contains(&limit) {
@@ -516,6 +523,14 @@ mod tests {
         assert_eq!(c.clock.servo, super::super::ServoName::Pi);
         assert_eq!(c.clock.primary_holdover().locked_class, 6);
         assert!(Config::parse(&format!("[clock]\nservo = \"kalman\"\n{port}")).is_err());
+        let e = Config::parse(&format!("[control]\nsocket-mode = \"0999\"\n{port}")).unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("control.socket-mode", Some(2)),
+            "{e}"
+        );
+        let c = Config::parse(&format!("[control]\nsocket-mode = \"0600\"\n{port}")).unwrap();
+        assert_eq!(c.control.mode(), Ok(0o600));
         let c = Config::parse(&format!("[clock]\nholdover-spec-us = 50\n{port}")).unwrap();
         assert_eq!(c.clock.holdover().spec_ns, 50_000);
         assert_eq!(c.clock.holdover().frequency_floor_ppb, 1_000.0);

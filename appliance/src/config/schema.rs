@@ -586,6 +586,28 @@ pub struct ControlSection {
     /// Unix socket path for `meridian status`.
     #[serde(default = "default_control_socket")]
     pub socket: PathBuf,
+    /// The socket's permission bits (octal text, e.g. "0660").
+    #[serde(default = "default_socket_mode")]
+    pub socket_mode: String,
+}
+
+fn default_socket_mode() -> String {
+    "0660".into()
+}
+
+impl ControlSection {
+    /// `socket-mode` as permission bits (checked by `check-config`).
+    pub fn mode(&self) -> Result<u32, String> {
+        u32::from_str_radix(self.socket_mode.trim_start_matches("0o"), 8)
+            .ok()
+            .filter(|m| *m <= 0o777)
+            .ok_or_else(|| {
+                format!(
+                    "\"{}\": octal permission bits, e.g. \"0660\"",
+                    self.socket_mode
+                )
+            })
+    }
 }
 
 /// The control socket used when the configuration names none.
@@ -597,6 +619,7 @@ impl Default for ControlSection {
     fn default() -> Self {
         ControlSection {
             socket: default_control_socket(),
+            socket_mode: default_socket_mode(),
         }
     }
 }

@@ -227,7 +227,12 @@ fn serve<P: PtpPort>(
     let engine = Engine::new(engine_cfg, clock.now(), clock.status())
         .map_err(|e| anyhow::anyhow!("engine configuration: {e}"))?;
     let (_control, desk) = ControlThread::start(
-        ControlServer::bind(&cfg.control.socket)?,
+        ControlServer::bind(
+            &cfg.control.socket,
+            cfg.control
+                .mode()
+                .map_err(|e| anyhow::anyhow!("[control] socket-mode: {e}"))?,
+        )?,
         histograms.residence.clone(),
         &data_plane_cpus(cfg),
     )?;
