@@ -51,3 +51,67 @@ fn link_down_faulty_and_back() {
     }
     m.stop_gracefully();
 }
+
+/// The daemon itself (the child of the lab's `timeout` wrapper).
+fn daemon_pid(wrapper: u32) -> u32 {
+    let out = std::process::Command::new("pgrep")
+        .args(["-P", &wrapper.to_string()])
+        .output()
+        .expect("pgrep");
+    let pids = String::from_utf8_lossy(&out.stdout);
+    match pids.split_whitespace().collect::<Vec<_>>()[..] {
+        [one] => one.parse().expect("a pid"),
+        ref other => panic!("the daemon under timeout {wrapper}: {other:?}"),
+    }
+}
+
+/// Hardening finding 9: with `[security] user = "nobody"` Meridian opens its ports as root,
+/// then runs as nobody with no capabilities at all (software stamps: nothing to steer) and
+/// no_new_privs — every thread — and still serves a free-running ptp4l slave and answers
+/// `meridian status`.
+#[test]
+fn runs_unprivileged_after_opening_its_ports() {
+    let Some(lab) = Lab::pair("unprivileged") else {
+        return;
+    };
+    let (gm, sl) = (lab.node(0), lab.node(1));
+    let cfg = MeridianConfig::new(gm, Transport::UdpV4).set("security", "user", "\"nobody\"");
+    let mut m = lab.meridian(gm, &cfg.to_toml());
+    m.wait_port_state(1, "MASTER", Duration::from_secs(15));
+    let pid = daemon_pid(m.proc().pid());
+    let tasks: Vec<_> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("tasks")
+        .map(|e| e.expect("task").path())
+        .collect();
+    assert!(tasks.len() >= 3, "{tasks:?}");
+    for t in &tasks {
+        let status = std::fs::read_to_string(t.join("status")).expect("status");
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(str::trim)
+                .unwrap_or_else(|| panic!("{name} in {status}"))
+                .to_string()
+        };
+        assert_eq!(field("Uid:"), "65534\t65534\t65534\t65534", "{t:?}");
+        assert_eq!(field("Groups:"), "", "{t:?}");
+        assert_eq!(field("CapEff:"), "0000000000000000", "{t:?}");
+        assert_eq!(field("CapPrm:"), "0000000000000000", "{t:?}");
+        assert_eq!(field("NoNewPrivs:"), "1", "{t:?}");
+    }
+    assert!(m.log().contains("privileges dropped"), "{}", m.log());
+    let mut slave = lab.ptp4l_slave(sl, Transport::UdpV4, "");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while parse_offsets(&slave.stdout()).len() < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "no offsets from the slave:\n{}",
+            slave.stdout()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    slave.stop();
+    assert_eq!(m.port_state(1).as_deref(), Ok("MASTER"));
+    m.stop_gracefully();
+}

@@ -506,6 +506,14 @@ impl TimeBase {
         self.discipline.announced(now)
     }
 
+    /// Whether a servo steers a PHC (which needs CAP_SYS_TIME for `clock_adjtime`).
+    pub fn steers_phc(&self) -> bool {
+        matches!(
+            (&self.base, &self.discipliner),
+            (Base::Phc(_), Discipliner::Servo(_))
+        )
+    }
+
     /// The discipline, for status and metrics.
     pub fn discipline_report(&self) -> DisciplineReport {
         let (reference, servo, status) = match &self.discipliner {

@@ -30,6 +30,8 @@ pub(super) enum Key {
     Metrics(&'static str),
     /// A key of `[control]`, named `control.<key>`.
     Control(&'static str),
+    /// A key of `[security]`, named `security.<key>`.
+    Security(&'static str),
     /// A key of `[smpte]`, named `smpte.<key>` (the section itself: `smpte`).
     Smpte(&'static str),
     /// A key of the n-th `[[port]]` or of its `unicast-limits`, named `port[n].<key>`. When
@@ -52,6 +54,7 @@ impl Key {
             Key::Dataplane(k) => format!("dataplane.{k}"),
             Key::Metrics(k) => format!("metrics.{k}"),
             Key::Control(k) => format!("control.{k}"),
+            Key::Security(k) => format!("security.{k}"),
             Key::Smpte("") => "smpte".into(),
             Key::Smpte(k) => format!("smpte.{k}"),
             Key::Port(i, k) => format!("port[{i}].{k}"),
@@ -69,6 +72,7 @@ impl Key {
             Key::Dataplane(k) => at.line(&[K("dataplane"), K(k)]),
             Key::Metrics(k) => at.line(&[K("metrics"), K(k)]),
             Key::Control(k) => at.line(&[K("control"), K(k)]),
+            Key::Security(k) => at.line(&[K("security"), K(k)]),
             Key::Smpte("") => at.line(&[K("smpte")]),
             Key::Smpte(k) => at.line(&[K("smpte"), K(k)]),
             Key::Port(i, k) => {
@@ -125,6 +129,21 @@ pub(super) fn check(cfg: &Config) -> Result<(), Problem> {
     }
     if let Some(sm) = &cfg.smpte {
         smpte(cfg, sm)?;
+    }
+    if !cfg.security.user.is_empty() {
+        if cfg.dataplane.backend == BackendName::Dpdk {
+            return Err(Problem::new(
+                Key::Security("user"),
+                "not with [dataplane] backend = \"dpdk\" (DPDK's EAL and PMDs keep needing \
+                 root; run it under systemd's sandboxing instead)",
+            ));
+        }
+        if let Err(e) = crate::sys::privs::lookup_user(&cfg.security.user) {
+            return Err(Problem::new(
+                Key::Security("user"),
+                format!("\"{}\": {e}", cfg.security.user),
+            ));
+        }
     }
     if let Err(e) = cfg.control.mode() {
         return Err(Problem::new(Key::Control("socket-mode"), e));
@@ -523,6 +542,10 @@ mod tests {
         assert_eq!(c.clock.servo, super::super::ServoName::Pi);
         assert_eq!(c.clock.primary_holdover().locked_class, 6);
         assert!(Config::parse(&format!("[clock]\nservo = \"kalman\"\n{port}")).is_err());
+        let e = Config::parse(&format!("[security]\nuser = \"no-such-user-here\"\n{port}"))
+            .unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), ("security.user", Some(2)), "{e}");
+        assert!(Config::parse(&format!("[security]\nuser = \"nobody\"\n{port}")).is_ok());
         let e = Config::parse(&format!("[control]\nsocket-mode = \"0999\"\n{port}")).unwrap_err();
         assert_eq!(
             (e.key.as_str(), e.line),

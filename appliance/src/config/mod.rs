@@ -26,8 +26,8 @@ pub use engine::{parse_identity, PortFacts};
 pub use schema::{
     default_control_socket, BackendName, BetterMasterName, ClockSection, ControlSection,
     DataplaneSection, DelayMechanismName, ExplicitQuality, LogFormat, LogLevel, LoggingSection,
-    MetricsSection, PortSection, ProfileName, QualitySetting, ReferenceSetting, ServoName,
-    SmpteSection, StampModeName, TimeSourceName, TimestampingSection, TransportName,
+    MetricsSection, PortSection, ProfileName, QualitySetting, ReferenceSetting, SecuritySection,
+    ServoName, SmpteSection, StampModeName, TimeSourceName, TimestampingSection, TransportName,
     UnicastLimitsSection, UtcOffsetSetting, DEFAULT_METRICS_LISTEN, DEFAULT_PER_SLAVE_LIMIT,
     MAX_PER_SLAVE_LIMIT,
 };
@@ -70,6 +70,9 @@ pub struct Config {
     /// `[metrics]`.
     #[serde(default)]
     pub metrics: MetricsSection,
+    /// `[security]`.
+    #[serde(default)]
+    pub security: SecuritySection,
     /// `[smpte]` (profile `smpte-2059-2` only).
     #[serde(default)]
     pub smpte: Option<SmpteSection>,

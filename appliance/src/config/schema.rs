@@ -624,6 +624,15 @@ impl Default for ControlSection {
     }
 }
 
+/// `[security]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SecuritySection {
+    /// After opening its ports, run as this user (empty: stay as started).
+    #[serde(default)]
+    pub user: String,
+}
+
 /// `[smpte]`: the SMPTE ST 2059-2 synchronization metadata announced with the
 /// `smpte-2059-2` profile (every field of the TLV but masterLockingStatus, which follows the
 /// clock).

@@ -160,6 +160,28 @@ fn system_clock(cfg: &Config) -> anyhow::Result<SystemClock> {
     Ok(SystemClock::new(utc, cfg.explicit_quality()).with_holdover(cfg.clock.holdover()))
 }
 
+/// `[security] user`: becomes that user, keeping only CAP_SYS_TIME, and only when a servo
+/// steers a PHC (`clock_adjtime` on it); sockets, PHCs, serial lines and the control socket
+/// are open already, and nothing else needs a capability.
+fn drop_privileges(cfg: &Config, clock: &TimeBase) -> anyhow::Result<()> {
+    use crate::sys::privs;
+    let user = &cfg.security.user;
+    if user.is_empty() {
+        return Ok(());
+    }
+    let (uid, gid) =
+        privs::lookup_user(user).with_context(|| format!("[security] user \"{user}\""))?;
+    let keep: &[u32] = if clock.steers_phc() {
+        &[privs::CAP_SYS_TIME]
+    } else {
+        &[]
+    };
+    privs::drop_privileges(uid, gid, keep)
+        .with_context(|| format!("dropping privileges to \"{user}\""))?;
+    info!(user = %user, uid, gid, capabilities = ?keep, "privileges dropped");
+    Ok(())
+}
+
 /// How the time base is disciplined, from `[clock] reference` and `servo`: the system clock
 /// is followed as the kernel keeps it (system and TSC time bases) or is the servo's reference
 /// (a PHC time base); GNSS and another PHC are primary references, with the profile's classes.
@@ -226,16 +248,17 @@ fn serve<P: PtpPort>(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let engine = Engine::new(engine_cfg, clock.now(), clock.status())
         .map_err(|e| anyhow::anyhow!("engine configuration: {e}"))?;
-    let (_control, desk) = ControlThread::start(
-        ControlServer::bind(
-            &cfg.control.socket,
-            cfg.control
-                .mode()
-                .map_err(|e| anyhow::anyhow!("[control] socket-mode: {e}"))?,
-        )?,
-        histograms.residence.clone(),
-        &data_plane_cpus(cfg),
+    let server = ControlServer::bind(
+        &cfg.control.socket,
+        cfg.control
+            .mode()
+            .map_err(|e| anyhow::anyhow!("[control] socket-mode: {e}"))?,
     )?;
+    // Everything privileged is done (ports, sockets, devices, the control socket): drop to
+    // the configured user before any other thread starts.
+    drop_privileges(cfg, &clock)?;
+    let (_control, desk) =
+        ControlThread::start(server, histograms.residence.clone(), &data_plane_cpus(cfg))?;
     let mut reporter = Reporter::new(cfg, &engine);
     reporter.set_leap_file_expiry(clock.system().leap_file_expires());
     let engine_polls = loops.first().map(|(_, _, c)| Arc::clone(c));

@@ -18,6 +18,7 @@
 //! * `clock` — [`realtime_ns`], [`clock_ns`], [`fd_to_clockid`], [`kernel_clock_state`];
 //! * `poll` — [`PollFds`];
 //! * `pps` — [`pps_capture_assert`], [`pps_fetch_assert`]: the Linux PPS API;
+//! * `privs` — [`privs::drop_privileges`]: to a user, keeping listed capabilities;
 //! * `serial` — [`serial::open_raw`]: a receiver's serial line, raw and non-blocking;
 //! * `thread` — [`keep_off_cpus`] (through `set_thread_affinity`);
 //! * [`dpdk`] (feature `dpdk`) — the DPDK wrappers.
@@ -44,6 +45,7 @@ mod clock;
 mod cmsg;
 mod poll;
 mod pps;
+pub mod privs;
 pub mod serial;
 mod socket;
 mod thread;
