@@ -300,6 +300,15 @@ fn port<'c>(
             format!("\"{}\": not an interface name", p.interface),
         );
     }
+    for (key, v) in [
+        ("ingress-latency-ns", p.ingress_latency_ns),
+        ("egress-latency-ns", p.egress_latency_ns),
+        ("delay-asymmetry-ns", p.delay_asymmetry_ns),
+    ] {
+        if v.unsigned_abs() > 1_000_000_000 {
+            return err(key, format!("{v}: must be within ±1 s (±1000000000 ns)"));
+        }
+    }
     if !interfaces.insert(&p.interface) {
         return err(
             "interface",
@@ -542,6 +551,15 @@ mod tests {
         assert_eq!(c.clock.servo, super::super::ServoName::Pi);
         assert_eq!(c.clock.primary_holdover().locked_class, 6);
         assert!(Config::parse(&format!("[clock]\nservo = \"kalman\"\n{port}")).is_err());
+        let e = Config::parse(
+            "[[port]]\ninterface = \"e\"\ningress-latency-ns = -9223372036854775808\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("port[0].ingress-latency-ns", Some(3)),
+            "{e}"
+        );
         let e = Config::parse(&format!("[security]\nuser = \"no-such-user-here\"\n{port}"))
             .unwrap_err();
         assert_eq!((e.key.as_str(), e.line), ("security.user", Some(2)), "{e}");

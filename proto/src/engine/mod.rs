@@ -1080,7 +1080,7 @@ impl Engine {
             Destination::Multicast
         };
         let request_rx = t4;
-        let t4 = offset_time(t4, TimeInterval(-cfg.ingress_latency.0));
+        let t4 = offset_time(t4, TimeInterval(cfg.ingress_latency.0.saturating_neg()));
         let ctx = self.ctx(i);
         let mut h = ctx.header(MessageType::DelayResp, msg.header.sequence_id, log, unicast);
         // 11.3.2: carry the request's correctionField; subtract the asymmetry (see
@@ -1137,7 +1137,7 @@ impl Engine {
             return;
         };
         let request_rx = t2;
-        let t2 = offset_time(t2, TimeInterval(-cfg.ingress_latency.0));
+        let t2 = offset_time(t2, TimeInterval(cfg.ingress_latency.0.saturating_neg()));
         let unicast = !rx.multicast;
         let dest = if unicast {
             Destination::Unicast(rx.source)
