@@ -420,6 +420,7 @@ impl StatsReport {
                 ("pdelay_req_without_grant", s.pdelay_req_without_grant),
                 ("management_reply_too_large", s.management_reply_too_large),
                 ("cancel_not_owner", s.cancel_not_owner),
+                ("unicast_not_allowed", s.unicast_not_allowed),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))

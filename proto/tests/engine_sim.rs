@@ -610,6 +610,66 @@ fn link_down_is_faulty_and_link_up_serves_at_once() {
     assert!(sim.engine_tx[n(MessageType::Sync)] >= syncs + 4);
 }
 
+/// Finding 2, ACLs: with `unicast_allowed_sources` the port negotiates only with slaves in
+/// the listed prefixes; others (forged addresses from elsewhere) get no grant, no denial,
+/// no reply, and are counted; an identity list restricts the same way.
+#[test]
+fn unicast_negotiation_only_from_allowed_sources() {
+    use meridian_proto::engine::SourcePrefix;
+    let unicast = Mode::Unicast {
+        announce_log: 0,
+        sync_log: 0,
+        delay_log: 0,
+        duration: 60,
+    };
+    let mut cfg = config(|_, _| {});
+    Profile::G8275_2.apply(&mut cfg.clock, &mut cfg.ports);
+    // Slaves 1..=3 are 10.0.0.1..3; 10.0.0.2/31 allows 2 and 3.
+    cfg.ports[0].unicast_allowed_sources = vec![SourcePrefix::parse("10.0.0.2/31").unwrap()];
+    let engine = Engine::new(cfg, T0, locked()).unwrap();
+    let mut sim = Sim::new(engine, T0, NetParams::default(), 1, 44);
+    for k in 1..=3 {
+        sim.add_slave(SimSlave::new(k, unicast, 0, 0), 1);
+    }
+    sim.run_until(secs(10));
+    assert!(sim.slaves[0].grants.is_empty(), "10.0.0.1 is not allowed");
+    assert_eq!(
+        sim.slaves[0].received[n(MessageType::Signaling)],
+        0,
+        "no reply at all"
+    );
+    assert_eq!(sim.slaves[0].received[n(MessageType::Sync)], 0);
+    for s in &sim.slaves[1..] {
+        assert!(
+            s.received[n(MessageType::Sync)] >= 5,
+            "allowed slaves are served"
+        );
+    }
+    assert!(sim.engine.stats().unicast_not_allowed >= 1);
+    // By identity: only slave 3's.
+    let mut cfg = config(|_, _| {});
+    Profile::G8275_2.apply(&mut cfg.clock, &mut cfg.ports);
+    let three = SimSlave::new(3, unicast, 0, 0).identity.clock_identity;
+    cfg.ports[0].unicast_allowed_identities = vec![three];
+    let mut sim = Sim::new(
+        Engine::new(cfg, T0, locked()).unwrap(),
+        T0,
+        NetParams::default(),
+        1,
+        44,
+    );
+    for k in 1..=3 {
+        sim.add_slave(SimSlave::new(k, unicast, 0, 0), 1);
+    }
+    sim.run_until(secs(10));
+    let served: Vec<bool> = sim
+        .slaves
+        .iter()
+        .map(|s| s.received[n(MessageType::Sync)] > 0)
+        .collect();
+    assert_eq!(served, [false, false, true]);
+}
+
 /// A masterOnly port is MASTER from the first instant (no LISTENING) and stays so.
 #[test]
 fn master_only_port_serves_at_once() {

@@ -300,6 +300,22 @@ fn port<'c>(
             format!("\"{}\": not an interface name", p.interface),
         );
     }
+    for a in &p.unicast_allowed_sources {
+        if meridian_proto::engine::SourcePrefix::parse(a).is_none() {
+            return err(
+                "unicast-allowed-sources",
+                format!("\"{a}\": expected an IPv4/IPv6 prefix (10.0.0.0/8) or a MAC"),
+            );
+        }
+    }
+    for c in &p.unicast_allowed_identities {
+        if parse_identity(c).is_err() {
+            return err(
+                "unicast-allowed-identities",
+                format!("\"{c}\": expected a clock identity like 001b19.fffe.000001"),
+            );
+        }
+    }
     for (key, v) in [
         ("ingress-latency-ns", p.ingress_latency_ns),
         ("egress-latency-ns", p.egress_latency_ns),

@@ -161,6 +161,17 @@ fn port_config(p: &mut PortConfig, s: &PortSection, f: &PortFacts) {
     p.egress_latency = TimeInterval::from_nanos(s.egress_latency_ns);
     p.master_only = s.master_only;
     p.hybrid_e2e = s.hybrid_e2e;
+    // Checked by check-config; anything unparsable here is skipped.
+    p.unicast_allowed_sources = s
+        .unicast_allowed_sources
+        .iter()
+        .filter_map(|a| meridian_proto::engine::SourcePrefix::parse(a))
+        .collect();
+    p.unicast_allowed_identities = s
+        .unicast_allowed_identities
+        .iter()
+        .filter_map(|c| parse_identity(c).ok())
+        .collect();
     p.local_priority = s.local_priority;
     let l = &s.unicast_limits;
     p.unicast_limits = UnicastLimits {

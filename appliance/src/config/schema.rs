@@ -941,6 +941,12 @@ pub struct PortSection {
     /// Answer unicast Delay_Req without a grant (linuxptp hybrid_e2e slaves).
     #[serde(default)]
     pub hybrid_e2e: bool,
+    /// Who may negotiate unicast: address prefixes (empty: anyone).
+    #[serde(default)]
+    pub unicast_allowed_sources: Vec<String>,
+    /// … and clock identities (empty: any).
+    #[serde(default)]
+    pub unicast_allowed_identities: Vec<String>,
     /// localPriority.
     #[serde(default = "default_priority")]
     pub local_priority: u8,

@@ -131,13 +131,88 @@ pub struct PortConfig {
     /// this port's own), so a spoofed Announce cannot hold the port PASSIVE for its claimed
     /// 2^127 s.
     pub announce_log_range: (i8, i8),
+    /// Who may negotiate unicast (16.1) on this port: source prefixes (empty: any source).
+    pub unicast_allowed_sources: Vec<SourcePrefix>,
+    /// … and which clock identities (empty: any).
+    pub unicast_allowed_identities: Vec<crate::wire::ClockIdentity>,
     /// Answer unicast Delay_Req from slaves without a Delay_Resp grant (linuxptp's
     /// `hybrid_e2e`: multicast Sync, unicast Delay_Req). Off by default: such a request is
     /// unverified, and its Delay_Resp (54 octets) is larger than it (44).
     pub hybrid_e2e: bool,
 }
 
+/// An address prefix a unicast slave may come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourcePrefix {
+    /// IPv4 address and prefix length.
+    V4([u8; 4], u8),
+    /// IPv6 address and prefix length.
+    V6([u8; 16], u8),
+    /// One MAC address (PTP over L2).
+    Mac([u8; 6]),
+}
+
+impl SourcePrefix {
+    /// Parses `10.0.0.0/8`, `fd00::/8`, a bare address (a host), or a MAC
+    /// `02:00:00:00:00:01`.
+    pub fn parse(s: &str) -> Option<SourcePrefix> {
+        let (addr, len) = match s.split_once('/') {
+            Some((a, l)) => (a, Some(l.parse::<u8>().ok()?)),
+            None => (s, None),
+        };
+        if let Ok(a) = addr.parse::<std::net::Ipv4Addr>() {
+            let l = len.unwrap_or(32);
+            return (l <= 32).then_some(SourcePrefix::V4(a.octets(), l));
+        }
+        if let Ok(a) = addr.parse::<std::net::Ipv6Addr>() {
+            let l = len.unwrap_or(128);
+            return (l <= 128).then_some(SourcePrefix::V6(a.octets(), l));
+        }
+        let parts: Vec<u8> = addr
+            .split(':')
+            .map(|p| u8::from_str_radix(p, 16).ok().filter(|_| p.len() == 2))
+            .collect::<Option<_>>()?;
+        (len.is_none() && parts.len() == 6).then(|| {
+            let mut m = [0; 6];
+            m.copy_from_slice(&parts);
+            SourcePrefix::Mac(m)
+        })
+    }
+
+    /// Whether `a` is inside it.
+    pub fn contains(&self, a: &super::io::PeerAddress) -> bool {
+        use super::io::PeerAddress as P;
+        fn prefix(a: &[u8], b: &[u8], bits: u8) -> bool {
+            let full = usize::from(bits / 8);
+            let rest = bits % 8;
+            a[..full] == b[..full]
+                && (rest == 0 || (a[full] ^ b[full]) & (0xffu8 << (8 - rest)) == 0)
+        }
+        match (self, a) {
+            (SourcePrefix::V4(p, l), P::Ipv4(x)) => prefix(p, x, *l),
+            (SourcePrefix::V6(p, l), P::Ipv6(x)) => prefix(p, x, *l),
+            (SourcePrefix::Mac(m), P::Mac(x)) => m == x,
+            _ => false,
+        }
+    }
+}
+
 impl PortConfig {
+    /// Whether a unicast negotiation from `source` claiming `identity` is allowed here.
+    pub fn unicast_allowed(
+        &self,
+        source: &super::io::PeerAddress,
+        identity: &crate::wire::ClockIdentity,
+    ) -> bool {
+        (self.unicast_allowed_sources.is_empty()
+            || self
+                .unicast_allowed_sources
+                .iter()
+                .any(|p| p.contains(source)))
+            && (self.unicast_allowed_identities.is_empty()
+                || self.unicast_allowed_identities.contains(identity))
+    }
+
     /// A foreign master's claimed logAnnounceInterval, clamped to what the profile (and this
     /// port's own interval) allow.
     pub fn foreign_announce_log(&self, claimed: i8) -> i8 {
@@ -171,6 +246,8 @@ impl PortConfig {
             master_only: false,
             announce_log_range: (0, 4),
             hybrid_e2e: false,
+            unicast_allowed_sources: Vec::new(),
+            unicast_allowed_identities: Vec::new(),
         }
     }
 }
@@ -530,6 +607,38 @@ impl Profile {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn source_prefixes() {
+        use super::super::io::PeerAddress as P;
+        let p = SourcePrefix::parse("10.77.0.0/16").unwrap();
+        assert!(p.contains(&P::Ipv4([10, 77, 3, 4])));
+        assert!(!p.contains(&P::Ipv4([10, 78, 0, 1])));
+        assert!(!p.contains(&P::Ipv6([0; 16])));
+        let p = SourcePrefix::parse("10.1.2.3").unwrap();
+        assert!(p.contains(&P::Ipv4([10, 1, 2, 3])) && !p.contains(&P::Ipv4([10, 1, 2, 4])));
+        let p = SourcePrefix::parse("192.168.1.128/25").unwrap();
+        assert!(p.contains(&P::Ipv4([192, 168, 1, 200])));
+        assert!(!p.contains(&P::Ipv4([192, 168, 1, 100])));
+        let p = SourcePrefix::parse("fd00::/8").unwrap();
+        let mut a = [0u8; 16];
+        a[0] = 0xfd;
+        assert!(p.contains(&P::Ipv6(a)));
+        assert!(SourcePrefix::parse("0.0.0.0/0")
+            .unwrap()
+            .contains(&P::Ipv4([1, 2, 3, 4])));
+        let m = SourcePrefix::parse("02:6d:69:00:00:02").unwrap();
+        assert!(m.contains(&P::Mac([2, 0x6d, 0x69, 0, 0, 2])));
+        for bad in [
+            "10.0.0.0/33",
+            "nonsense",
+            "02:6d:69:00:00",
+            "1.2.3.4/x",
+            "::/129",
+        ] {
+            assert_eq!(SourcePrefix::parse(bad), None, "{bad}");
+        }
+    }
+
     use super::*;
 
     fn cfg() -> EngineConfig {

@@ -44,7 +44,9 @@ mod pending;
 pub mod time;
 pub mod unicast;
 
-pub use config::{ClockConfig, ConfigError, DelayMechanism, EngineConfig, PortConfig, Profile};
+pub use config::{
+    ClockConfig, ConfigError, DelayMechanism, EngineConfig, PortConfig, Profile, SourcePrefix,
+};
 pub use io::{
     Destination, Observation, Output, OwnedTransmit, PeerAddress, PortIndex, Recorded, RxMessage,
     Transmit, TxStamp, TxToken,
@@ -217,6 +219,8 @@ pub struct Stats {
     pub rx_source_rate_limited: u64,
     /// Clock steps followed (schedules moved with the clock).
     pub clock_steps: u64,
+    /// Unicast negotiation from sources or identities not on the port's allowed lists.
+    pub unicast_not_allowed: u64,
     /// CANCELs whose port identity is not the granted slave's (spoofed), ignored.
     pub cancel_not_owner: u64,
     /// Unicast Pdelay_Req from sources without a Pdelay_Resp grant, dropped.
@@ -1197,6 +1201,11 @@ impl Engine {
         let cfg = &self.port_cfg[i];
         if !cfg.unicast || rx.multicast {
             self.stats.rx_ignored += 1;
+            return;
+        }
+        if !cfg.unicast_allowed(&rx.source, &msg.header.source_port_identity.clock_identity) {
+            // Not on the port's list: no grant, no denial, no acknowledgement.
+            self.stats.unicast_not_allowed += 1;
             return;
         }
         let serving = self.ports[i].state == PortState::Master;
