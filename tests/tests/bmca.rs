@@ -135,3 +135,80 @@ fn better_master_makes_meridian_passive_then_master_again() {
     assert!(after > 0, "no Announce after returning to MASTER");
     report.assert_announces_ptp_timescale(&gm.mac, 37);
 }
+
+/// The slave's grandmaster as its own ptp4l sees it (`PARENT_DATA_SET` over its UDS).
+fn slave_grandmaster(lab: &Lab, sl: &meridian_interop::Node) -> Option<String> {
+    let uds = lab.path(&format!("ptp4l-slave-{}.uds", sl.ns));
+    let out = lab.run(
+        sl,
+        &[
+            "pmc",
+            "-u",
+            "-b",
+            "0",
+            "-s",
+            &uds.display().to_string(),
+            "GET PARENT_DATA_SET",
+        ],
+        Duration::from_secs(5),
+    );
+    meridian_interop::parse_pmc(&String::from_utf8_lossy(&out.stdout))
+        .iter()
+        .find(|r| r.id == "PARENT_DATA_SET")
+        .and_then(|r| r.fields.get("grandmasterIdentity").cloned())
+}
+
+/// Grandmaster redundancy, as users scale past one box (hardening issue): two Meridians on
+/// one segment, the better (priority2 100) MASTER and the other PASSIVE; a free-running ptp4l
+/// slave follows the first. Kill it: the second becomes MASTER and the slave moves to it
+/// within the BMCA timeouts; start the first again: it takes over and the slave returns.
+#[test]
+fn redundant_grandmasters_fail_over_and_back() {
+    let Some(lab) = Lab::bridged("redundant_gm", 3) else {
+        return;
+    };
+    let (a, b, sl) = (lab.node(0), lab.node(1), lab.node(2));
+    let cfg_a = MeridianConfig::new(a, Transport::UdpV4).clock("priority2", "100");
+    let cfg_b = MeridianConfig::new(b, Transport::UdpV4).clock("priority2", "200");
+    let mut ma = lab.meridian(a, &cfg_a.to_toml());
+    let mut mb = lab.meridian(b, &cfg_b.to_toml());
+    ma.wait_port_state(1, "MASTER", Duration::from_secs(15));
+    mb.wait_port_state(1, "PASSIVE", Duration::from_secs(15));
+    let _slave = lab.ptp4l_slave(sl, Transport::UdpV4, "");
+    let follows = |who: &meridian_interop::Node, what: &str, timeout: Duration| {
+        let want = hex_only(&who.eui64_identity());
+        let t = Instant::now();
+        let got = poll(timeout, Duration::from_millis(300), || {
+            slave_grandmaster(&lab, sl)
+                .filter(|g| hex_only(g) == want)
+                .map(|_| ())
+        });
+        assert!(got.is_some(), "{what}: the slave does not follow {want}");
+        t.elapsed()
+    };
+    follows(a, "at start", Duration::from_secs(30));
+
+    let killed = Instant::now();
+    ma.proc().stop();
+    mb.wait_port_state(1, "MASTER", Duration::from_secs(20));
+    let b_master = killed.elapsed();
+    let moved = follows(b, "after the first died", Duration::from_secs(30)) + b_master;
+    println!(
+        "first killed: second MASTER after {b_master:?}, the slave follows it after {moved:?}"
+    );
+    // Default profile: announceReceiptTimeout 3 × 2 s at both Meridian and ptp4l.
+    assert!(moved < Duration::from_secs(20), "{moved:?}");
+
+    let restarted = Instant::now();
+    let mut ma = lab.meridian(a, &cfg_a.to_toml());
+    ma.wait_port_state(1, "MASTER", Duration::from_secs(20));
+    mb.wait_port_state(1, "PASSIVE", Duration::from_secs(10));
+    let back = follows(a, "after the first came back", Duration::from_secs(30));
+    println!(
+        "first restarted: MASTER again, the slave back on it {:?} after the restart",
+        restarted.elapsed()
+    );
+    assert!(back < Duration::from_secs(30));
+    ma.stop_gracefully();
+    mb.stop_gracefully();
+}
