@@ -27,3 +27,17 @@ fn replay_nmea_corpus() {
     }
     assert!(n >= 6, "corpus at {} has only {n} inputs", dir.display());
 }
+
+/// The same for the engine target (`proto/fuzz/corpus/engine`): event sequences, the
+/// engine's invariants checked after each event.
+#[test]
+fn replay_engine_corpus() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/engine");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("corpus directory") {
+        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        meridian_proto::engine::fuzz_events(&data);
+        n += 1;
+    }
+    assert!(n >= 20, "corpus at {} has only {n} inputs", dir.display());
+}

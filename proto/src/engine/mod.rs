@@ -38,6 +38,7 @@
 pub mod admit;
 pub mod bmca;
 pub mod config;
+mod fuzzing;
 pub mod io;
 mod management;
 mod pending;
@@ -47,6 +48,7 @@ pub mod unicast;
 pub use config::{
     ClockConfig, ConfigError, DelayMechanism, EngineConfig, PortConfig, Profile, SourcePrefix,
 };
+pub use fuzzing::fuzz_events;
 pub use io::{
     Destination, Observation, Output, OwnedTransmit, PeerAddress, PortIndex, Recorded, RxMessage,
     Transmit, TxStamp, TxToken,
@@ -1203,6 +1205,11 @@ impl Engine {
             self.stats.rx_ignored += 1;
             return;
         }
+        if self.ports[i].faulty {
+            // 9.2.5: a FAULTY port sends nothing but required management responses.
+            self.stats.rx_wrong_state += 1;
+            return;
+        }
         if !cfg.unicast_allowed(&rx.source, &msg.header.source_port_identity.clock_identity) {
             // Not on the port's list: no grant, no denial, no acknowledgement.
             self.stats.unicast_not_allowed += 1;
@@ -1322,6 +1329,11 @@ impl Engine {
         };
         let i = p.port as usize;
         if i >= self.ports.len() {
+            return;
+        }
+        if self.ports[i].faulty {
+            // The link went down after the Sync left: its follow-up is not sent (9.2.5).
+            self.stats.tx_timestamp_stale += 1;
             return;
         }
         if let FollowUpKind::Sync {
