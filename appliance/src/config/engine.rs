@@ -72,7 +72,7 @@ impl Config {
         clock.max_pending_tx_timestamps = c.max_pending_tx_timestamps;
         clock.tx_timestamp_timeout_ns = c.tx_timestamp_timeout_ms * 1_000_000;
         clock.max_requests_per_ms = c.max_requests_per_ms;
-        clock.admission_key = admission_key();
+        clock.admission_key = super::random_key();
         if let (Some(m), Some(s)) = (clock.smpte.as_mut(), &self.smpte) {
             let (n, d) = s.frame_rate().map_err(|problem| ConfigError {
                 key: "smpte.frame-rate".into(),
@@ -199,17 +199,6 @@ pub fn parse_identity(s: &str) -> Result<ClockIdentity, &'static str> {
         *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| "bad hex digit")?;
     }
     Ok(ClockIdentity(id))
-}
-
-/// A random key for the engine's admission table (8 bytes of /dev/urandom), so no sender
-/// can aim its addresses at a good slave's slots; the time if urandom cannot be read.
-fn admission_key() -> u64 {
-    use std::io::Read;
-    let mut b = [0u8; 8];
-    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)) {
-        Ok(()) => u64::from_le_bytes(b),
-        Err(_) => crate::clock::realtime_ns() as u64 ^ u64::from(std::process::id()),
-    }
 }
 
 #[cfg(test)]

@@ -112,6 +112,18 @@ impl Config {
     }
 }
 
+/// A random key (8 bytes of /dev/urandom) for the hash tables a sender must not be able to
+/// aim at (the engine's admission table, the DPDK neighbour table); the time and pid if
+/// urandom cannot be read.
+pub fn random_key() -> u64 {
+    use std::io::Read;
+    let mut b = [0u8; 8];
+    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)) {
+        Ok(()) => u64::from_le_bytes(b),
+        Err(_) => crate::clock::realtime_ns() as u64 ^ u64::from(std::process::id()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

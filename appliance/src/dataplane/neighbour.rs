@@ -39,13 +39,17 @@ impl IpKey {
     pub(crate) fn v6(addr: [u8; 16]) -> Self {
         IpKey { addr, v6: true }
     }
-    fn set(&self) -> usize {
-        // Multiplicative hashing of the two halves: a few instructions per frame (FNV over
-        // 17 octets was 8-23 % of the core at saturation), high bits well mixed.
+    fn set(&self, key: u64) -> usize {
+        // Keyed multiplicative hashing of the two halves: a few instructions per frame (FNV
+        // over 17 octets was 8-23 % of the core at saturation), high bits well mixed, and
+        // with a random key per port a sender cannot choose addresses that crowd one set.
         let (a, b) = self.addr.split_at(8);
         let a = u64::from_le_bytes(a.try_into().unwrap_or_default());
         let b = u64::from_le_bytes(b.try_into().unwrap_or_default());
-        let h = (a ^ b.rotate_left(29) ^ u64::from(self.v6)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let h = ((a ^ key).wrapping_mul(0xbf58_476d_1ce4_e5b9)
+            ^ b.rotate_left(29)
+            ^ u64::from(self.v6))
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
         (h >> 40) as usize % NEIGH_SETS
     }
 }
@@ -55,33 +59,45 @@ struct Neighbour {
     ip: IpKey,
     mac: [u8; 6],
     valid: bool,
+    /// Another MAC claimed this IP once, last time it was heard: it replaces `mac` only
+    /// if it is claimed again before `mac` is heard (two claims in a row, not one forged
+    /// frame).
+    contender: Option<[u8; 6]>,
 }
 
 /// IP → MAC, learnt from received frames: set-associative, fixed size, round-robin
-/// replacement within a set.
+/// replacement within a set, keyed hash.
 pub(crate) struct Neighbours {
     slots: Box<[Neighbour]>,
     victim: Box<[u8]>,
+    key: u64,
 }
 
 impl Neighbours {
-    pub(crate) fn new() -> Self {
+    /// A table whose set hash is keyed with `key` (random per port).
+    pub(crate) fn new(key: u64) -> Self {
         Neighbours {
             slots: vec![Neighbour::default(); NEIGH_SETS * NEIGH_WAYS].into_boxed_slice(),
             victim: vec![0u8; NEIGH_SETS].into_boxed_slice(),
+            key,
         }
     }
 
     fn ways(&mut self, ip: &IpKey) -> (usize, &mut [Neighbour]) {
-        let s = ip.set();
+        let s = ip.set(self.key);
         (s, &mut self.slots[s * NEIGH_WAYS..(s + 1) * NEIGH_WAYS])
     }
 
     pub(crate) fn learn(&mut self, ip: IpKey, mac: [u8; 6]) {
         let (s, ways) = self.ways(&ip);
         if let Some(n) = ways.iter_mut().find(|n| n.valid && n.ip == ip) {
-            if n.mac != mac {
+            if n.mac == mac {
+                n.contender = None;
+            } else if n.contender == Some(mac) {
                 n.mac = mac;
+                n.contender = None;
+            } else {
+                n.contender = Some(mac);
             }
             return;
         }
@@ -89,6 +105,7 @@ impl Neighbours {
             ip,
             mac,
             valid: true,
+            contender: None,
         };
         if let Some(n) = ways.iter_mut().find(|n| !n.valid) {
             *n = new;
@@ -100,7 +117,7 @@ impl Neighbours {
     }
 
     pub(crate) fn lookup(&self, ip: &IpKey) -> Option<[u8; 6]> {
-        let s = ip.set();
+        let s = ip.set(self.key);
         self.slots[s * NEIGH_WAYS..(s + 1) * NEIGH_WAYS]
             .iter()
             .find(|n| n.valid && n.ip == *ip)
@@ -200,7 +217,11 @@ pub(crate) fn arp(
     };
     let req = ArpRepr::parse(&p);
     let sha = req.sender_hardware_addr;
-    table.learn_v4(req.sender_protocol_addr, sha.0, port.ipv4);
+    // Only ARP addressed to us teaches us anything (a flood of gratuitous or third-party
+    // ARP cannot fill or poison the table).
+    if port.ipv4.is_some() && Some(req.target_protocol_addr) == port.ipv4 {
+        table.learn_v4(req.sender_protocol_addr, sha.0, port.ipv4);
+    }
     if req.operation != ArpOperation::Request
         || Some(req.target_protocol_addr) != port.ipv4
         || !is_unicast_mac(&sha.0)
@@ -331,13 +352,20 @@ mod tests {
 
     #[test]
     fn neighbour_table_learns_updates_and_evicts_within_a_set() {
-        let mut n = Neighbours::new();
+        let mut n = Neighbours::new(0x5eed);
         let a = IpKey::v4([10, 0, 0, 2]);
         assert_eq!(n.lookup(&a), None);
         n.learn(a, [2, 0, 0, 0, 0, 2]);
         assert_eq!(n.lookup(&a), Some([2, 0, 0, 0, 0, 2]));
+        // A new MAC for a known IP takes two claims in a row (one forged frame does not
+        // redirect a slave's traffic); the old MAC heard in between keeps it.
         n.learn(a, [2, 0, 0, 0, 0, 3]);
-        assert_eq!(n.lookup(&a), Some([2, 0, 0, 0, 0, 3]));
+        assert_eq!(n.lookup(&a), Some([2, 0, 0, 0, 0, 2]), "one claim");
+        n.learn(a, [2, 0, 0, 0, 0, 2]);
+        n.learn(a, [2, 0, 0, 0, 0, 3]);
+        assert_eq!(n.lookup(&a), Some([2, 0, 0, 0, 0, 2]), "interrupted");
+        n.learn(a, [2, 0, 0, 0, 0, 3]);
+        assert_eq!(n.lookup(&a), Some([2, 0, 0, 0, 0, 3]), "two in a row");
         // v4 and v6 keys with the same leading octets are different.
         assert_eq!(n.lookup(&IpKey::v6(a.addr)), None);
         // Thousands of peers: no growth, no panic, recent ones found.
@@ -363,7 +391,7 @@ mod tests {
             .count();
         assert!(found >= 4975, "{found} of 5000 peers still known");
         // IPv6 peers of one /64 too.
-        let mut n = Neighbours::new();
+        let mut n = Neighbours::new(0x5eed);
         let v6 = |i: u32| {
             let mut a = [0xfd, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
             a[12..].copy_from_slice(&i.to_be_bytes());
@@ -378,7 +406,7 @@ mod tests {
 
     #[test]
     fn learning_skips_unspecified_group_and_own_addresses_and_group_macs() {
-        let mut n = Neighbours::new();
+        let mut n = Neighbours::new(0x5eed);
         for (ip, mac) in [
             ([0, 0, 0, 0], PEER_MAC),
             ([224, 0, 1, 129], PEER_MAC),
@@ -408,7 +436,7 @@ mod tests {
 
     #[test]
     fn arp_request_for_us_is_answered_with_a_padded_reply() {
-        let mut n = Neighbours::new();
+        let mut n = Neighbours::new(0x5eed);
         let mut out = [0xaau8; REPLY_MAX];
         let req = arp_packet(ArpOperation::Request, PEER_MAC, PEER_IP, OUR_IP);
         let r = arp(&mut n, &port(None), &req, &mut out);
@@ -447,14 +475,15 @@ mod tests {
     }
 
     #[test]
-    fn other_arp_is_counted_and_still_teaches_the_table() {
+    fn other_arp_is_counted_and_teaches_only_when_addressed_to_us() {
         let mut out = [0u8; REPLY_MAX];
         let other = NeighbourReply::Count(RxCount::ArpOther);
         let cases = [
-            // A request for another address.
+            // A request for another address: not for us, not learnt (third-party ARP
+            // cannot fill or poison the table).
             (
                 arp_packet(ArpOperation::Request, PEER_MAC, PEER_IP, [10, 0, 0, 99]),
-                true,
+                false,
             ),
             // A reply.
             (
@@ -481,12 +510,12 @@ mod tests {
             ),
         ];
         for (i, (pkt, learnt)) in cases.iter().enumerate() {
-            let mut n = Neighbours::new();
+            let mut n = Neighbours::new(0x5eed);
             assert_eq!(arp(&mut n, &port(None), pkt, &mut out), other, "case {i}");
             assert_eq!(n.lookup(&IpKey::v4(PEER_IP)).is_some(), *learnt, "case {i}");
         }
         // A port without IPv4 answers nobody.
-        let mut n = Neighbours::new();
+        let mut n = Neighbours::new(0x5eed);
         let p = PortAddresses {
             ipv4: None,
             ..port(None)
@@ -505,7 +534,7 @@ mod tests {
         let mut out = [0xaau8; REPLY_MAX];
         let ns = solicitation(PEER_IP6, OUR_IP6);
         let r = icmpv6(
-            &mut Neighbours::new(),
+            &mut Neighbours::new(0x5eed),
             &port(Some(tag)),
             &ns,
             PEER_MAC,
@@ -537,10 +566,16 @@ mod tests {
         );
         assert_eq!(ip[44], 0x60, "Solicited | Override");
         // Untagged: 14 + 72 octets, longer than the minimum.
-        let r = icmpv6(&mut Neighbours::new(), &port(None), &ns, PEER_MAC, &mut out);
+        let r = icmpv6(
+            &mut Neighbours::new(0x5eed),
+            &port(None),
+            &ns,
+            PEER_MAC,
+            &mut out,
+        );
         assert_eq!(r, NeighbourReply::Send(RxCount::NdSolicitation, 86));
         let r = icmpv6(
-            &mut Neighbours::new(),
+            &mut Neighbours::new(0x5eed),
             &port(None),
             &ns,
             PEER_MAC,
@@ -559,12 +594,12 @@ mod tests {
         let dad = solicitation([0; 16], OUR_IP6);
         let counted = NeighbourReply::Count(RxCount::NdSolicitation);
         assert_eq!(
-            icmpv6(&mut Neighbours::new(), &p, &dad, PEER_MAC, &mut out),
+            icmpv6(&mut Neighbours::new(0x5eed), &p, &dad, PEER_MAC, &mut out),
             counted
         );
         assert_eq!(
             icmpv6(
-                &mut Neighbours::new(),
+                &mut Neighbours::new(0x5eed),
                 &p,
                 &ns,
                 [0x33, 0x33, 0, 0, 0, 1],
@@ -575,20 +610,20 @@ mod tests {
         // For another address.
         let other = solicitation(PEER_IP6, PEER_IP6);
         assert_eq!(
-            icmpv6(&mut Neighbours::new(), &p, &other, PEER_MAC, &mut out),
+            icmpv6(&mut Neighbours::new(0x5eed), &p, &other, PEER_MAC, &mut out),
             non_ptp
         );
         // Hop limit, checksum, type.
         let mut b = ns.clone();
         b[7] = 64;
         assert_eq!(
-            icmpv6(&mut Neighbours::new(), &p, &b, PEER_MAC, &mut out),
+            icmpv6(&mut Neighbours::new(0x5eed), &p, &b, PEER_MAC, &mut out),
             non_ptp
         );
         let mut b = ns.clone();
         b[60] ^= 1;
         assert_eq!(
-            icmpv6(&mut Neighbours::new(), &p, &b, PEER_MAC, &mut out),
+            icmpv6(&mut Neighbours::new(0x5eed), &p, &b, PEER_MAC, &mut out),
             non_ptp
         );
         // A valid advertisement.
@@ -598,31 +633,37 @@ mod tests {
         NdpPacket::new_unchecked(&mut b[40..]).fill_checksum(&PEER_IP6, &dst);
         assert!(NdpRepr::parse_bytes(&b).is_ok());
         assert_eq!(
-            icmpv6(&mut Neighbours::new(), &p, &b, PEER_MAC, &mut out),
+            icmpv6(&mut Neighbours::new(0x5eed), &p, &b, PEER_MAC, &mut out),
             non_ptp
         );
         // Truncated at every length.
         for n in 7..ns.len() {
             assert_eq!(
-                icmpv6(&mut Neighbours::new(), &p, &ns[..n], PEER_MAC, &mut out),
+                icmpv6(
+                    &mut Neighbours::new(0x5eed),
+                    &p,
+                    &ns[..n],
+                    PEER_MAC,
+                    &mut out
+                ),
                 non_ptp,
                 "{n}"
             );
         }
         // The sender of a well-formed IPv6 packet is learnt, of a truncated one not.
-        let mut table = Neighbours::new();
+        let mut table = Neighbours::new(0x5eed);
         assert_eq!(
             icmpv6(&mut table, &p, &ns, PEER_MAC, &mut out),
             NeighbourReply::Send(RxCount::NdSolicitation, 86)
         );
         assert_eq!(table.lookup(&IpKey::v6(PEER_IP6)), Some(PEER_MAC));
-        let mut table = Neighbours::new();
+        let mut table = Neighbours::new(0x5eed);
         let _ = icmpv6(&mut table, &p, &ns[..39], PEER_MAC, &mut out);
         assert_eq!(table.lookup(&IpKey::v6(PEER_IP6)), None);
         // A port without IPv6 counts nothing.
         let p = PortAddresses { ipv6: None, ..p };
         assert_eq!(
-            icmpv6(&mut Neighbours::new(), &p, &ns, PEER_MAC, &mut out),
+            icmpv6(&mut Neighbours::new(0x5eed), &p, &ns, PEER_MAC, &mut out),
             NeighbourReply::Nothing
         );
     }

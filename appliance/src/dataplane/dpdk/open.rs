@@ -119,7 +119,7 @@ impl DpdkPort {
             rounds_since_publish: 0,
             rx_tsc: 0,
             burst_tsc: 0,
-            neighbours: Neighbours::new(),
+            neighbours: Neighbours::new(crate::config::random_key()),
             tx_stamps: VecDeque::with_capacity(TX_STAMP_QUEUE),
             tx_residence: Vec::with_capacity(sys::BURST),
             next_tx_id: 0,
