@@ -650,7 +650,14 @@ impl PtpPort for SocketPort {
             Sockets::Udp { event, .. } => event,
             Sockets::L2 { sock } => sock,
         };
-        // A vanished interface (ENODEV) is a link down; any other failure says nothing.
+        // A vanished interface (ENODEV) is a link down, and so is one re-created under the
+        // same name (a new ifindex: these sockets are bound to the old one and cannot serve
+        // it until a restart); any other failure says nothing.
+        if let Ok(index) = sock.if_index(&self.interface) {
+            if index != self.ifindex {
+                return Some(false);
+            }
+        }
         match sock.if_running(&self.interface) {
             Ok(up) => Some(up),
             Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Some(false),
