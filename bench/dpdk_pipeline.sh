@@ -120,6 +120,7 @@ cat >"$cfg" <<EOF
 [clock]
 # The flood limiter must not cap the benchmark.
 max-requests-per-ms = 100000
+max-requests-per-source-per-s = 10000000
 utc-offset = 37
 
 [dataplane]

@@ -72,6 +72,7 @@ impl Config {
         clock.max_pending_tx_timestamps = c.max_pending_tx_timestamps;
         clock.tx_timestamp_timeout_ns = c.tx_timestamp_timeout_ms * 1_000_000;
         clock.max_requests_per_ms = c.max_requests_per_ms;
+        clock.max_requests_per_source_per_s = c.max_requests_per_source_per_s;
         clock.admission_key = super::random_key();
         if let (Some(m), Some(s)) = (clock.smpte.as_mut(), &self.smpte) {
             let (n, d) = s.frame_rate().map_err(|problem| ConfigError {

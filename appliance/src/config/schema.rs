@@ -201,6 +201,9 @@ pub struct ClockSection {
     /// Request budget per ms.
     #[serde(default = "default_requests")]
     pub max_requests_per_ms: u32,
+    /// Messages per second one source may send.
+    #[serde(default = "default_requests_per_source")]
+    pub max_requests_per_source_per_s: u32,
     /// Holdover: traceable while the error bound is within this, µs.
     #[serde(default = "default_holdover_spec")]
     pub holdover_spec_us: u64,
@@ -367,6 +370,9 @@ fn default_tx_timeout() -> u64 {
 fn default_requests() -> u32 {
     1_000
 }
+fn default_requests_per_source() -> u32 {
+    512
+}
 
 impl Default for ClockSection {
     fn default() -> Self {
@@ -385,6 +391,7 @@ impl Default for ClockSection {
             max_pending_tx_timestamps: default_pending(),
             tx_timestamp_timeout_ms: default_tx_timeout(),
             max_requests_per_ms: default_requests(),
+            max_requests_per_source_per_s: default_requests_per_source(),
             holdover_spec_us: default_holdover_spec(),
             holdover_budget_s: default_holdover_budget(),
             holdover_frequency_ppb: default_holdover_frequency(),

@@ -108,6 +108,7 @@ fn engine(profile: Profile, max_slaves: u32) -> Engine {
     ports[0].unicast_limits.max_slaves = max_slaves;
     ports[0].unicast_limits.max_total_rate = 10_000_000;
     clock.max_requests_per_ms = u32::MAX;
+    clock.max_requests_per_source_per_s = u32::MAX;
     clock.max_pending_tx_timestamps = 1 << 20;
     let mut e = Engine::new(
         EngineConfig { clock, ports },

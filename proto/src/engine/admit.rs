@@ -34,7 +34,7 @@ pub struct AdmitConfig {
     pub per_source_per_s: u32,
     /// … and in a burst (its bucket's depth).
     pub per_source_burst: u32,
-    /// Slots of the source table.
+    /// Slots of the source table (rounded up to a power of two).
     pub sources: u32,
     /// The hash key.
     pub key: u64,
@@ -42,15 +42,17 @@ pub struct AdmitConfig {
 
 impl AdmitConfig {
     /// `requests_per_ms` for event messages; a quarter of it (at least 1) for signaling and
-    /// for general messages, a tenth for management; 512 messages/s per source (a G.8275.2
-    /// slave at 128 Delay_Req/s with its Announce, Signaling and management to spare),
-    /// bursts of 64; 4 096 sources.
-    pub fn from_requests_per_ms(requests_per_ms: u32, key: u64) -> Self {
+    /// for general messages, a tenth for management; `per_source_per_s` messages/s per
+    /// source (default 512: a G.8275.2 slave at 128 Delay_Req/s with its Announce,
+    /// Signaling and management to spare), bursts of an eighth of a second's worth (64 at
+    /// the default, at least 1); 4 096 sources.
+    pub fn from_requests_per_ms(requests_per_ms: u32, per_source_per_s: u32, key: u64) -> Self {
         let r = requests_per_ms.max(1);
+        let s = per_source_per_s.max(1);
         AdmitConfig {
             per_ms: [r, (r / 4).max(1), (r / 4).max(1), (r / 10).max(1)],
-            per_source_per_s: 512,
-            per_source_burst: 64,
+            per_source_per_s: s,
+            per_source_burst: (s / 8).max(1),
             sources: 4_096,
             key,
         }
@@ -90,7 +92,8 @@ const IDLE_NS: u64 = 2_000_000_000;
 impl Admission {
     /// Admission as `cfg` says; its table allocated now, once.
     pub fn new(cfg: AdmitConfig) -> Self {
-        let n = cfg.sources.max(2) as usize;
+        // A power of two, so a slot is the hash's bits under a mask.
+        let n = (cfg.sources.max(2) as usize).next_power_of_two();
         Admission {
             cfg,
             slots: vec![
@@ -106,33 +109,34 @@ impl Admission {
         }
     }
 
-    fn hash(&self, source: &PeerAddress, salt: u64) -> usize {
-        let (bytes, len): ([u8; 16], usize) = match source {
+    /// The source's two candidate slots, from one keyed hash (SplitMix64 over the key and
+    /// the address's two halves): its low and high bits pick one slot each.
+    fn slots_of(&self, source: &PeerAddress) -> (usize, usize) {
+        let (w0, w1, len) = match source {
             PeerAddress::Mac(m) => {
-                let mut b = [0; 16];
+                let mut b = [0u8; 8];
                 b[..6].copy_from_slice(m);
-                (b, 6)
+                (u64::from_le_bytes(b), 0, 6u64)
             }
-            PeerAddress::Ipv4(a) => {
-                let mut b = [0; 16];
-                b[..4].copy_from_slice(a);
-                (b, 4)
+            PeerAddress::Ipv4(a) => (u64::from(u32::from_le_bytes(*a)), 0, 4),
+            PeerAddress::Ipv6(a) => {
+                let (x, y) = a.split_at(8);
+                (
+                    u64::from_le_bytes(x.try_into().unwrap_or_default()),
+                    u64::from_le_bytes(y.try_into().unwrap_or_default()),
+                    16,
+                )
             }
-            PeerAddress::Ipv6(a) => (*a, 16),
         };
-        // SplitMix64 over the key, the salt and the address: keyed, cheap, well mixed.
-        let mut h = self.cfg.key ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ len as u64;
-        for chunk in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            h ^= u64::from_le_bytes(w);
-            h = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = h;
+        let mix = |h: u64| {
+            let mut z = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
             z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
             z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            h = z ^ (z >> 31);
-        }
-        (h % self.slots.len() as u64) as usize
+            z ^ (z >> 31)
+        };
+        let h = mix(mix(self.cfg.key ^ w0 ^ (len << 56)) ^ w1);
+        let mask = self.slots.len() - 1;
+        (h as usize & mask, (h >> 32) as usize & mask)
     }
 
     /// Moves its times by `delta` ns (a clock step).
@@ -159,7 +163,7 @@ impl Admission {
     }
 
     fn charge_source(&mut self, now: Time, source: &PeerAddress) -> Result<(), Refusal> {
-        let (a, b) = (self.hash(source, 1), self.hash(source, 2));
+        let (a, b) = self.slots_of(source);
         let burst = u64::from(self.cfg.per_source_burst.max(1)) * 1000;
         let i = if self.slots[a].source == Some(*source) {
             a

@@ -286,6 +286,9 @@ pub struct ClockConfig {
     /// (see [`super::admit::AdmitConfig::from_requests_per_ms`]); each source is held to its
     /// own rate first. The excess is dropped and counted so a flood cannot starve Syncs.
     pub max_requests_per_ms: u32,
+    /// Messages per second one source (address) may send before its excess is dropped
+    /// (`source_rate_limited`), with bursts of an eighth of that.
+    pub max_requests_per_source_per_s: u32,
     /// The key of the admission table's hash: random per run (the appliance draws it), so a
     /// sender cannot aim its addresses at a good slave's slots.
     pub admission_key: u64,
@@ -362,6 +365,7 @@ impl ClockConfig {
             max_pending_tx_timestamps: 65_536,
             tx_timestamp_timeout_ns: 10_000_000,
             max_requests_per_ms: 1_000,
+            max_requests_per_source_per_s: 512,
             admission_key: 0x6d65_7269_6469_616e,
             smpte: None,
         }
@@ -426,9 +430,14 @@ impl EngineConfig {
                 problem: "longer than 128 octets",
             });
         }
-        if c.max_pending_tx_timestamps == 0 || c.max_requests_per_ms == 0 {
+        if c.max_pending_tx_timestamps == 0
+            || c.max_requests_per_ms == 0
+            || c.max_requests_per_source_per_s == 0
+        {
             return Err(ConfigError {
-                field: "clock.max_pending_tx_timestamps / max_requests_per_ms".into(),
+                field: "clock.max_pending_tx_timestamps / max_requests_per_ms / \
+                        max_requests_per_source_per_s"
+                    .into(),
                 problem: "must be positive",
             });
         }

@@ -564,6 +564,7 @@ impl Engine {
             .collect();
         let admission = admit::Admission::new(admit::AdmitConfig::from_requests_per_ms(
             clock.max_requests_per_ms,
+            clock.max_requests_per_source_per_s,
             clock.admission_key,
         ));
         Ok(Engine {
