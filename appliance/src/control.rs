@@ -421,6 +421,9 @@ impl StatsReport {
                 ("management_reply_too_large", s.management_reply_too_large),
                 ("cancel_not_owner", s.cancel_not_owner),
                 ("unicast_not_allowed", s.unicast_not_allowed),
+                ("auth_missing", s.rx_auth_missing),
+                ("auth_failed", s.rx_auth_failed),
+                ("auth_sign_failed", s.tx_auth_failed),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))

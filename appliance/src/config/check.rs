@@ -162,6 +162,7 @@ pub(super) fn check(cfg: &Config) -> Result<(), Problem> {
     for (i, p) in cfg.ports.iter().enumerate() {
         port(i, p, &mut interfaces)?;
     }
+    auth(cfg)?;
     if cfg.dataplane.backend == BackendName::Dpdk {
         dpdk(&cfg.dataplane)?;
         for (i, p) in cfg.ports.iter().enumerate() {
@@ -178,6 +179,65 @@ pub(super) fn check(cfg: &Config) -> Result<(), Problem> {
         }
     }
     engine(cfg)
+}
+
+/// `[security] sa-file` and the ports' `auth-*` settings.
+fn auth(cfg: &Config) -> Result<(), Problem> {
+    let db = match &cfg.security.sa_file {
+        Some(path) => Some(
+            super::load_security_database(path)
+                .map_err(|e| Problem::new(Key::Security("sa-file"), e))?,
+        ),
+        None => None,
+    };
+    for (i, p) in cfg.ports.iter().enumerate() {
+        let err = |key: &str, problem: String| Err(Problem::new(Key::Port(i, key.into()), problem));
+        let Some(spp) = p.auth_spp else {
+            if p.require_auth {
+                return err("require-auth", "needs auth-spp and auth-key-id".into());
+            }
+            if p.auth_key_id.is_some() {
+                return err("auth-key-id", "needs auth-spp".into());
+            }
+            continue;
+        };
+        let Some(db) = &db else {
+            return err("auth-spp", "needs [security] sa-file".into());
+        };
+        let Some(sa) = db.association(spp) else {
+            return err(
+                "auth-spp",
+                format!("{spp}: no security_association with this spp in the sa-file"),
+            );
+        };
+        let Some(key_id) = p.auth_key_id else {
+            return err("auth-spp", "needs auth-key-id".into());
+        };
+        match sa.key(key_id) {
+            None => {
+                return err(
+                    "auth-key-id",
+                    format!("{key_id}: not a key of security_association spp {spp}"),
+                )
+            }
+            Some(k) if !k.algorithm.supported() => {
+                return err(
+                    "auth-key-id",
+                    format!("{key_id}: AES-CMAC keys are not supported; use SHA256-128"),
+                )
+            }
+            Some(_) => {}
+        }
+        if p.one_step {
+            return err(
+                "auth-spp",
+                "not with one-step = true (the data plane writes the Sync's timestamp after \
+                 the ICV is computed); use two-step"
+                    .into(),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `[clock]`.
@@ -754,5 +814,86 @@ mod tests {
             engine_field_to_key("clock.user_description"),
             (None, "user-description".to_string())
         );
+    }
+
+    /// `[security] sa-file` and the ports' `auth-*`: each mistake names its key (and line);
+    /// a key file others may read is refused; the engine gets the association and key.
+    #[test]
+    fn authentication_settings() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let sa = dir.path().join("sa.cfg");
+        std::fs::write(
+            &sa,
+            "[security_association]\nspp 4\n1 SHA256-128 HEX:00112233445566778899aabbccddeeff\n\
+             2 AES128 HEX:00112233445566778899aabbccddeeff\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&sa, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let sec = format!("[security]\nsa-file = \"{}\"\n", sa.display());
+        let port = "[[port]]\ninterface = \"e\"\n";
+        let ok = Config::parse(&format!(
+            "{sec}{port}auth-spp = 4\nauth-key-id = 1\nrequire-auth = true\n"
+        ))
+        .unwrap();
+        let e = ok.engine_config(&ok.placeholder_facts()).unwrap();
+        assert_eq!(
+            e.ports[0].auth,
+            Some(meridian_proto::engine::PortAuth {
+                spp: 4,
+                key_id: 1,
+                required: true
+            })
+        );
+        assert!(e.clock.security.signer(4, 1).is_some());
+        let cases = [
+            (
+                format!("{port}require-auth = true\n"),
+                "port[0].require-auth",
+                3,
+            ),
+            (
+                format!("{port}auth-spp = 4\nauth-key-id = 1\n"),
+                "port[0].auth-spp",
+                3,
+            ),
+            (
+                format!("{sec}{port}auth-spp = 5\nauth-key-id = 1\n"),
+                "port[0].auth-spp",
+                5,
+            ),
+            (format!("{sec}{port}auth-spp = 4\n"), "port[0].auth-spp", 5),
+            (
+                format!("{sec}{port}auth-spp = 4\nauth-key-id = 3\n"),
+                "port[0].auth-key-id",
+                6,
+            ),
+            (
+                format!("{sec}{port}auth-spp = 4\nauth-key-id = 2\n"),
+                "port[0].auth-key-id",
+                6,
+            ),
+            (
+                format!("{sec}{port}auth-spp = 4\nauth-key-id = 1\none-step = true\n"),
+                "port[0].auth-spp",
+                5,
+            ),
+        ];
+        for (text, key, line) in cases {
+            let e = Config::parse(&text).unwrap_err();
+            assert_eq!((e.key.as_str(), e.line), (key, Some(line)), "{text}: {e}");
+        }
+        // Group-readable keys, a broken line, a missing file: the file is named.
+        std::fs::set_permissions(&sa, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let e = Config::parse(&format!("{sec}{port}")).unwrap_err();
+        assert_eq!(e.key, "security.sa-file");
+        assert!(e.problem.contains("chmod 600"), "{e}");
+        std::fs::write(&sa, "[security_association]\nspp 4\n1 MD5 x\n").unwrap();
+        std::fs::set_permissions(&sa, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let e = Config::parse(&format!("{sec}{port}")).unwrap_err();
+        assert!(e.problem.contains("line 3: unknown algorithm MD5"), "{e}");
+        std::fs::remove_file(&sa).unwrap();
+        let e = Config::parse(&format!("{sec}{port}")).unwrap_err();
+        assert!(e.problem.contains("sa.cfg"), "{e}");
     }
 }

@@ -74,6 +74,14 @@ impl Config {
         clock.max_requests_per_ms = c.max_requests_per_ms;
         clock.max_requests_per_source_per_s = c.max_requests_per_source_per_s;
         clock.admission_key = super::random_key();
+        if let Some(path) = &self.security.sa_file {
+            clock.security =
+                super::load_security_database(path).map_err(|problem| ConfigError {
+                    key: "security.sa-file".into(),
+                    line: None,
+                    problem,
+                })?;
+        }
         if let (Some(m), Some(s)) = (clock.smpte.as_mut(), &self.smpte) {
             let (n, d) = s.frame_rate().map_err(|problem| ConfigError {
                 key: "smpte.frame-rate".into(),
@@ -174,6 +182,15 @@ fn port_config(p: &mut PortConfig, s: &PortSection, f: &PortFacts) {
         .filter_map(|c| parse_identity(c).ok())
         .collect();
     p.local_priority = s.local_priority;
+    // Checked by check-config (the association and key exist).
+    p.auth = match (s.auth_spp, s.auth_key_id) {
+        (Some(spp), Some(key_id)) => Some(meridian_proto::engine::PortAuth {
+            spp,
+            key_id,
+            required: s.require_auth,
+        }),
+        _ => None,
+    };
     let l = &s.unicast_limits;
     p.unicast_limits = UnicastLimits {
         max_slaves: l.max_slaves,

@@ -112,6 +112,25 @@ impl Config {
     }
 }
 
+/// Reads the security association database at `path`: refused if group or others may
+/// read it (it holds keys), or if a line cannot be used (named with its number).
+pub fn load_security_database(
+    path: &Path,
+) -> Result<meridian_proto::engine::auth::SecurityDatabase, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| format!("{shown}: {e}"))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "{shown}: mode {mode:04o} lets group or others read the keys; chmod 600 it"
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
+    meridian_proto::engine::auth::SecurityDatabase::parse(&text)
+        .map_err(|e| format!("{shown}: {e}"))
+}
+
 /// A random key (8 bytes of /dev/urandom) for the hash tables a sender must not be able to
 /// aim at (the engine's admission table, the DPDK neighbour table); the time and pid if
 /// urandom cannot be read.

@@ -638,6 +638,10 @@ pub struct SecuritySection {
     /// After opening its ports, run as this user (empty: stay as started).
     #[serde(default)]
     pub user: String,
+    /// The security association database (linuxptp's `sa_file` format) that ports with
+    /// `auth-spp` sign and check with. Must be readable by its owner only.
+    #[serde(default)]
+    pub sa_file: Option<std::path::PathBuf>,
 }
 
 /// `[smpte]`: the SMPTE ST 2059-2 synchronization metadata announced with the
@@ -948,6 +952,16 @@ pub struct PortSection {
     /// Answer unicast Delay_Req without a grant (linuxptp hybrid_e2e slaves).
     #[serde(default)]
     pub hybrid_e2e: bool,
+    /// Sign every message sent with this security association's `auth-key-id` key
+    /// (AUTHENTICATION TLV, 1588-2019 16.14) and check every AUTHENTICATION TLV received.
+    #[serde(default)]
+    pub auth_spp: Option<u8>,
+    /// The key (of `auth-spp`'s association) messages are signed with.
+    #[serde(default)]
+    pub auth_key_id: Option<u32>,
+    /// Refuse (and count) every received message without a valid AUTHENTICATION TLV.
+    #[serde(default)]
+    pub require_auth: bool,
     /// Who may negotiate unicast: address prefixes (empty: anyone).
     #[serde(default)]
     pub unicast_allowed_sources: Vec<String>,

@@ -139,6 +139,9 @@ pub struct PortConfig {
     /// `hybrid_e2e`: multicast Sync, unicast Delay_Req). Off by default: such a request is
     /// unverified, and its Delay_Resp (54 octets) is larger than it (44).
     pub hybrid_e2e: bool,
+    /// Sign what the port sends and check what it receives (None: neither; a received
+    /// AUTHENTICATION TLV is then ignored like any unknown TLV).
+    pub auth: Option<PortAuth>,
 }
 
 /// An address prefix a unicast slave may come from.
@@ -248,6 +251,7 @@ impl PortConfig {
             hybrid_e2e: false,
             unicast_allowed_sources: Vec::new(),
             unicast_allowed_identities: Vec::new(),
+            auth: None,
         }
     }
 }
@@ -294,6 +298,22 @@ pub struct ClockConfig {
     pub admission_key: u64,
     /// SMPTE ST 2059-2 synchronization metadata to append to every Announce, if any.
     pub smpte: Option<SmpteMetadata>,
+    /// The security associations (keys) ports with [`PortConfig::auth`] sign and check
+    /// with (1588-2019 16.14, Annex P).
+    pub security: super::auth::SecurityDatabase,
+}
+
+/// A port's integrity protection (1588-2019 16.14, immediate processing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortAuth {
+    /// The security association (its SPP) of this port.
+    pub spp: u8,
+    /// The key every message sent is signed with (any key of the association is accepted
+    /// on receive, so keys can be rolled over).
+    pub key_id: u32,
+    /// Refuse (and count) every received message without a valid AUTHENTICATION TLV. When
+    /// false, messages without one are accepted; one with an invalid TLV is always refused.
+    pub required: bool,
 }
 
 /// The constant parts of the SMPTE ST 2059-2 synchronization-metadata TLV (organization
@@ -368,6 +388,7 @@ impl ClockConfig {
             max_requests_per_source_per_s: 512,
             admission_key: 0x6d65_7269_6469_616e,
             smpte: None,
+            security: super::auth::SecurityDatabase::default(),
         }
     }
 }
@@ -490,6 +511,31 @@ impl EngineConfig {
                     field: format!("ports[{i}].protocol_address"),
                     problem: "longer than 16 octets",
                 });
+            }
+            if let Some(a) = &p.auth {
+                let problem = match c.security.association(a.spp) {
+                    None => Some("no security association with this spp"),
+                    Some(sa) => match sa.key(a.key_id) {
+                        None => Some("the key id is not in the security association"),
+                        Some(k) if !k.algorithm.supported() => {
+                            Some("the key is AES-CMAC, which is not supported (use SHA256-128)")
+                        }
+                        Some(_) => None,
+                    },
+                };
+                if let Some(problem) = problem {
+                    return Err(ConfigError {
+                        field: format!("ports[{i}].auth"),
+                        problem,
+                    });
+                }
+                if p.one_step {
+                    return Err(ConfigError {
+                        field: format!("ports[{i}].auth"),
+                        problem: "not with one-step Sync: the data plane writes the \
+                                  timestamp after the ICV is computed",
+                    });
+                }
             }
         }
         Ok(())

@@ -4,7 +4,8 @@
 //! of order, never), link changes and clock-status changes. After every event it checks
 //! the engine's invariants and panics (for the fuzzer to report) if one breaks:
 //!
-//! * every message it asks to send parses, and is of a type a grandmaster sends;
+//! * every message it asks to send parses, and is of a type a grandmaster sends; on a port
+//!   with integrity protection it carries a valid AUTHENTICATION TLV;
 //! * one received message is answered, to the source it claims, by at most two messages (a
 //!   unicast REQUEST: its GRANT and the first message of each granted stream);
 //! * a FAULTY port sends nothing but management responses (1588-2019 9.2.5);
@@ -201,9 +202,24 @@ pub fn fuzz_events(data: &[u8]) {
     cfg.ports[0].unicast_limits.max_slaves = 64;
     cfg.clock.management_set = setup & 0x40 != 0;
     cfg.clock.max_requests_per_ms = 50;
+    // Integrity protection (two-step only): everything sent is signed, what arrives checked.
+    if setup & 0x80 != 0 && !cfg.ports[0].one_step {
+        if let Ok(db) = super::auth::SecurityDatabase::parse(
+            "[security_association]\nspp 0\n1 SHA256-128 ASCII:fuzz\n2 SHA256 ASCII:fuzz2\n",
+        ) {
+            cfg.clock.security = db;
+            cfg.ports[0].auth = Some(super::PortAuth {
+                spp: 0,
+                key_id: 1 + u32::from(setup & 0x04 != 0),
+                required: setup & 0x08 != 0,
+            });
+        }
+    }
     let domain = cfg.clock.domain_number;
     let templates = templates(domain);
     let mut now = Time(1_700_000_037_000_000_000);
+    let auth = cfg.ports[0].auth;
+    let security = cfg.clock.security.clone();
     let Ok(mut e) = Engine::new(cfg, now, locked()) else {
         return;
     };
@@ -330,6 +346,14 @@ pub fn fuzz_events(data: &[u8]) {
                 "a grandmaster sent {:?}",
                 m.header.message_type
             );
+            if let Some(a) = auth {
+                assert_eq!(
+                    super::auth::verify(&security, a.spp, &tx.payload, m.body.fixed_len()),
+                    Ok(true),
+                    "an unsigned or badly signed {:?} on an authenticated port",
+                    tx.message_type
+                );
+            }
             if let TxStamp::TwoStep(token) = tx.stamp {
                 if tokens.len() < 64 {
                     tokens.push((token, now));

@@ -115,7 +115,11 @@ impl Engine {
         // be longer than itself gets none (pmc pads its GETs to the answer's size; multicast
         // answers go to the group, not to a claimed source).
         let request_len = usize::from(msg.header.message_length).min(rx.payload.len());
-        if !rx.multicast && REPLY_FIXED_LEN + written > request_len {
+        let auth_len = self.port_cfg[i]
+            .auth
+            .and_then(|a| self.clock.security.signer(a.spp, a.key_id))
+            .map_or(0, |s| s.tlv_len());
+        if !rx.multicast && REPLY_FIXED_LEN + written + auth_len > request_len {
             self.stats.management_reply_too_large += 1;
             return;
         }

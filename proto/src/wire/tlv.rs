@@ -41,8 +41,9 @@ impl TlvType {
     pub const PATH_TRACE: Self = Self(0x0008);
     /// ALTERNATE_TIME_OFFSET_INDICATOR.
     pub const ALTERNATE_TIME_OFFSET_INDICATOR: Self = Self(0x0009);
-    /// AUTHENTICATION (1588-2019 16.14).
-    pub const AUTHENTICATION: Self = Self(0x2000);
+    /// AUTHENTICATION (1588-2019 16.14, Table 52). 0x2000 was 1588-2008's experimental
+    /// AUTHENTICATION, reserved since 2019.
+    pub const AUTHENTICATION: Self = Self(0x8009);
     /// ORGANIZATION_EXTENSION_PROPAGATE.
     pub const ORGANIZATION_EXTENSION_PROPAGATE: Self = Self(0x4000);
     /// ENHANCED_ACCURACY_METRICS.
@@ -727,7 +728,7 @@ mod tests {
                 key_id: 7,
                 rest: &[0xaa; 4],
             },
-            &[0x20, 0, 0, 10, 1, 0, 0, 0, 0, 7, 0xaa, 0xaa, 0xaa, 0xaa],
+            &[0x80, 0x09, 0, 10, 1, 0, 0, 0, 0, 7, 0xaa, 0xaa, 0xaa, 0xaa],
         );
         roundtrip(TlvRepr::Pad { bytes: &[0, 0] }, &[0x80, 0x08, 0, 2, 0, 0]);
         roundtrip(
