@@ -15,6 +15,25 @@ cargo clippy -p meridian --all-targets --features dpdk --locked -- -D warnings
 cargo clippy -p meridian-bench --all-targets --features dpdk --locked -- -D warnings
 echo "== fuzz target builds (cargo check)"
 (cd proto/fuzz && cargo check --quiet --locked)
+echo "== fuzzing: 60 s per target (libFuzzer + ASan through cargo-fuzz; new inputs go to a"
+echo "   scratch directory, the committed corpus is only read)"
+command -v cargo-fuzz >/dev/null || cargo install --quiet --locked cargo-fuzz --version 0.13.2
+fuzz_scratch=$(mktemp -d)
+for target in parse engine nmea; do
+  mkdir -p "$fuzz_scratch/$target"
+  # RUSTC_BOOTSTRAP: cargo-fuzz passes -Zsanitizer=address, which stable rustc takes only so.
+  # A crash, leak or timeout makes cargo fuzz exit non-zero; its input is kept under
+  # proto/fuzz/artifacts/<target>/.
+  if ! (cd proto && RUSTC_BOOTSTRAP=1 cargo fuzz run --release --debug-assertions "$target" \
+      "$fuzz_scratch/$target" "fuzz/corpus/$target" -- -max_total_time=60 \
+      -print_final_stats=1 >"$fuzz_scratch/$target.log" 2>&1); then
+    tail -n 60 "$fuzz_scratch/$target.log"
+    echo "fuzz target $target failed"
+    exit 1
+  fi
+  echo "$target: $(grep -E '^Done' "$fuzz_scratch/$target.log")"
+done
+rm -rf "$fuzz_scratch"
 echo "== dpdk-sys (DPDK 22.11 bindings and shim; its own workspace)"
 (cd dpdk-shim && cargo fmt --check && cargo clippy --all-targets --locked -- -D warnings)
 echo "== monitoring: alert rules (promtool check + unit tests), dashboard JSON"
