@@ -528,6 +528,15 @@ pub struct DataplaneSection {
     /// another core the stamps are unaffected.
     #[serde(default)]
     pub idle_sleep_us: u32,
+    /// Socket backend, UDP: the kernel's queue for datagrams waiting on an unresolved
+    /// neighbour, per neighbour, set on each port's interface (`neigh/<iface>/
+    /// unres_qlen_bytes`). 0: leave the kernel's (212 992 B).
+    #[serde(default = "default_unresolved_queue_bytes")]
+    pub unresolved_queue_bytes: u32,
+}
+
+fn default_unresolved_queue_bytes() -> u32 {
+    2048
 }
 
 impl Default for DataplaneSection {
@@ -543,6 +552,7 @@ impl Default for DataplaneSection {
             tx_descriptors: default_descriptors(),
             mbufs: default_mbufs(),
             idle_sleep_us: 0,
+            unresolved_queue_bytes: default_unresolved_queue_bytes(),
         }
     }
 }

@@ -29,6 +29,7 @@ pub fn open_socket_ports(cfg: &Config) -> anyhow::Result<(Vec<SocketPort>, BaseK
             multicast: true,
             pdelay: p2p(cfg, i),
             reply_stamps: cfg.timestamping.reply_stamps,
+            unresolved_queue_bytes: cfg.dataplane.unresolved_queue_bytes,
         };
         let port =
             SocketPort::open(&sp).with_context(|| format!("port {} ({})", i + 1, p.interface))?;

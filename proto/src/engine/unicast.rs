@@ -643,6 +643,34 @@ mod tests {
         assert_eq!(count(&u), [0, 0, 0, 0]);
     }
 
+    /// The per-source cap is structural: slaves are keyed by address, so one source holds
+    /// one slave and at most one grant per message type, whatever identities it claims —
+    /// a source cycling through port identities replaces its entry, it does not add any.
+    #[test]
+    fn one_source_holds_one_slave_whatever_identities_it_claims() {
+        let mut u = UnicastService::new(8);
+        let l = UnicastLimits::default();
+        let (a, _) = id(7);
+        for n in 0..100 {
+            let (_, identity) = id(1000 + n);
+            for mt in [
+                MessageType::Announce,
+                MessageType::Sync,
+                MessageType::DelayResp,
+            ] {
+                u.request(Time(0), a, identity, mt, 0, 60, &l, true)
+                    .unwrap();
+            }
+        }
+        assert_eq!(u.len(), 1);
+        assert_eq!(
+            GrantType::ALL.map(|t| u.granted_count(t)),
+            [1, 1, 1, 0],
+            "one grant per type"
+        );
+        assert_eq!(u.find(&a).unwrap().1.identity, id(1099).1, "the last claim");
+    }
+
     #[test]
     fn grant_limits_deny_by_reason() {
         let mut u = UnicastService::new(2);

@@ -54,6 +54,9 @@ pub struct SocketPortConfig {
     pub pdelay: bool,
     /// Ask for TX stamps of replies (Delay_Resp, Pdelay_Resp) too, for residence times.
     pub reply_stamps: bool,
+    /// UDP: bound the kernel's per-neighbour queue of datagrams awaiting address resolution
+    /// on this interface to this many bytes (0: leave it).
+    pub unresolved_queue_bytes: u32,
 }
 
 /// Marks the TX-stamp ids of the UDP general socket, which the kernel numbers apart from

@@ -260,6 +260,55 @@ fn enlarge_receive_buffer(s: &Socket, name: &str) {
     }
 }
 
+/// Send buffer of the UDP sockets: room for a scheduled burst to thousands of slaves.
+const SEND_BUFFER: i32 = 4 << 20;
+
+/// Best effort, as [`enlarge_receive_buffer`].
+fn enlarge_send_buffer(s: &Socket, name: &str) {
+    if s.set_int(libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, SEND_BUFFER)
+        .is_err()
+    {
+        if let Err(e) = s.set_int(libc::SOL_SOCKET, libc::SO_SNDBUF, SEND_BUFFER) {
+            tracing::debug!(interface = name, error = %e, "could not enlarge the send buffer");
+        }
+    }
+}
+
+/// Lowers the kernel's per-neighbour queue of datagrams awaiting address resolution on the
+/// interface (`net.ipv4|ipv6.neigh.<iface>.unres_qlen_bytes`) to `bytes`, if it is larger.
+///
+/// Those datagrams are charged to the sending socket: at the kernel's default (212 992 B,
+/// the default send buffer) a unicast grant to a forged or vanished address fills the send
+/// buffer until ARP gives up (~3 s), and every other slave's messages fail with EAGAIN.
+/// Best effort: logged, never fatal.
+fn bound_unresolved_queue(name: &str, v6: bool, bytes: u32) {
+    if bytes == 0 {
+        return;
+    }
+    let family = if v6 { "ipv6" } else { "ipv4" };
+    let path = format!("/proc/sys/net/{family}/neigh/{name}/unres_qlen_bytes");
+    let current = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok());
+    match current {
+        Some(c) if c <= u64::from(bytes) => {}
+        _ => match std::fs::write(&path, bytes.to_string()) {
+            Ok(()) => tracing::info!(
+                interface = name,
+                bytes,
+                was = current.unwrap_or(0),
+                "bounded the kernel's queue for unresolved neighbours ({path})"
+            ),
+            Err(e) => tracing::warn!(
+                interface = name,
+                error = %e,
+                "could not bound the kernel's queue for unresolved neighbours ({path}): a grant \
+                 to a forged address can stall every slave's messages for seconds"
+            ),
+        },
+    }
+}
+
 /// One UDP socket bound to `port` on the interface, set up for PTP.
 fn udp_socket(
     cfg: &SocketPortConfig,
@@ -274,6 +323,7 @@ fn udp_socket(
     s.set_int(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)
         .map_err(io_err(name, "SO_REUSEADDR"))?;
     enlarge_receive_buffer(&s, name);
+    enlarge_send_buffer(&s, name);
     s.bind_to_device(name)
         .map_err(io_err(name, "SO_BINDTODEVICE"))?;
     let tos = (cfg.dscp as i32) << 2;
@@ -346,6 +396,7 @@ fn open_udp(cfg: &SocketPortConfig, v6: bool) -> Result<Opened, DataplaneError> 
     let ifindex = probe.if_index(name).map_err(io_err(name, "SIOCGIFINDEX"))?;
     let event = udp_socket(cfg, v6, frame::PORT_EVENT, ifindex)?;
     let general = udp_socket(cfg, v6, frame::PORT_GENERAL, ifindex)?;
+    bound_unresolved_queue(name, v6, cfg.unresolved_queue_bytes);
     let mac = event
         .if_hwaddr(name)
         .map_err(io_err(name, "SIOCGIFHWADDR"))?;
@@ -502,6 +553,7 @@ mod tests {
             multicast: true,
             pdelay: false,
             reply_stamps: true,
+            unresolved_queue_bytes: 2048,
         }
     }
 
