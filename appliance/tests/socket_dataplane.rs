@@ -173,6 +173,7 @@ impl Topology {
             multicast: true,
             pdelay: true,
             reply_stamps: true,
+            unresolved_queue_bytes: 2048,
         }
     }
 
