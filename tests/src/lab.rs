@@ -92,6 +92,7 @@ pub struct Lab {
     namespaces: Vec<String>,
     nodes: Vec<Node>,
     serial: u32,
+    lifetime: Duration,
 }
 
 impl Lab {
@@ -169,7 +170,13 @@ impl Lab {
 
     /// Starts `argv` in `node`'s namespace (see [`Proc`]) with logs named `name`.
     pub fn spawn(&self, node: &Node, name: &str, argv: &[String]) -> Proc {
-        Proc::spawn(&node.ns, name, argv, &self.dir, LIFETIME)
+        Proc::spawn(&node.ns, name, argv, &self.dir, self.lifetime)
+    }
+
+    /// Processes started from now on may live this long (default 150 s; the soak needs an
+    /// hour).
+    pub fn set_lifetime(&mut self, lifetime: Duration) {
+        self.lifetime = lifetime;
     }
 
     /// Runs `argv` to completion in `node`'s namespace, bounded by `timeout`.
@@ -211,6 +218,7 @@ impl Lab {
             namespaces: Vec::new(),
             nodes: Vec::new(),
             serial,
+            lifetime: LIFETIME,
         })
     }
 
