@@ -268,6 +268,24 @@ impl Lab {
 }
 
 impl Meridian {
+    /// The daemon's own PID: the child of the lab's `timeout` wrapper (a signal sent to the
+    /// wrapper would be forwarded, and the child killed two seconds later).
+    ///
+    /// # Panics
+    /// Unless the wrapper has exactly one child.
+    pub fn daemon_pid(&self) -> u32 {
+        let wrapper = self.proc.pid();
+        let out = std::process::Command::new("pgrep")
+            .args(["-P", &wrapper.to_string()])
+            .output()
+            .expect("pgrep");
+        let pids = String::from_utf8_lossy(&out.stdout);
+        match pids.split_whitespace().collect::<Vec<_>>()[..] {
+            [one] => one.parse().expect("a pid"),
+            ref other => panic!("the daemon under timeout {wrapper}: {other:?}"),
+        }
+    }
+
     /// The process (logs, exit status).
     pub fn proc(&mut self) -> &mut Proc {
         &mut self.proc

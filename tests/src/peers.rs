@@ -157,6 +157,30 @@ ntpengine:enabled = N
         }
         panic!("no RESPONSE to pmc `{cmd}` over {transport:?} in 3 tries; got {seen:#?}");
     }
+
+    /// The PARENT_DATA_SET of the ptp4l slave on `node` (started by [`Lab::ptp4l_slave`]),
+    /// asked over its own UDS (`pmc -u -b 0`): what it takes as its master. `None` if it
+    /// does not answer within 5 s.
+    pub fn slave_parent_data_set(&self, node: &Node) -> Option<BTreeMap<String, String>> {
+        let uds = self.path(&format!("ptp4l-slave-{}.uds", node.ns));
+        let out = self.run(
+            node,
+            &[
+                "pmc",
+                "-u",
+                "-b",
+                "0",
+                "-s",
+                &uds.display().to_string(),
+                "GET PARENT_DATA_SET",
+            ],
+            Duration::from_secs(5),
+        );
+        parse_pmc(&String::from_utf8_lossy(&out.stdout))
+            .into_iter()
+            .find(|r| r.id == "PARENT_DATA_SET")
+            .map(|r| r.fields)
+    }
 }
 
 /// Extra ptp4l config (for [`Lab::ptp4l_slave`]) making `client` a UDPv4 unicast-negotiation

@@ -138,24 +138,9 @@ fn better_master_makes_meridian_passive_then_master_again() {
 
 /// The slave's grandmaster as its own ptp4l sees it (`PARENT_DATA_SET` over its UDS).
 fn slave_grandmaster(lab: &Lab, sl: &meridian_interop::Node) -> Option<String> {
-    let uds = lab.path(&format!("ptp4l-slave-{}.uds", sl.ns));
-    let out = lab.run(
-        sl,
-        &[
-            "pmc",
-            "-u",
-            "-b",
-            "0",
-            "-s",
-            &uds.display().to_string(),
-            "GET PARENT_DATA_SET",
-        ],
-        Duration::from_secs(5),
-    );
-    meridian_interop::parse_pmc(&String::from_utf8_lossy(&out.stdout))
-        .iter()
-        .find(|r| r.id == "PARENT_DATA_SET")
-        .and_then(|r| r.fields.get("grandmasterIdentity").cloned())
+    lab.slave_parent_data_set(sl)?
+        .get("grandmasterIdentity")
+        .cloned()
 }
 
 /// Grandmaster redundancy, as users scale past one box (hardening issue): two Meridians on

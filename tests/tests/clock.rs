@@ -28,18 +28,8 @@ fn wait_status(m: &meridian_interop::Meridian, what: &str, f: impl Fn(&Value) ->
     }
 }
 
-/// SIGHUP to the daemon itself: the child of the lab's `timeout` wrapper (which would
-/// forward the signal and then kill its child two seconds later).
-fn hup(wrapper: u32) {
-    let out = std::process::Command::new("pgrep")
-        .args(["-P", &wrapper.to_string()])
-        .output()
-        .expect("pgrep");
-    let pids = String::from_utf8_lossy(&out.stdout);
-    let pid: u32 = match pids.split_whitespace().collect::<Vec<_>>()[..] {
-        [one] => one.parse().expect("a pid"),
-        ref other => panic!("the daemon under timeout {wrapper}: {other:?}"),
-    };
+/// SIGHUP to the daemon itself.
+fn hup(pid: u32) {
     let ok = std::process::Command::new("kill")
         .args(["-HUP", &pid.to_string()])
         .status()
@@ -68,7 +58,7 @@ fn leap_file_reloads_on_sighup() {
         "leap-seconds.list",
         &leap_list(6_342_969_600, "3900000000\t38\t# test entry, 2023\n"),
     );
-    let pid = m.proc().pid();
+    let pid = m.daemon_pid();
     hup(pid);
     let s = wait_status(&m, "offset 38 after SIGHUP", |s| {
         s["clock"]["current_utc_offset"] == 38
@@ -162,26 +152,10 @@ fn smpte_metadata_on_the_wire() {
 /// The clockClass a free-running ptp4l slave learned from its master's Announces
 /// (`PARENT_DATA_SET` over its own UDS), if it has a master.
 fn slave_gm_class(lab: &Lab, sl: &meridian_interop::Node) -> Option<u64> {
-    let uds = lab.path(&format!("ptp4l-slave-{}.uds", sl.ns));
-    let out = lab.run(
-        sl,
-        &[
-            "pmc",
-            "-u",
-            "-b",
-            "0",
-            "-s",
-            &uds.display().to_string(),
-            "GET PARENT_DATA_SET",
-        ],
-        Duration::from_secs(5),
-    );
-    let replies = meridian_interop::parse_pmc(&String::from_utf8_lossy(&out.stdout));
-    replies
-        .iter()
-        .find(|r| r.id == "PARENT_DATA_SET")
-        .and_then(|r| r.fields.get("gm.ClockClass"))
-        .and_then(|c| c.parse().ok())
+    lab.slave_parent_data_set(sl)?
+        .get("gm.ClockClass")?
+        .parse()
+        .ok()
 }
 
 /// Meridian's DEFAULT_DATA_SET clockClass, asked with pmc over the network from `sl` (the

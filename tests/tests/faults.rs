@@ -52,19 +52,6 @@ fn link_down_faulty_and_back() {
     m.stop_gracefully();
 }
 
-/// The daemon itself (the child of the lab's `timeout` wrapper).
-fn daemon_pid(wrapper: u32) -> u32 {
-    let out = std::process::Command::new("pgrep")
-        .args(["-P", &wrapper.to_string()])
-        .output()
-        .expect("pgrep");
-    let pids = String::from_utf8_lossy(&out.stdout);
-    match pids.split_whitespace().collect::<Vec<_>>()[..] {
-        [one] => one.parse().expect("a pid"),
-        ref other => panic!("the daemon under timeout {wrapper}: {other:?}"),
-    }
-}
-
 /// Hardening finding 9: with `[security] user = "nobody"` Meridian opens its ports as root,
 /// then runs as nobody with no capabilities at all (software stamps: nothing to steer) and
 /// no_new_privs — every thread — and still serves a free-running ptp4l slave and answers
@@ -78,7 +65,7 @@ fn runs_unprivileged_after_opening_its_ports() {
     let cfg = MeridianConfig::new(gm, Transport::UdpV4).set("security", "user", "\"nobody\"");
     let mut m = lab.meridian(gm, &cfg.to_toml());
     m.wait_port_state(1, "MASTER", Duration::from_secs(15));
-    let pid = daemon_pid(m.proc().pid());
+    let pid = m.daemon_pid();
     let tasks: Vec<_> = std::fs::read_dir(format!("/proc/{pid}/task"))
         .expect("tasks")
         .map(|e| e.expect("task").path())

@@ -25,19 +25,6 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// The daemon (the child of the lab's `timeout` wrapper, itself under `ip netns exec`).
-fn daemon_pid(wrapper: u32) -> u32 {
-    let out = std::process::Command::new("pgrep")
-        .args(["-P", &wrapper.to_string()])
-        .output()
-        .expect("pgrep");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("the daemon's pid")
-}
-
 #[test]
 #[ignore = "an hour long: bench/soak.sh"]
 fn soak_with_churning_slaves() {
@@ -66,7 +53,7 @@ fn soak_with_churning_slaves() {
         .set("metrics", "per-slave", "true");
     let mut m = lab.meridian(&gm, &cfg.to_toml());
     m.wait_port_state(1, "MASTER", Duration::from_secs(15));
-    let pid = daemon_pid(m.proc().pid());
+    let pid = m.daemon_pid();
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
 
