@@ -154,27 +154,44 @@ impl SimSlave {
     }
 
     fn header(&self, mt: MessageType, seq: u16, unicast: bool, domain: u8) -> HeaderRepr {
-        HeaderRepr {
-            major_sdo_id: 0,
-            message_type: mt,
-            minor_version_ptp: 1,
-            version_ptp: 2,
-            message_length: 0,
-            domain_number: domain,
-            minor_sdo_id: 0,
-            flags: Flags {
-                unicast,
-                ..Flags::default()
-            },
-            correction: TimeInterval::ZERO,
-            message_type_specific: 0,
-            source_port_identity: self.identity,
-            sequence_id: seq,
-            control_field: mt.control_field(),
-            log_message_interval: 0x7f,
-        }
+        header(mt, seq, unicast, domain, self.identity)
     }
 }
+
+/// A slave's (or a spoofer's) message header.
+fn header(
+    mt: MessageType,
+    seq: u16,
+    unicast: bool,
+    domain: u8,
+    identity: PortIdentity,
+) -> HeaderRepr {
+    HeaderRepr {
+        major_sdo_id: 0,
+        message_type: mt,
+        minor_version_ptp: 1,
+        version_ptp: 2,
+        message_length: 0,
+        domain_number: domain,
+        minor_sdo_id: 0,
+        flags: Flags {
+            unicast,
+            ..Flags::default()
+        },
+        correction: TimeInterval::ZERO,
+        message_type_specific: 0,
+        source_port_identity: identity,
+        sequence_id: seq,
+        control_field: mt.control_field(),
+        log_message_interval: 0x7f,
+    }
+}
+
+/// The identity injected requests claim.
+const INJECTED: PortIdentity = PortIdentity {
+    clock_identity: ClockIdentity([0xee; 8]),
+    port_number: 1,
+};
 
 fn ts_ns(t: Timestamp) -> i128 {
     t.as_nanos() as i128
@@ -437,28 +454,7 @@ impl Sim {
             },
         };
         let repr = MessageRepr {
-            header: HeaderRepr {
-                major_sdo_id: 0,
-                message_type: mt,
-                minor_version_ptp: 1,
-                version_ptp: 2,
-                message_length: 0,
-                domain_number: self.domain,
-                minor_sdo_id: 0,
-                flags: Flags {
-                    unicast: !multicast,
-                    ..Flags::default()
-                },
-                correction: TimeInterval::ZERO,
-                message_type_specific: 0,
-                source_port_identity: PortIdentity {
-                    clock_identity: ClockIdentity([0xee; 8]),
-                    port_number: 1,
-                },
-                sequence_id: 1,
-                control_field: mt.control_field(),
-                log_message_interval: 0x7f,
-            },
+            header: header(mt, 1, !multicast, self.domain, INJECTED),
             body,
             tlvs: TlvBlock::EMPTY,
         };
@@ -485,28 +481,13 @@ impl Sim {
         let mut tb = [0u8; 256];
         let n = TlvBlock::write(&mut tb, &tlvs).expect("tlv");
         let repr = MessageRepr {
-            header: HeaderRepr {
-                major_sdo_id: 0,
-                message_type: MessageType::Management,
-                minor_version_ptp: 1,
-                version_ptp: 2,
-                message_length: 0,
-                domain_number: self.domain,
-                minor_sdo_id: 0,
-                flags: Flags {
-                    unicast: !multicast,
-                    ..Flags::default()
-                },
-                correction: TimeInterval::ZERO,
-                message_type_specific: 0,
-                source_port_identity: PortIdentity {
-                    clock_identity: ClockIdentity([0xee; 8]),
-                    port_number: 1,
-                },
-                sequence_id: 1,
-                control_field: MessageType::Management.control_field(),
-                log_message_interval: 0x7f,
-            },
+            header: header(
+                MessageType::Management,
+                1,
+                !multicast,
+                self.domain,
+                INJECTED,
+            ),
             body: MessageBody::Management {
                 target_port_identity: PortIdentity {
                     clock_identity: ClockIdentity::ALL,
@@ -535,25 +516,7 @@ impl Sim {
         let block = TlvBlock::build(&mut tb, &tlvs).expect("tlvs");
         let mt = MessageType::Signaling;
         let repr = MessageRepr {
-            header: HeaderRepr {
-                major_sdo_id: 0,
-                message_type: mt,
-                minor_version_ptp: 1,
-                version_ptp: 2,
-                message_length: 0,
-                domain_number: self.domain,
-                minor_sdo_id: 0,
-                flags: Flags {
-                    unicast: true,
-                    ..Flags::default()
-                },
-                correction: TimeInterval::ZERO,
-                message_type_specific: 0,
-                source_port_identity: identity,
-                sequence_id: 1,
-                control_field: mt.control_field(),
-                log_message_interval: 0x7f,
-            },
+            header: header(mt, 1, true, self.domain, identity),
             body: MessageBody::Signaling {
                 target_port_identity: PortIdentity::ALL,
             },
