@@ -246,7 +246,9 @@ pub(crate) fn arp(
 /// solicitation for our IPv6 address (hop limit 255, valid checksum) is answered with a
 /// solicited neighbour advertisement built into `out` (at least [`REPLY_MAX`] octets),
 /// unless it comes from the unspecified address (duplicate address detection, not a
-/// question to us) or a group MAC. The sender of any well-formed IPv6 packet is learnt.
+/// question to us) or a group MAC. Only the solicitor of such a solicitation is learnt, as
+/// ARP teaches only when addressed to us: a flood of third-party ICMPv6 neither fills nor
+/// poisons the table (PTP senders are learnt from their accepted frames anyway).
 pub(crate) fn icmpv6(
     table: &mut Neighbours,
     port: &PortAddresses,
@@ -255,9 +257,6 @@ pub(crate) fn icmpv6(
     out: &mut [u8],
 ) -> NeighbourReply {
     let ip = Ipv6Packet::new_checked(packet).ok();
-    if let Some(ip) = &ip {
-        table.learn_v6(ip.src_addr(), src_mac, port.ipv6);
-    }
     let Some(ours) = port.ipv6 else {
         return NeighbourReply::Nothing;
     };
@@ -275,6 +274,7 @@ pub(crate) fn icmpv6(
     if solicitor == [0; 16] || !is_unicast_mac(&src_mac) {
         return NeighbourReply::Count(RxCount::NdSolicitation);
     }
+    table.learn_v6(solicitor, src_mac, port.ipv6);
     let advert = NdpRepr {
         src_addr: ours,
         dst_addr: solicitor,
@@ -626,16 +626,25 @@ mod tests {
             icmpv6(&mut Neighbours::new(0x5eed), &p, &b, PEER_MAC, &mut out),
             non_ptp
         );
-        // A valid advertisement.
+        // A valid advertisement: counted, and (unlike a solicitation for us) teaches nothing.
         let mut b = ns.clone();
         b[40] = 136;
         let dst: [u8; 16] = b[24..40].try_into().unwrap();
         NdpPacket::new_unchecked(&mut b[40..]).fill_checksum(&PEER_IP6, &dst);
         assert!(NdpRepr::parse_bytes(&b).is_ok());
-        assert_eq!(
-            icmpv6(&mut Neighbours::new(0x5eed), &p, &b, PEER_MAC, &mut out),
-            non_ptp
-        );
+        let mut t = Neighbours::new(0x5eed);
+        assert_eq!(icmpv6(&mut t, &p, &b, PEER_MAC, &mut out), non_ptp);
+        assert_eq!(t.lookup(&IpKey::v6(PEER_IP6)), None, "an advertisement taught");
+        // Nor does a solicitation for another address, or a bad one.
+        let mut t = Neighbours::new(0x5eed);
+        icmpv6(&mut t, &p, &other, PEER_MAC, &mut out);
+        let mut bad = ns.clone();
+        bad[60] ^= 1;
+        icmpv6(&mut t, &p, &bad, PEER_MAC, &mut out);
+        assert_eq!(t.lookup(&IpKey::v6(PEER_IP6)), None, "third-party ICMPv6 taught");
+        // The solicitation for us does.
+        icmpv6(&mut t, &p, &ns, PEER_MAC, &mut out);
+        assert_eq!(t.lookup(&IpKey::v6(PEER_IP6)), Some(PEER_MAC));
         // Truncated at every length.
         for n in 7..ns.len() {
             assert_eq!(
