@@ -255,36 +255,68 @@ impl Lab {
     /// Addresses and link up on every node, then waits until every link reports `state UP`.
     fn bring_up(&self) {
         for n in &self.nodes {
-            ip(&[
-                "-n",
-                &n.ns,
-                "addr",
-                "add",
-                &format!("{}/24", n.ip),
-                "dev",
-                IFACE,
-            ]);
-            ip(&["-n", &n.ns, "link", "set", IFACE, "up"]);
-            // veth hands received frames over with the sender's UDP checksum unfinished
-            // (checksum offload); the kernel trusts it, but raw readers (DPDK's af_packet PMD,
-            // tcpdump) see a wrong checksum. Real NICs finish it: make the veth do so too.
-            let out = Command::new("ip")
-                .args(["netns", "exec", &n.ns, "ethtool", "-K", IFACE, "tx", "off"])
-                .output();
-            assert!(
-                out.as_ref().is_ok_and(|o| o.status.success()),
-                "ethtool -K {IFACE} tx off in {}: {out:?}",
-                n.ns
-            );
+            configure(n);
         }
         for n in &self.nodes {
-            let up = poll(Duration::from_secs(10), Duration::from_millis(50), || {
-                let out = ip_output(&["-n", &n.ns, "-o", "link", "show", IFACE]);
-                out.contains("state UP").then_some(())
-            });
-            assert!(up.is_some(), "{} in {} never came up", IFACE, n.ns);
+            wait_up(n);
         }
     }
+
+    /// Bridged labs: deletes node `i`'s interface (its veth into the bridge goes with it),
+    /// as when a NIC or VLAN interface is removed.
+    pub fn remove_link(&self, i: usize) {
+        ip(&["-n", &self.nodes[i].ns, "link", "del", IFACE]);
+    }
+
+    /// Bridged labs: creates node `i`'s interface again under the same name, MAC and
+    /// address (a new ifindex), joined to the bridge, and waits until it is up.
+    pub fn recreate_link(&self, i: usize) {
+        let n = &self.nodes[i];
+        let br = format!("{}-br", self.name);
+        let port = format!("p{i}");
+        ip(&[
+            "-n", &br, "link", "add", &port, "type", "veth", "peer", "name", IFACE, "address",
+            &n.mac, "netns", &n.ns,
+        ]);
+        ip(&["-n", &br, "link", "set", &port, "master", "br0"]);
+        ip(&["-n", &br, "link", "set", &port, "up"]);
+        configure(n);
+        wait_up(n);
+    }
+}
+
+/// The node's address, link up, and the veth's checksum offload off.
+fn configure(n: &Node) {
+    ip(&[
+        "-n",
+        &n.ns,
+        "addr",
+        "add",
+        &format!("{}/24", n.ip),
+        "dev",
+        IFACE,
+    ]);
+    ip(&["-n", &n.ns, "link", "set", IFACE, "up"]);
+    // veth hands received frames over with the sender's UDP checksum unfinished
+    // (checksum offload); the kernel trusts it, but raw readers (DPDK's af_packet PMD,
+    // tcpdump) see a wrong checksum. Real NICs finish it: make the veth do so too.
+    let out = Command::new("ip")
+        .args(["netns", "exec", &n.ns, "ethtool", "-K", IFACE, "tx", "off"])
+        .output();
+    assert!(
+        out.as_ref().is_ok_and(|o| o.status.success()),
+        "ethtool -K {IFACE} tx off in {}: {out:?}",
+        n.ns
+    );
+}
+
+/// Waits until the node's link reports `state UP`.
+fn wait_up(n: &Node) {
+    let up = poll(Duration::from_secs(10), Duration::from_millis(50), || {
+        let out = ip_output(&["-n", &n.ns, "-o", "link", "show", IFACE]);
+        out.contains("state UP").then_some(())
+    });
+    assert!(up.is_some(), "{} in {} never came up", IFACE, n.ns);
 }
 
 impl Drop for Lab {

@@ -102,3 +102,49 @@ fn runs_unprivileged_after_opening_its_ports() {
     assert_eq!(m.port_state(1).as_deref(), Ok("MASTER"));
     m.stop_gracefully();
 }
+
+/// The interface removed and created again under its name (a new ifindex, as when a VLAN
+/// interface or a hot-plugged NIC comes back): the port goes FAULTY while it is gone, then
+/// Meridian opens it again on the new interface — MASTER within 2 s of the link being up —
+/// and the free-running ptp4l slave, which never moved, measures against it again.
+#[test]
+fn interface_removed_and_recreated_is_served_again() {
+    let Some(lab) = Lab::bridged("iface_recreated", 2) else {
+        return;
+    };
+    let (gm, sl) = (lab.node(0), lab.node(1));
+    let mut m = lab.meridian(gm, &MeridianConfig::new(gm, Transport::UdpV4).to_toml());
+    m.wait_port_state(1, "MASTER", Duration::from_secs(15));
+    let mut slave = lab.ptp4l_slave(sl, Transport::UdpV4, "");
+    slave.wait_for_text("master offset", Duration::from_secs(20));
+
+    lab.remove_link(0);
+    let t = Instant::now();
+    m.wait_port_state(1, "FAULTY", Duration::from_secs(3));
+    println!("interface removed: FAULTY after {:?}", t.elapsed());
+    std::thread::sleep(Duration::from_secs(2));
+    let before = parse_offsets(&slave.stdout()).len();
+    lab.recreate_link(0);
+    let t = Instant::now();
+    m.wait_port_state(1, "MASTER", Duration::from_secs(3));
+    let back = t.elapsed();
+    println!("interface re-created: MASTER after {back:?}");
+    assert!(back < Duration::from_secs(2), "{back:?}");
+    assert!(
+        m.log().contains("interface re-created: port reopened"),
+        "{}",
+        m.log()
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while parse_offsets(&slave.stdout()).len() < before + 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the slave got nothing from the re-created interface:\n{}",
+            slave.stdout()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let reopened = m.status().expect("status")["ports"][0]["counters"]["reopened"].clone();
+    println!("reopened: {reopened}");
+    m.stop_gracefully();
+}

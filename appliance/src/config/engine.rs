@@ -25,7 +25,7 @@ pub struct PortFacts {
 impl Config {
     /// Stand-ins for port facts before the ports are open, for questions that do not depend
     /// on MACs or addresses.
-    pub(super) fn placeholder_facts(&self) -> Vec<PortFacts> {
+    pub(crate) fn placeholder_facts(&self) -> Vec<PortFacts> {
         self.ports
             .iter()
             .map(|_| PortFacts {

@@ -141,6 +141,9 @@ pub struct Driver<P> {
     buf: Box<[u8]>,
     stamps: Vec<(usize, u32, RawStamp)>,
     next_status: Time,
+    /// A port's descriptors changed (reopened on a re-created interface): the loop's poll
+    /// set is rebuilt.
+    fds_changed: bool,
     /// This loop's busy and idle rounds (DPDK: the engine lcore's polls).
     polls: Option<Arc<PollCounters>>,
     /// The leap-second file, reloaded when it changes or on SIGHUP (`reload`).
@@ -190,6 +193,7 @@ impl<P: PtpPort> Driver<P> {
             buf: vec![0u8; 2048].into_boxed_slice(),
             stamps: Vec::with_capacity(256),
             next_status: Time(0),
+            fds_changed: false,
             polls: None,
             leap: None,
             reload: None,
@@ -228,11 +232,18 @@ impl<P: PtpPort> Driver<P> {
     /// Runs until `stop` is set (a signal).
     pub fn run(mut self, stop: &AtomicBool) -> anyhow::Result<Finished<P>> {
         let busy = self.io.ports.iter().any(PtpPort::busy_poll);
-        let mut fds: Vec<_> = self.io.ports.iter().flat_map(PtpPort::wait_fds).collect();
-        fds.push(self.desk.raw_fd());
-        let mut poll = PollSet::new(&fds);
+        let poll_set = |d: &Self| {
+            let mut fds: Vec<_> = d.io.ports.iter().flat_map(PtpPort::wait_fds).collect();
+            fds.push(d.desk.raw_fd());
+            PollSet::new(&fds)
+        };
+        let mut poll = poll_set(&self);
         let mut idle = false;
         while !stop.load(Ordering::Relaxed) {
+            if self.fds_changed {
+                self.fds_changed = false;
+                poll = poll_set(&self);
+            }
             if busy {
                 self.nap(idle);
             } else {
@@ -317,7 +328,9 @@ impl<P: PtpPort> Driver<P> {
         }
         self.io.clock.track();
         for p in &mut self.io.ports {
+            let before = p.wait_fds();
             p.maintain();
+            self.fds_changed |= p.wait_fds() != before;
         }
         let now = self.io.clock.now();
         for (i, p) in self.io.ports.iter().enumerate() {

@@ -42,6 +42,7 @@ pub fn open_socket_ports(cfg: &Config) -> anyhow::Result<(Vec<SocketPort>, BaseK
         );
         ports.push(port);
     }
+    warn_neighbour_table(cfg);
     // One time base for every port.
     let sources: Vec<StampSource> = ports.iter().map(SocketPort::stamp_source).collect();
     let base = match sources.first() {
@@ -113,4 +114,42 @@ pub fn open_dpdk_ports(cfg: &Config) -> anyhow::Result<Vec<crate::dataplane::dpd
         ports.push(port);
     }
     Ok(ports)
+}
+
+/// Unicast slaves over sockets each take a kernel neighbour (ARP/NDP) entry, and the kernel's
+/// table is one for the whole host (every namespace), capped at `gc_thresh3` (1024 by
+/// default). Beyond it, new entries fail ("neighbor table overflow"): new slaves cannot be
+/// reached, and forged REQUESTs from many addresses can fill it. Warns when a port may grant
+/// more slaves than a quarter of the cap allows.
+fn warn_neighbour_table(cfg: &Config) {
+    let Ok(e) = cfg.engine_config(&cfg.placeholder_facts()) else {
+        return;
+    };
+    let most = e
+        .ports
+        .iter()
+        .filter(|p| p.unicast)
+        .map(|p| p.unicast_limits.max_slaves)
+        .sum::<u32>();
+    if most == 0 {
+        return;
+    }
+    for family in ["ipv4", "ipv6"] {
+        let path = format!("/proc/sys/net/{family}/neigh/default/gc_thresh3");
+        let Some(cap) = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if most > cap / 4 {
+            tracing::warn!(
+                max_slaves = most,
+                gc_thresh3 = cap,
+                "the kernel's {family} neighbour table ({path}) is small for this many unicast \
+                 slaves: when it overflows, slaves cannot be reached and forged negotiation \
+                 can fill it; raise gc_thresh1/2/3 (the Ansible role does) or lower max-slaves"
+            );
+        }
+    }
 }

@@ -634,14 +634,22 @@ mod tests {
         assert!(NdpRepr::parse_bytes(&b).is_ok());
         let mut t = Neighbours::new(0x5eed);
         assert_eq!(icmpv6(&mut t, &p, &b, PEER_MAC, &mut out), non_ptp);
-        assert_eq!(t.lookup(&IpKey::v6(PEER_IP6)), None, "an advertisement taught");
+        assert_eq!(
+            t.lookup(&IpKey::v6(PEER_IP6)),
+            None,
+            "an advertisement taught"
+        );
         // Nor does a solicitation for another address, or a bad one.
         let mut t = Neighbours::new(0x5eed);
         icmpv6(&mut t, &p, &other, PEER_MAC, &mut out);
         let mut bad = ns.clone();
         bad[60] ^= 1;
         icmpv6(&mut t, &p, &bad, PEER_MAC, &mut out);
-        assert_eq!(t.lookup(&IpKey::v6(PEER_IP6)), None, "third-party ICMPv6 taught");
+        assert_eq!(
+            t.lookup(&IpKey::v6(PEER_IP6)),
+            None,
+            "third-party ICMPv6 taught"
+        );
         // The solicitation for us does.
         icmpv6(&mut t, &p, &ns, PEER_MAC, &mut out);
         assert_eq!(t.lookup(&IpKey::v6(PEER_IP6)), Some(PEER_MAC));

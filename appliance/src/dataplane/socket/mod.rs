@@ -92,6 +92,8 @@ pub struct SocketCounters {
     pub tx_errqueue_other: u64,
     /// Times the TX timestamp id counter was restarted after a failed send.
     pub tx_id_resyncs: u64,
+    /// Times the port was reopened on an interface re-created under its name.
+    pub reopened: u64,
 }
 
 enum Sockets {
@@ -161,6 +163,10 @@ pub struct SocketPort {
     name: NameBuf,
     ctrl: CmsgBuf,
     counters: SocketCounters,
+    /// What the port was opened with: to open it again on a re-created interface.
+    config: SocketPortConfig,
+    /// A re-created interface's index that could not be opened (logged once).
+    failed_reopen: Option<i32>,
 }
 
 impl std::fmt::Debug for SocketPort {
@@ -654,8 +660,8 @@ impl PtpPort for SocketPort {
             Sockets::L2 { sock } => sock,
         };
         // A vanished interface (ENODEV) is a link down, and so is one re-created under the
-        // same name (a new ifindex: these sockets are bound to the old one and cannot serve
-        // it until a restart); any other failure says nothing.
+        // same name (a new ifindex: these sockets are bound to the old one, until `maintain`
+        // opens the port again); any other failure says nothing.
         if let Ok(index) = sock.if_index(&self.interface) {
             if index != self.ifindex {
                 return Some(false);
@@ -708,6 +714,62 @@ impl PtpPort for SocketPort {
 
     fn wait_fds(&self) -> Vec<RawFd> {
         self.raw_fds()
+    }
+
+    /// An interface re-created under the port's name (a new ifindex; these sockets are
+    /// bound to the old one) is opened again once it is running: new sockets, the same
+    /// settings. The time base must not change (the same stamping source), or the port stays
+    /// FAULTY with an error. Needs the privileges of the first open (ports 319/320,
+    /// SO_BINDTODEVICE, packet sockets): after `[security] user` dropped them it fails,
+    /// logged once, and the port stays FAULTY until a restart.
+    fn maintain(&mut self) {
+        let sock = match &self.sockets {
+            Sockets::Udp { event, .. } => event,
+            Sockets::L2 { sock } => sock,
+        };
+        let Ok(index) = sock.if_index(&self.interface) else {
+            return;
+        };
+        if index == self.ifindex
+            || self.failed_reopen == Some(index)
+            || !sock.if_running(&self.interface).unwrap_or(false)
+        {
+            return;
+        }
+        match SocketPort::open(&self.config) {
+            Ok(new) if new.stamp == self.stamp => {
+                let mut counters = self.counters;
+                counters.reopened += 1;
+                let old = self.ifindex;
+                *self = new;
+                self.counters = counters;
+                tracing::info!(
+                    interface = %self.interface,
+                    old_ifindex = old,
+                    ifindex = self.ifindex,
+                    "interface re-created: port reopened"
+                );
+            }
+            Ok(new) => {
+                self.failed_reopen = Some(index);
+                tracing::error!(
+                    interface = %self.interface,
+                    was = ?self.stamp,
+                    now = ?new.stamp,
+                    "interface re-created with another time stamping source: port stays \
+                     FAULTY (restart Meridian)"
+                );
+            }
+            Err(e) => {
+                self.failed_reopen = Some(index);
+                tracing::error!(
+                    interface = %self.interface,
+                    error = %e,
+                    "interface re-created but the port cannot be opened again: it stays \
+                     FAULTY (restart Meridian)"
+                );
+            }
+        }
     }
 
     fn counters(&self) -> BTreeMap<String, u64> {

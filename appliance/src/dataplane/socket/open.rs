@@ -534,6 +534,8 @@ impl SocketPort {
             name: NameBuf::new(),
             ctrl: CmsgBuf::new(),
             counters: SocketCounters::default(),
+            config: cfg.clone(),
+            failed_reopen: None,
         })
     }
 }
