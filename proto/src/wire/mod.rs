@@ -35,6 +35,7 @@ pub mod message;
 pub mod ndp;
 pub mod tlv;
 pub mod types;
+pub mod v1;
 
 pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use frame::{
@@ -184,8 +185,9 @@ pub fn fuzz_parse(data: &[u8]) {
     if let Ok(f) = ParsedFrame::parse(data) {
         walk_message(f.payload);
     }
-    // As a bare PTP message (UDP payload).
+    // As a bare PTP message (UDP payload), v2 and v1.
     walk_message(data);
+    walk_v1(data);
     // As ARP, and as an IPv6 packet carrying neighbour discovery.
     walk_neighbour(data);
     // As a bare TLV sequence.
@@ -201,6 +203,32 @@ pub fn fuzz_parse(data: &[u8]) {
             let mut out = [0u8; 1500];
             if let Some(buf) = out.get_mut(..d.wire_len()) {
                 d.write(buf);
+            }
+        }
+    }
+}
+
+fn walk_v1(payload: &[u8]) {
+    // With and without the v1 version octets, so the fuzzer reaches the body parsers.
+    let mut patched = [0u8; 256];
+    let n = payload.len().min(patched.len());
+    patched[..n].copy_from_slice(&payload[..n]);
+    if n >= 2 {
+        patched[0] = 0;
+        patched[1] = 1;
+    }
+    for bytes in [payload, &patched[..n]] {
+        let Ok(m) = v1::V1MessageRepr::parse_bytes(bytes) else {
+            continue;
+        };
+        let mut out = [0u8; 256];
+        if let Some(buf) = out.get_mut(..m.buffer_len()) {
+            if m.emit(buf).is_ok() {
+                assert_eq!(
+                    v1::V1MessageRepr::parse_bytes(buf),
+                    Ok(m),
+                    "a re-emitted v1 message parses differently"
+                );
             }
         }
     }
