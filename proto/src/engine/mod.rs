@@ -45,6 +45,7 @@ mod management;
 mod pending;
 pub mod time;
 pub mod unicast;
+pub mod v1;
 
 pub use config::{
     ClockConfig, ConfigError, DelayMechanism, EngineConfig, PortAuth, PortConfig, Profile,

@@ -1,0 +1,208 @@
+//! The PTPv1 view of the grandmaster (IEEE 1588-2008 clause 18, as linuxptp's PTPv1
+//! transport applies it): the fields a v1 Sync carries, derived from the same clock state
+//! the v2 Announce is built from, so the two announcements never disagree.
+//!
+//! | v2 | v1 |
+//! |---|---|
+//! | clockIdentity `aa:bb:cc:FF:FE:dd:ee:ff` | UUID `aa:bb:cc:dd:ee:ff`, communicationTechnology 1 |
+//! | clockClass 6, 7 / 9 / 10 / 13–248 / 251 / 255 (others) | stratum 0 / 1 / 2 / 3 / 4 / 255 (255) |
+//! | priority1 0–126 / 127 / 128 / 129–255 | preferred 1 stratum 0 / preferred 1 / — / stratum 255 |
+//! | priority2 0–127 / 128–255 | isBoundaryClock 1 / 0 |
+//! | clockAccuracy 0x20–0x22 / 0x23–0x2F / 0x30 / 0x31–0xFD / 0xFE | identifier `ATOM` / `NTP\0` / `HAND` / `INIT` / `DFLT` |
+//! | offsetScaledLogVariance | clockVariance = variance − 0x8000 |
+//! | seconds (48 bits) | seconds (low 32) and epochNumber (high 16) |
+
+use crate::wire::v1::{SyncBody, V1PortIdentity, V1Time, COMM_ETHER};
+use crate::wire::{ClockIdentity, ClockQuality, Timestamp};
+
+/// The v1 UUID of a v2 clock identity built from a MAC (`FF:FE` in octets 3–4); `None`
+/// for identities that are not (a v1 peer could not name us).
+pub fn uuid(id: &ClockIdentity) -> Option<[u8; 6]> {
+    let c = id.0;
+    (c[3] == 0xff && c[4] == 0xfe).then_some([c[0], c[1], c[2], c[5], c[6], c[7]])
+}
+
+/// grandmasterClockStratum of a clockClass.
+pub fn stratum(clock_class: u8) -> u8 {
+    match clock_class {
+        6 | 7 => 0,
+        9 => 1,
+        10 => 2,
+        13..=248 => 3,
+        251 => 4,
+        _ => 255,
+    }
+}
+
+/// (preferred, stratum) from priority1 and clockClass.
+pub fn preferred_and_stratum(priority1: u8, clock_class: u8) -> (bool, u8) {
+    match priority1 {
+        0..=126 => (true, 0),
+        127 => (true, stratum(clock_class)),
+        128 => (false, stratum(clock_class)),
+        _ => (false, 255),
+    }
+}
+
+/// grandmasterIsBoundaryClock from priority2.
+pub fn is_boundary_clock(priority2: u8) -> bool {
+    priority2 <= 127
+}
+
+/// grandmasterClockIdentifier from clockAccuracy.
+pub fn identifier(clock_accuracy: u8) -> [u8; 4] {
+    match clock_accuracy {
+        0x20..=0x22 => *b"ATOM",
+        0x23..=0x2f => *b"NTP\0",
+        0x30 => *b"HAND",
+        0x31..=0xfd => *b"INIT",
+        _ => *b"DFLT",
+    }
+}
+
+/// clockVariance from offsetScaledLogVariance.
+pub fn variance(offset_scaled_log_variance: u16) -> i16 {
+    offset_scaled_log_variance.wrapping_sub(0x8000) as i16
+}
+
+/// A v2 timestamp as v1 time and epochNumber.
+pub fn time(t: Timestamp) -> (V1Time, u16) {
+    (
+        V1Time {
+            seconds: t.seconds as u32,
+            nanoseconds: t.nanoseconds as i32,
+        },
+        (t.seconds >> 32) as u16,
+    )
+}
+
+/// What a grandmaster's v1 Sync says of itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct V1Grandmaster {
+    /// clockIdentity.
+    pub identity: ClockIdentity,
+    /// The port's number.
+    pub port: u16,
+    /// priority1.
+    pub priority1: u8,
+    /// priority2.
+    pub priority2: u8,
+    /// The clock's quality now.
+    pub quality: ClockQuality,
+    /// currentUtcOffset.
+    pub current_utc_offset: i16,
+    /// Whether the UTC offset is known (utcReasonable).
+    pub utc_offset_valid: bool,
+    /// syncInterval, log2 seconds.
+    pub sync_interval: i8,
+}
+
+impl V1Grandmaster {
+    /// The Sync body for `origin` (the grandmaster is its own parent, zero steps removed).
+    /// `None` if the identity has no v1 UUID.
+    pub fn sync_body(&self, origin: Timestamp, sequence_id: u16) -> Option<SyncBody> {
+        let me = V1PortIdentity {
+            communication_technology: COMM_ETHER,
+            uuid: uuid(&self.identity)?,
+            port_id: self.port,
+        };
+        let (origin_timestamp, epoch_number) = time(origin);
+        let (preferred, stratum) = preferred_and_stratum(self.priority1, self.quality.clock_class);
+        let ident = identifier(self.quality.clock_accuracy.0);
+        let var = variance(self.quality.offset_scaled_log_variance);
+        Some(SyncBody {
+            origin_timestamp,
+            epoch_number,
+            current_utc_offset: self.current_utc_offset,
+            grandmaster: me,
+            grandmaster_sequence_id: sequence_id,
+            grandmaster_stratum: stratum,
+            grandmaster_identifier: ident,
+            grandmaster_variance: var,
+            grandmaster_preferred: preferred,
+            grandmaster_is_boundary_clock: is_boundary_clock(self.priority2),
+            sync_interval: self.sync_interval,
+            local_variance: var,
+            local_steps_removed: 0,
+            local_stratum: stratum,
+            local_identifier: ident,
+            parent: me,
+            estimated_master_variance: -1,
+            estimated_master_drift: 0x7fff_ffff,
+            utc_reasonable: self.utc_offset_valid,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::ClockAccuracy;
+
+    #[test]
+    fn clause_18_mappings() {
+        let id = ClockIdentity([0x02, 0x6d, 0x69, 0xff, 0xfe, 0, 0, 1]);
+        assert_eq!(uuid(&id), Some([0x02, 0x6d, 0x69, 0, 0, 1]));
+        assert_eq!(uuid(&ClockIdentity([1; 8])), None);
+        for (class, s) in [(6, 0), (7, 0), (9, 1), (10, 2), (13, 3), (52, 3), (187, 3)] {
+            assert_eq!(stratum(class), s, "class {class}");
+        }
+        for (class, s) in [(248, 3), (251, 4), (255, 255), (8, 255), (250, 255)] {
+            assert_eq!(stratum(class), s, "class {class}");
+        }
+        assert_eq!(preferred_and_stratum(0, 248), (true, 0));
+        assert_eq!(preferred_and_stratum(127, 6), (true, 0));
+        assert_eq!(preferred_and_stratum(128, 248), (false, 3));
+        assert_eq!(preferred_and_stratum(200, 6), (false, 255));
+        assert!(is_boundary_clock(127) && !is_boundary_clock(128));
+        assert_eq!(&identifier(0x21), b"ATOM");
+        assert_eq!(&identifier(0x27), b"NTP\0");
+        assert_eq!(&identifier(0x30), b"HAND");
+        assert_eq!(&identifier(0x31), b"INIT");
+        assert_eq!(&identifier(0xfe), b"DFLT");
+        assert_eq!(variance(0x4e5d), 0x4e5du16.wrapping_sub(0x8000) as i16);
+        assert_eq!(variance(0xffff), 0x7fff);
+        let (t, epoch) = time(Timestamp {
+            seconds: (3 << 32) | 1_700_000_000,
+            nanoseconds: 9,
+        });
+        assert_eq!((t.seconds, t.nanoseconds, epoch), (1_700_000_000, 9, 3));
+    }
+
+    #[test]
+    fn a_locked_grandmasters_sync() {
+        let gm = V1Grandmaster {
+            identity: ClockIdentity([0x02, 0x6d, 0x69, 0xff, 0xfe, 0, 0, 1]),
+            port: 1,
+            priority1: 128,
+            priority2: 128,
+            quality: ClockQuality {
+                clock_class: 6,
+                clock_accuracy: ClockAccuracy(0x21),
+                offset_scaled_log_variance: 0x4e5d,
+            },
+            current_utc_offset: 37,
+            utc_offset_valid: true,
+            sync_interval: 0,
+        };
+        let s = gm
+            .sync_body(
+                Timestamp {
+                    seconds: 1_700_000_037,
+                    nanoseconds: 1,
+                },
+                4,
+            )
+            .unwrap();
+        assert_eq!(s.grandmaster_stratum, 0);
+        assert_eq!(&s.grandmaster_identifier, b"ATOM");
+        assert!(!s.grandmaster_preferred && !s.grandmaster_is_boundary_clock);
+        assert_eq!(
+            s.parent, s.grandmaster,
+            "a v1 slave drops a Sync whose parent is zero"
+        );
+        assert_eq!(s.grandmaster.uuid, [0x02, 0x6d, 0x69, 0, 0, 1]);
+        assert_eq!((s.current_utc_offset, s.utc_reasonable), (37, true));
+        assert_eq!(s.origin_timestamp.seconds, 1_700_000_037);
+    }
+}
