@@ -352,3 +352,188 @@ fn tshark_decodes_every_v1_field_we_write() {
     ]);
     common::tshark::check_decodes("tshark-v1", &frames, &expect);
 }
+
+mod engine {
+    use meridian_proto::engine::{
+        ClockConfig, ClockStatus, Engine, EngineConfig, OwnedTransmit, PeerAddress, PortConfig,
+        Recorded, RxMessage, Time, TxStamp,
+    };
+    use meridian_proto::wire::v1::{
+        Subdomain, SyncBody, V1Body, V1Flags, V1HeaderRepr, V1MessageRepr, V1PortIdentity,
+        COMM_ETHER, VERSION_NETWORK,
+    };
+    use meridian_proto::wire::{ClockIdentity, MessageRepr};
+
+    const T0: Time = Time(1_700_000_037_000_000_000);
+
+    fn engine(v1: Option<i8>) -> Engine {
+        let clock = ClockConfig::new(ClockIdentity([0x02, 0x6d, 0x69, 0xff, 0xfe, 0, 0, 1]));
+        let mut port = PortConfig::new([0x02, 0x6d, 0x69, 0, 0, 1]);
+        port.master_only = true;
+        port.v1_log_sync_interval = v1;
+        Engine::new(
+            EngineConfig {
+                clock,
+                ports: vec![port],
+            },
+            T0,
+            ClockStatus::free_running(37, true),
+        )
+        .unwrap()
+    }
+
+    /// Runs `secs` seconds in 10 ms steps, answering TX stamps 1 µs after `now`.
+    fn run(e: &mut Engine, secs: u64) -> Vec<OwnedTransmit> {
+        let mut sent = Vec::new();
+        let mut now = T0;
+        while now < T0.plus_nanos(secs * 1_000_000_000) {
+            let mut out = Recorded::default();
+            e.handle_timeout(now, &mut out);
+            for mut t in out.sent {
+                if let TxStamp::TwoStep(tok) = std::mem::replace(&mut t.stamp, TxStamp::None) {
+                    let mut fu = Recorded::default();
+                    e.handle_tx_timestamp(now, tok, now.plus_nanos(1_000), &mut fu);
+                    sent.push(t);
+                    sent.extend(fu.sent);
+                } else {
+                    sent.push(t);
+                }
+            }
+            now = now.plus_nanos(10_000_000);
+        }
+        sent
+    }
+
+    fn v1_of(sent: &[OwnedTransmit]) -> Vec<V1MessageRepr<'_>> {
+        sent.iter()
+            .filter_map(|t| V1MessageRepr::parse_bytes(&t.payload).ok())
+            .collect()
+    }
+
+    /// The v1 master beside the v2 one: a two-step v1 Sync a second (PTP_ASSIST, the
+    /// grandmaster its own parent, clause-18 fields) and its Follow_Up with the Sync's
+    /// sequenceId and the TX time; v2 goes on as before.
+    #[test]
+    fn v1_sync_and_follow_up_beside_v2() {
+        let mut e = engine(Some(0));
+        let sent = run(&mut e, 4);
+        let v1 = v1_of(&sent);
+        let syncs: Vec<&SyncBody> = v1
+            .iter()
+            .filter_map(|m| match &m.body {
+                V1Body::Sync(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        let follow_ups: Vec<(u16, u16)> = v1
+            .iter()
+            .filter_map(|m| match m.body {
+                V1Body::FollowUp {
+                    associated_sequence_id,
+                    ..
+                } => Some((m.header.sequence_id, associated_sequence_id)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(syncs.len(), 4, "one a second");
+        assert_eq!(follow_ups, vec![(0, 0), (1, 1), (2, 2), (3, 3)]);
+        let s = syncs[0];
+        assert_eq!(s.grandmaster.uuid, [0x02, 0x6d, 0x69, 0, 0, 1]);
+        assert_eq!(s.parent, s.grandmaster);
+        assert_eq!(s.grandmaster_stratum, 3, "free-running clockClass 248");
+        assert_eq!(s.current_utc_offset, 37);
+        for m in &v1 {
+            assert!(m.header.flags.assist);
+            assert_eq!(m.header.subdomain, Subdomain::DEFAULT);
+        }
+        let v2 = sent
+            .iter()
+            .filter(|t| MessageRepr::parse_bytes(&t.payload).is_ok())
+            .count();
+        assert_eq!(
+            v2,
+            4 * 2 + 2,
+            "v2 Sync, Follow_Up (1 s) and Announce (2 s) go on"
+        );
+        assert_eq!(e.stats().tx_v1, 8);
+        // Without v1 configured, nothing v1 is sent.
+        assert!(v1_of(&run(&mut engine(None), 3)).is_empty());
+    }
+
+    fn delay_req(seq: u16, subdomain: Subdomain) -> Vec<u8> {
+        let slave = V1PortIdentity {
+            communication_technology: COMM_ETHER,
+            uuid: [0x02, 0x6d, 0x69, 0, 0, 2],
+            port_id: 1,
+        };
+        let r = V1MessageRepr {
+            header: V1HeaderRepr {
+                version_network: VERSION_NETWORK,
+                subdomain,
+                source: slave,
+                sequence_id: seq,
+                flags: V1Flags::default(),
+            },
+            body: V1Body::DelayReq(SyncBody {
+                grandmaster: slave,
+                parent: slave,
+                sync_interval: 0x7f,
+                ..SyncBody::default()
+            }),
+        };
+        let mut b = vec![0u8; r.buffer_len()];
+        r.emit(&mut b).unwrap();
+        b
+    }
+
+    /// A v1 Delay_Req is answered with a multicast Delay_Resp carrying its RX time and the
+    /// requester; another subdomain, or a port without v1, is counted and not answered.
+    #[test]
+    fn v1_delay_req_gets_its_delay_resp() {
+        let mut e = engine(Some(0));
+        let rx_at = T0.plus_nanos(500_000_123);
+        let deliver = |e: &mut Engine, payload: &[u8]| {
+            let mut out = Recorded::default();
+            e.handle_message(
+                rx_at,
+                RxMessage {
+                    port: 0,
+                    source: PeerAddress::Ipv4([10, 77, 0, 2]),
+                    multicast: true,
+                    timestamp: Some(rx_at),
+                    payload,
+                },
+                &mut out,
+            );
+            out.sent
+        };
+        let r = deliver(&mut e, &delay_req(42, Subdomain::DEFAULT));
+        assert_eq!(r.len(), 1);
+        let m = V1MessageRepr::parse_bytes(&r[0].payload).unwrap();
+        match m.body {
+            V1Body::DelayResp {
+                delay_receipt_timestamp,
+                requesting,
+                requesting_sequence_id,
+            } => {
+                assert_eq!(requesting.uuid, [0x02, 0x6d, 0x69, 0, 0, 2]);
+                assert_eq!(requesting_sequence_id, 42);
+                assert_eq!(
+                    (
+                        u64::from(delay_receipt_timestamp.seconds),
+                        delay_receipt_timestamp.nanoseconds
+                    ),
+                    (1_700_000_037, 500_000_123)
+                );
+            }
+            ref b => panic!("{b:?}"),
+        }
+        assert!(!r[0].event, "Delay_Resp is a general message (port 320)");
+        assert!(deliver(&mut e, &delay_req(43, Subdomain::named(b"_ALT1"))).is_empty());
+        assert_eq!(e.stats().rx_wrong_domain, 1);
+        let mut plain = engine(None);
+        assert!(deliver(&mut plain, &delay_req(44, Subdomain::DEFAULT)).is_empty());
+        assert_eq!(plain.stats().rx_ignored, 1);
+        assert_eq!(plain.stats().rx_malformed, 0, "v1 is not malformed v2");
+    }
+}

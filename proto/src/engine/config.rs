@@ -142,6 +142,9 @@ pub struct PortConfig {
     /// Sign what the port sends and check what it receives (None: neither; a received
     /// AUTHENTICATION TLV is then ignored like any unknown TLV).
     pub auth: Option<PortAuth>,
+    /// Also be a PTPv1 (IEEE 1588-2002) master on this port (UDP/IPv4, subdomain `_DFLT`,
+    /// 224.0.1.129), from the same clock: None, or its syncInterval (log2 seconds).
+    pub v1_log_sync_interval: Option<i8>,
 }
 
 /// An address prefix a unicast slave may come from.
@@ -252,6 +255,7 @@ impl PortConfig {
             unicast_allowed_sources: Vec::new(),
             unicast_allowed_identities: Vec::new(),
             auth: None,
+            v1_log_sync_interval: None,
         }
     }
 }
@@ -511,6 +515,26 @@ impl EngineConfig {
                     field: format!("ports[{i}].protocol_address"),
                     problem: "longer than 16 octets",
                 });
+            }
+            if let Some(l) = p.v1_log_sync_interval {
+                // 1588-2002 knows 1, 2, 8, 16 and 64 s; faster where the slaves accept it. A
+                // v1 slave needs two Syncs within 8 s to take a master.
+                check_log(format!("ports[{i}].v1_log_sync_interval"), l, -7, 1)?;
+                let problem = if p.network_protocol != NetworkProtocol::UdpIpv4 {
+                    Some("PTPv1 runs over UDP/IPv4 only")
+                } else if p.one_step {
+                    Some("PTPv1 here is two-step (PTP_ASSIST)")
+                } else if p.auth.is_some() {
+                    Some("PTPv1 has no authentication: not with auth")
+                } else {
+                    None
+                };
+                if let Some(problem) = problem {
+                    return Err(ConfigError {
+                        field: format!("ports[{i}].v1_log_sync_interval"),
+                        problem,
+                    });
+                }
             }
             if let Some(a) = &p.auth {
                 let problem = match c.security.association(a.spp) {

@@ -136,7 +136,35 @@ fn templates(domain: u8) -> Vec<Vec<u8>> {
                 data: ManagementData::Priority1(5),
             }],
         ),
+        v1_delay_req(),
     ]
+}
+
+/// A PTPv1 Delay_Req (124 octets) in subdomain `_DFLT`.
+fn v1_delay_req() -> Vec<u8> {
+    use crate::wire::v1::{self, SyncBody, V1Body, V1HeaderRepr, V1MessageRepr, V1PortIdentity};
+    let me = V1PortIdentity {
+        communication_technology: v1::COMM_ETHER,
+        uuid: [2, 0, 0, 0, 0, 1],
+        port_id: 1,
+    };
+    let r = V1MessageRepr {
+        header: V1HeaderRepr {
+            version_network: v1::VERSION_NETWORK,
+            subdomain: v1::Subdomain::DEFAULT,
+            source: me,
+            sequence_id: 1,
+            flags: v1::V1Flags::default(),
+        },
+        body: V1Body::DelayReq(SyncBody {
+            grandmaster: me,
+            parent: me,
+            ..SyncBody::default()
+        }),
+    };
+    let mut v = vec![0u8; r.buffer_len()];
+    let _ = r.emit(&mut v);
+    v
 }
 
 /// Reads the input a byte at a time (zeros past its end).
@@ -218,6 +246,10 @@ pub fn fuzz_events(data: &[u8]) {
     let domain = cfg.clock.domain_number;
     let templates = templates(domain);
     let mut now = Time(1_700_000_037_000_000_000);
+    // A PTPv1 master beside v2 on default-profile, two-step, unauthenticated ports.
+    if setup % 4 == 0 && !cfg.ports[0].one_step && cfg.ports[0].auth.is_none() {
+        cfg.ports[0].v1_log_sync_interval = Some(0);
+    }
     let auth = cfg.ports[0].auth;
     let security = cfg.clock.security.clone();
     let Ok(mut e) = Engine::new(cfg, now, locked()) else {
@@ -332,6 +364,22 @@ pub fn fuzz_events(data: &[u8]) {
             assert!(types.is_empty(), "a FAULTY port sent {types:?} (op {op})");
         }
         for tx in out.sent.drain(..) {
+            if crate::wire::v1::ptp_version(&tx.payload) == Some(1) {
+                let m = crate::wire::v1::V1MessageRepr::parse_bytes(&tx.payload).unwrap_or_else(
+                    |err| panic!("the engine sent an unparsable v1 message: {err:?}"),
+                );
+                assert!(
+                    !matches!(m.body, crate::wire::v1::V1Body::DelayReq(_)),
+                    "a grandmaster sent a v1 Delay_Req"
+                );
+                if let TxStamp::TwoStep(token) = tx.stamp {
+                    if tokens.len() < 64 {
+                        tokens.push((token, now));
+                    }
+                }
+                sent_total += 1;
+                continue;
+            }
             let m = MessageRepr::parse_bytes(&tx.payload).unwrap_or_else(|err| {
                 panic!(
                     "the engine sent an unparsable {:?}: {err:?}",
@@ -380,8 +428,9 @@ mod tests {
     #[test]
     fn templates_parse() {
         let t = templates(0);
-        assert_eq!(t.len(), 7);
-        for (k, t) in t.iter().enumerate() {
+        assert_eq!(t.len(), 8);
+        assert!(crate::wire::v1::V1MessageRepr::parse_bytes(&t[7]).is_ok());
+        for (k, t) in t[..7].iter().enumerate() {
             let m = MessageRepr::parse_bytes(t).unwrap_or_else(|e| panic!("template {k}: {e:?}"));
             assert_eq!(
                 usize::from(m.header.message_length),

@@ -63,6 +63,7 @@ use config::{SMPTE_OUI, SMPTE_SUBTYPE_SYNC_METADATA};
 use pending::{FollowUpKind, Pending, PendingTable};
 use unicast::{DenyReason, GrantType, UnicastService};
 
+use crate::wire;
 use crate::wire::message::AnnounceBody;
 use crate::wire::tlv::OrgExtKind;
 use crate::wire::{
@@ -239,6 +240,10 @@ pub struct Stats {
     pub rx_auth_failed: u64,
     /// Messages not sent because signing failed (cannot happen with a checked config).
     pub tx_auth_failed: u64,
+    /// PTPv1 messages received (on ports with a v1 master; elsewhere they are `rx_ignored`).
+    pub rx_v1: u64,
+    /// PTPv1 messages sent.
+    pub tx_v1: u64,
     /// Management requests answered.
     pub management_responses: u64,
     /// Management requests answered with MANAGEMENT_ERROR_STATUS.
@@ -284,6 +289,9 @@ struct Port {
     unicast: UnicastService,
     /// Its link is down (the data plane says): FAULTY until it is up again.
     faulty: bool,
+    /// PTPv1 master: the next Sync, and its sequenceId.
+    v1_next_sync: Time,
+    v1_sync_seq: u16,
 }
 
 /// A jump of the time the engine is given backwards by more than this is a clock step (ns).
@@ -473,6 +481,110 @@ impl Ctx<'_> {
         self.send(out, stats, dest, &repr, TxStamp::None);
     }
 
+    /// The v1 view of this grandmaster (clause 18).
+    fn v1_grandmaster(&self, log: i8) -> v1::V1Grandmaster {
+        let tp = &self.status.time_properties;
+        v1::V1Grandmaster {
+            identity: self.clock.clock_identity,
+            port: self.identity.port_number,
+            priority1: self.clock.priority1,
+            priority2: self.clock.priority2,
+            quality: self.status.clock_quality,
+            current_utc_offset: tp.current_utc_offset,
+            utc_offset_valid: tp.current_utc_offset_valid,
+            sync_interval: log,
+        }
+    }
+
+    fn v1_header(&self, seq: u16) -> Option<wire::v1::V1HeaderRepr> {
+        let tp = &self.status.time_properties;
+        Some(wire::v1::V1HeaderRepr {
+            version_network: wire::v1::VERSION_NETWORK,
+            subdomain: wire::v1::Subdomain::DEFAULT,
+            source: wire::v1::V1PortIdentity {
+                communication_technology: wire::v1::COMM_ETHER,
+                uuid: v1::uuid(&self.clock.clock_identity)?,
+                port_id: self.identity.port_number,
+            },
+            sequence_id: seq,
+            flags: wire::v1::V1Flags {
+                leap61: tp.leap61,
+                leap59: tp.leap59,
+                assist: true,
+                ..wire::v1::V1Flags::default()
+            },
+        })
+    }
+
+    /// Emits a v1 message to the v1 group (counted with the v2 type it maps to).
+    fn send_v1(
+        &self,
+        out: &mut dyn Output,
+        stats: &mut Stats,
+        repr: &wire::v1::V1MessageRepr<'_>,
+        stamp: TxStamp,
+        request_rx: Option<Time>,
+    ) {
+        use wire::v1::Control;
+        let mut buf = [0u8; wire::v1::SYNC_LEN];
+        let Some(b) = buf.get_mut(..repr.buffer_len()) else {
+            return;
+        };
+        if repr.emit(b).is_err() {
+            return;
+        }
+        let mt = match repr.body.control() {
+            Control::Sync => MessageType::Sync,
+            Control::DelayReq => MessageType::DelayReq,
+            Control::FollowUp => MessageType::FollowUp,
+            Control::DelayResp => MessageType::DelayResp,
+            Control::Management => MessageType::Management,
+        };
+        stats.tx_v1 += 1;
+        out.transmit(Transmit {
+            port: self.index,
+            destination: Destination::Multicast,
+            event: repr.body.control().is_event(),
+            message_type: mt,
+            payload: b,
+            stamp,
+            request_rx,
+        });
+    }
+
+    /// A two-step v1 Sync (its Follow_Up goes when the TX stamp comes).
+    fn send_v1_sync(
+        &self,
+        out: &mut dyn Output,
+        stats: &mut Stats,
+        pending: &mut PendingTable,
+        now: Time,
+        seq: u16,
+        log: i8,
+    ) {
+        let (Some(header), Some(body)) = (
+            self.v1_header(seq),
+            self.v1_grandmaster(log).sync_body(now.to_timestamp(), seq),
+        ) else {
+            return;
+        };
+        let p = Pending {
+            port: self.index,
+            destination: Destination::Multicast,
+            sequence_id: seq,
+            kind: FollowUpKind::V1Sync,
+        };
+        let Some(token) = pending.insert(now, p) else {
+            stats.tx_timestamp_table_full += 1;
+            return;
+        };
+        let repr = wire::v1::V1MessageRepr {
+            header,
+            body: wire::v1::V1Body::Sync(body),
+        };
+        self.send_v1(out, stats, &repr, TxStamp::TwoStep(token), None);
+    }
+
     /// Sends a Sync; for two-step reserves a TX timestamp first (and skips the Sync, counted,
     /// if the table is full: a two-step Sync without its Follow_Up helps nobody).
     #[allow(clippy::too_many_arguments)]
@@ -581,6 +693,8 @@ impl Engine {
                 erbest: None,
                 unicast: UnicastService::new(p.unicast_limits.max_slaves),
                 faulty: false,
+                v1_next_sync: if p.master_only { now } else { Time::NEVER },
+                v1_sync_seq: 0,
             })
             .collect();
         let admission = admit::Admission::new(admit::AdmitConfig::from_requests_per_ms(
@@ -694,6 +808,7 @@ impl Engine {
             p.listening_until = p.listening_until.shifted(delta);
             p.next_announce = p.next_announce.shifted(delta);
             p.next_sync = p.next_sync.shifted(delta);
+            p.v1_next_sync = p.v1_next_sync.shifted(delta);
             p.last_sync = p.last_sync.map(|(q, t)| (q, t.shifted(delta)));
             p.foreign.shift(delta);
             p.unicast.shift(delta);
@@ -797,6 +912,9 @@ impl Engine {
             if p.state == PortState::Master && cfg.multicast {
                 t = t.min(p.next_announce).min(p.next_sync);
             }
+            if p.state == PortState::Master && cfg.v1_log_sync_interval.is_some() {
+                t = t.min(p.v1_next_sync);
+            }
             t = t.min(p.unicast.next_wake());
             if let Some(d) = p.foreign.next_deadline(cfg.announce_receipt_timeout) {
                 t = t.min(d);
@@ -874,6 +992,13 @@ impl Engine {
                 p.next_sync = next_tick(p.next_sync, now, cfg.log_sync_interval);
             }
         }
+        if let (PortState::Master, Some(log)) = (p.state, cfg.v1_log_sync_interval) {
+            if now >= p.v1_next_sync {
+                ctx.send_v1_sync(out, stats, pending, now, p.v1_sync_seq, log);
+                p.v1_sync_seq = p.v1_sync_seq.wrapping_add(1);
+                p.v1_next_sync = next_tick(p.v1_next_sync, now, log);
+            }
+        }
         let r = p.unicast.sweep(now);
         stats.grants_expired += r.grants_expired;
         stats.slaves_removed += r.slaves_removed;
@@ -904,6 +1029,10 @@ impl Engine {
         let i = rx.port as usize;
         if i >= self.ports.len() {
             self.stats.rx_bad_port += 1;
+            return;
+        }
+        if wire::v1::ptp_version(rx.payload) == Some(1) {
+            self.on_v1(now, i, &rx, out);
             return;
         }
         let msg = match MessageRepr::parse_bytes(rx.payload) {
@@ -977,6 +1106,90 @@ impl Engine {
             MessageBody::Management { .. } => self.on_management(now, i, &rx, &msg, out),
             _ => self.stats.rx_ignored += 1,
         }
+    }
+
+    /// A PTPv1 message: on a port with a v1 master, a Delay_Req in subdomain `_DFLT` is
+    /// answered with a multicast Delay_Resp (as v1 slaves expect); everything else is
+    /// counted and ignored (no v1 BMC yet: foreign v1 masters are not compared).
+    fn on_v1(&mut self, now: Time, i: usize, rx: &RxMessage<'_>, out: &mut dyn Output) {
+        use wire::v1::{Subdomain, V1Body, V1MessageRepr};
+        let msg = match V1MessageRepr::parse_bytes(rx.payload) {
+            Ok(m) => m,
+            Err(e) => {
+                self.stats.rx_malformed += 1;
+                self.stats.last_malformed = Some(e);
+                return;
+            }
+        };
+        if self.port_cfg[i].v1_log_sync_interval.is_none() {
+            self.stats.rx_ignored += 1;
+            return;
+        }
+        self.stats.rx_v1 += 1;
+        if Some(msg.header.source.uuid) == v1::uuid(&self.clock.clock_identity) {
+            self.stats.rx_own += 1;
+            return;
+        }
+        if msg.header.subdomain != Subdomain::DEFAULT {
+            self.stats.rx_wrong_domain += 1;
+            return;
+        }
+        let V1Body::DelayReq(_) = msg.body else {
+            self.stats.rx_ignored += 1;
+            return;
+        };
+        match self.admission.admit(now, &rx.source, admit::Class::Event) {
+            Ok(()) => {}
+            Err(admit::Refusal::Source) => {
+                self.stats.rx_source_rate_limited += 1;
+                return;
+            }
+            Err(admit::Refusal::Class) => {
+                self.stats.rx_rate_limited += 1;
+                return;
+            }
+        }
+        if self.ports[i].state != PortState::Master {
+            self.stats.rx_wrong_state += 1;
+            return;
+        }
+        let Some(t4) = rx.timestamp else {
+            self.stats.rx_missing_timestamp += 1;
+            return;
+        };
+        let cfg = &self.port_cfg[i];
+        let t = offset_time(t4, TimeInterval(cfg.ingress_latency.0.saturating_neg()));
+        // v1 has no correctionField: the asymmetry goes into the time itself, as the v2
+        // Delay_Resp's correction (−asymmetry, subtracted by the slave) does.
+        let t = offset_time(t, cfg.delay_asymmetry);
+        let (receipt, _) = v1::time(t.to_timestamp());
+        let Engine {
+            clock,
+            port_cfg,
+            ports,
+            status,
+            stats,
+            ..
+        } = self;
+        let ctx = Ctx {
+            clock,
+            cfg: &port_cfg[i],
+            status,
+            index: i as PortIndex,
+            identity: ports[i].identity,
+        };
+        let Some(header) = ctx.v1_header(msg.header.sequence_id) else {
+            return;
+        };
+        let repr = V1MessageRepr {
+            header,
+            body: V1Body::DelayResp {
+                delay_receipt_timestamp: receipt,
+                requesting: msg.header.source,
+                requesting_sequence_id: msg.header.sequence_id,
+            },
+        };
+        ctx.send_v1(out, stats, &repr, TxStamp::None, Some(t4));
     }
 
     fn on_announce(&mut self, now: Time, i: usize, h: &HeaderRepr, a: &AnnounceBody) {
@@ -1080,6 +1293,7 @@ impl Engine {
         if next == PortState::Master {
             p.next_announce = now;
             p.next_sync = now;
+            p.v1_next_sync = now;
             p.last_sync = None;
         }
         if was_master && next != PortState::Master {
@@ -1396,8 +1610,41 @@ impl Engine {
         }
         let cfg = &self.port_cfg[i];
         let t = offset_time(tx_time, cfg.egress_latency);
+        if p.kind == FollowUpKind::V1Sync {
+            let precise_t = offset_time(t, cfg.delay_asymmetry);
+            let Engine {
+                clock,
+                port_cfg,
+                ports,
+                status,
+                stats,
+                ..
+            } = self;
+            let ctx = Ctx {
+                clock,
+                cfg: &port_cfg[i],
+                status,
+                index: i as PortIndex,
+                identity: ports[i].identity,
+            };
+            let Some(header) = ctx.v1_header(p.sequence_id) else {
+                return;
+            };
+            // No correctionField in v1: the asymmetry the v2 Follow_Up carries went in.
+            let (precise, _) = v1::time(precise_t.to_timestamp());
+            let repr = wire::v1::V1MessageRepr {
+                header,
+                body: wire::v1::V1Body::FollowUp {
+                    associated_sequence_id: p.sequence_id,
+                    precise_origin_timestamp: precise,
+                },
+            };
+            ctx.send_v1(out, stats, &repr, TxStamp::None, None);
+            return;
+        }
         let ctx = self.ctx(i);
         let repr = match p.kind {
+            FollowUpKind::V1Sync => return,
             FollowUpKind::Sync {
                 log_interval,
                 unicast,

@@ -21,6 +21,8 @@ pub(crate) enum FollowUpKind {
         /// When it was due (the scheduler's tick), for the emission measurement.
         scheduled: Time,
     },
+    /// A PTPv1 Follow_Up for a v1 Sync.
+    V1Sync,
     /// A Pdelay_Resp_Follow_Up for a Pdelay_Resp.
     PdelayResp {
         /// The requester.
