@@ -523,7 +523,8 @@ mod engine {
                         u64::from(delay_receipt_timestamp.seconds),
                         delay_receipt_timestamp.nanoseconds
                     ),
-                    (1_700_000_037, 500_000_123)
+                    (1_700_000_000, 500_000_123),
+                    "UTC, as v1 slaves read it"
                 );
             }
             ref b => panic!("{b:?}"),

@@ -44,8 +44,8 @@ pub use metrics::{
     try_prom_query, window_quantiles,
 };
 pub use peers::{
-    collect_offsets, parse_offsets, parse_pmc, parse_ptpd_offsets, ptp4l_unicast_client_cfg,
-    PmcReply, PTP4L_SKIP, PTPD_SKIP,
+    collect_offsets, padl_ptp4l, parse_offsets, parse_pmc, parse_ptpd_offsets,
+    ptp4l_unicast_client_cfg, PmcReply, PTP4L_SKIP, PTPD_SKIP,
 };
 pub use process::Proc;
 pub use stats::OffsetStats;

@@ -27,7 +27,65 @@ logging_level 6
 use_syslog 0
 ";
 
+/// The PTPv1-capable ptp4l (the PADL fork of linuxptp, GPL-2.0, a test tool only): built once
+/// per checkout from `tests/tools/linuxptp-v1/` into `target/linuxptp-v1/` (plain `make`, about
+/// 40 s), then reused.
+///
+/// # Panics
+/// If the build fails (it needs gcc and make: build-essential).
+pub fn padl_ptp4l() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            let dest = root.join("../target/linuxptp-v1");
+            let bin = dest.join("linuxptp-v1/ptp4l");
+            if bin.exists() {
+                return bin;
+            }
+            let out = std::process::Command::new("bash")
+                .arg(root.join("tools/linuxptp-v1/build.sh"))
+                .arg(&dest)
+                .output()
+                .expect("bash");
+            assert!(
+                out.status.success() && bin.exists(),
+                "building the PTPv1 ptp4l failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            bin
+        })
+        .clone()
+}
+
 impl Lab {
+    /// Starts a free-running PTPv1 slave (the PADL ptp4l, `network_transport PTPv1_UDPv4`,
+    /// `clientOnly 1`) on `node`, with its own UDS paths. Offsets: [`parse_offsets`].
+    pub fn ptp4l_v1_slave(&self, node: &Node) -> Proc {
+        let bin = padl_ptp4l();
+        let name = format!("ptp4l-v1-slave-{}", node.ns);
+        let cfg = format!(
+            "[global]\ntime_stamping software\nfree_running 1\nclientOnly 1\n\
+             network_transport PTPv1_UDPv4\nfreq_est_interval 0\nsummary_interval -7\n\
+             logging_level 6\nuse_syslog 0\nuds_address {}\nuds_ro_address {}\n",
+            self.path(&format!("{name}.uds")).display(),
+            self.path(&format!("{name}.uds-ro")).display(),
+        );
+        let cfg = self.write(&format!("{name}.cfg"), &cfg);
+        self.spawn(
+            node,
+            &name,
+            &[
+                bin.display().to_string(),
+                "-f".into(),
+                cfg.display().to_string(),
+                "-i".into(),
+                node.iface.clone(),
+                "-m".into(),
+            ],
+        )
+    }
+
     /// Starts a free-running, slave-only ptp4l (`ptp4l -f CFG -i IFACE -m`) on `node`.
     ///
     /// `extra_cfg` is appended to the config: more `[global]` lines first, then any sections

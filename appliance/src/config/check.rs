@@ -167,6 +167,12 @@ pub(super) fn check(cfg: &Config) -> Result<(), Problem> {
         dpdk(&cfg.dataplane)?;
         for (i, p) in cfg.ports.iter().enumerate() {
             dpdk_port(i, p)?;
+            if p.ptpv1 {
+                return Err(Problem::new(
+                    Key::Port(i, "ptpv1".into()),
+                    "not yet with [dataplane] backend = \"dpdk\" (sockets only)",
+                ));
+            }
         }
     } else {
         for (i, p) in cfg.ports.iter().enumerate() {
@@ -895,5 +901,50 @@ mod tests {
         std::fs::remove_file(&sa).unwrap();
         let e = Config::parse(&format!("{sec}{port}")).unwrap_err();
         assert!(e.problem.contains("sa.cfg"), "{e}");
+    }
+
+    /// `ptpv1`: mapped to the engine; its interval range, transport and backend named.
+    #[test]
+    fn ptpv1_settings() {
+        let port = "[[port]]\ninterface = \"e\"\n";
+        let c = Config::parse(&format!(
+            "{port}ptpv1 = true\nptpv1-log-sync-interval = 1\n"
+        ))
+        .unwrap();
+        let e = c.engine_config(&c.placeholder_facts()).unwrap();
+        assert_eq!(e.ports[0].v1_log_sync_interval, Some(1));
+        let c = Config::parse(port).unwrap();
+        let e = c.engine_config(&c.placeholder_facts()).unwrap();
+        assert_eq!(e.ports[0].v1_log_sync_interval, None);
+        let cases = [
+            (
+                format!("{port}ptpv1 = true\nptpv1-log-sync-interval = 3\n"),
+                "port[0].ptpv1-log-sync-interval",
+                4,
+            ),
+            (
+                format!("{port}transport = \"l2\"\nptpv1 = true\n"),
+                "port[0].ptpv1",
+                4,
+            ),
+            (
+                format!("{port}one-step = true\nptpv1 = true\n"),
+                "port[0].ptpv1",
+                4,
+            ),
+        ];
+        for (text, key, line) in cases {
+            let e = Config::parse(&text).unwrap_err();
+            assert_eq!((e.key.as_str(), e.line), (key, Some(line)), "{text}: {e}");
+        }
+        #[cfg(feature = "dpdk")]
+        {
+            let text = format!(
+                "[dataplane]\nbackend = \"dpdk\"\n{port}dpdk-device = \"net_null0\"\n\
+                 address = \"10.0.0.1\"\nptpv1 = true\n"
+            );
+            let e = Config::parse(&text).unwrap_err();
+            assert_eq!((e.key.as_str(), e.line), ("port[0].ptpv1", Some(7)), "{e}");
+        }
     }
 }

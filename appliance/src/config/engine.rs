@@ -182,6 +182,7 @@ fn port_config(p: &mut PortConfig, s: &PortSection, f: &PortFacts) {
         .filter_map(|c| parse_identity(c).ok())
         .collect();
     p.local_priority = s.local_priority;
+    p.v1_log_sync_interval = s.ptpv1.then_some(s.ptpv1_log_sync_interval);
     // Checked by check-config (the association and key exist).
     p.auth = match (s.auth_spp, s.auth_key_id) {
         (Some(spp), Some(key_id)) => Some(meridian_proto::engine::PortAuth {

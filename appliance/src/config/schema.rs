@@ -972,6 +972,13 @@ pub struct PortSection {
     /// Refuse (and count) every received message without a valid AUTHENTICATION TLV.
     #[serde(default)]
     pub require_auth: bool,
+    /// Also serve PTPv1 (IEEE 1588-2002) on this port: subdomain `_DFLT`, UDP/IPv4.
+    #[serde(default)]
+    pub ptpv1: bool,
+    /// The v1 Sync interval, log2 seconds (0: 1 s; 1588-2002 knows 0, 1, 3, 4, 6; v1
+    /// slaves need two Syncs within 8 s, so at most 1 here; faster where they accept it).
+    #[serde(default)]
+    pub ptpv1_log_sync_interval: i8,
     /// Who may negotiate unicast: address prefixes (empty: anyone).
     #[serde(default)]
     pub unicast_allowed_sources: Vec<String>,

@@ -519,7 +519,13 @@ impl EngineConfig {
             if let Some(l) = p.v1_log_sync_interval {
                 // 1588-2002 knows 1, 2, 8, 16 and 64 s; faster where the slaves accept it. A
                 // v1 slave needs two Syncs within 8 s to take a master.
-                check_log(format!("ports[{i}].v1_log_sync_interval"), l, -7, 1)?;
+                if !(-7..=1).contains(&l) {
+                    return Err(ConfigError {
+                        field: format!("ports[{i}].ptpv1_log_sync_interval"),
+                        problem: "v1 log interval out of range [-7, 1] (a v1 slave needs two \
+                                  Syncs within 8 s)",
+                    });
+                }
                 let problem = if p.network_protocol != NetworkProtocol::UdpIpv4 {
                     Some("PTPv1 runs over UDP/IPv4 only")
                 } else if p.one_step {
@@ -531,7 +537,7 @@ impl EngineConfig {
                 };
                 if let Some(problem) = problem {
                     return Err(ConfigError {
-                        field: format!("ports[{i}].v1_log_sync_interval"),
+                        field: format!("ports[{i}].ptpv1"),
                         problem,
                     });
                 }

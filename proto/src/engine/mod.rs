@@ -1162,7 +1162,8 @@ impl Engine {
         // v1 has no correctionField: the asymmetry goes into the time itself, as the v2
         // Delay_Resp's correction (−asymmetry, subtracted by the slave) does.
         let t = offset_time(t, cfg.delay_asymmetry);
-        let (receipt, _) = v1::time(t.to_timestamp());
+        let utc = self.status.time_properties.current_utc_offset;
+        let (receipt, _) = v1::time(t.to_timestamp(), utc);
         let Engine {
             clock,
             port_cfg,
@@ -1631,7 +1632,10 @@ impl Engine {
                 return;
             };
             // No correctionField in v1: the asymmetry the v2 Follow_Up carries went in.
-            let (precise, _) = v1::time(precise_t.to_timestamp());
+            let (precise, _) = v1::time(
+                precise_t.to_timestamp(),
+                status.time_properties.current_utc_offset,
+            );
             let repr = wire::v1::V1MessageRepr {
                 header,
                 body: wire::v1::V1Body::FollowUp {

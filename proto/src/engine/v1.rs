@@ -10,7 +10,7 @@
 //! | priority2 0–127 / 128–255 | isBoundaryClock 1 / 0 |
 //! | clockAccuracy 0x20–0x22 / 0x23–0x2F / 0x30 / 0x31–0xFD / 0xFE | identifier `ATOM` / `NTP\0` / `HAND` / `INIT` / `DFLT` |
 //! | offsetScaledLogVariance | clockVariance = variance − 0x8000 |
-//! | seconds (48 bits) | seconds (low 32) and epochNumber (high 16) |
+//! | seconds (48 bits, PTP timescale) | UTC: seconds − currentUtcOffset, low 32 bits and epochNumber (high 16) — what v1 slaves expect (linuxptp's v1 transport, measured: a TAI Sync reads 37 s off) |
 
 use crate::wire::v1::{SyncBody, V1PortIdentity, V1Time, COMM_ETHER};
 use crate::wire::{ClockIdentity, ClockQuality, Timestamp};
@@ -65,14 +65,16 @@ pub fn variance(offset_scaled_log_variance: u16) -> i16 {
     offset_scaled_log_variance.wrapping_sub(0x8000) as i16
 }
 
-/// A v2 timestamp as v1 time and epochNumber.
-pub fn time(t: Timestamp) -> (V1Time, u16) {
+/// A v2 timestamp (PTP timescale) as v1 time (UTC: `utc_offset` seconds less) and
+/// epochNumber.
+pub fn time(t: Timestamp, utc_offset: i16) -> (V1Time, u16) {
+    let s = t.seconds.wrapping_sub(i64::from(utc_offset) as u64) & 0xffff_ffff_ffff;
     (
         V1Time {
-            seconds: t.seconds as u32,
+            seconds: s as u32,
             nanoseconds: t.nanoseconds as i32,
         },
-        (t.seconds >> 32) as u16,
+        (s >> 32) as u16,
     )
 }
 
@@ -106,7 +108,7 @@ impl V1Grandmaster {
             uuid: uuid(&self.identity)?,
             port_id: self.port,
         };
-        let (origin_timestamp, epoch_number) = time(origin);
+        let (origin_timestamp, epoch_number) = time(origin, self.current_utc_offset);
         let (preferred, stratum) = preferred_and_stratum(self.priority1, self.quality.clock_class);
         let ident = identifier(self.quality.clock_accuracy.0);
         let var = variance(self.quality.offset_scaled_log_variance);
@@ -162,10 +164,13 @@ mod tests {
         assert_eq!(&identifier(0xfe), b"DFLT");
         assert_eq!(variance(0x4e5d), 0x4e5du16.wrapping_sub(0x8000) as i16);
         assert_eq!(variance(0xffff), 0x7fff);
-        let (t, epoch) = time(Timestamp {
-            seconds: (3 << 32) | 1_700_000_000,
-            nanoseconds: 9,
-        });
+        let (t, epoch) = time(
+            Timestamp {
+                seconds: (3 << 32) | 1_700_000_037,
+                nanoseconds: 9,
+            },
+            37,
+        );
         assert_eq!((t.seconds, t.nanoseconds, epoch), (1_700_000_000, 9, 3));
     }
 
@@ -203,6 +208,6 @@ mod tests {
         );
         assert_eq!(s.grandmaster.uuid, [0x02, 0x6d, 0x69, 0, 0, 1]);
         assert_eq!((s.current_utc_offset, s.utc_reasonable), (37, true));
-        assert_eq!(s.origin_timestamp.seconds, 1_700_000_037);
+        assert_eq!(s.origin_timestamp.seconds, 1_700_000_000, "UTC");
     }
 }

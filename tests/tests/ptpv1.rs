@@ -1,0 +1,52 @@
+//! PTPv1 (IEEE 1588-2002) beside v2 (issue 14): one Meridian with `ptpv1 = true` serves a
+//! real v1 slave — the PADL fork of linuxptp (`network_transport PTPv1_UDPv4`, unpatched,
+//! built from `tests/tools/linuxptp-v1/`) — and a v2 ptp4l slave at the same time, on one
+//! segment, from one clock. Both free-running slaves measure their offsets; the v1 one within
+//! the v2 bounds, and the two agree (same system clock underneath, so their means must too).
+
+use std::time::Duration;
+
+use meridian_interop::{
+    collect_offsets, parse_offsets, Lab, MeridianConfig, OffsetStats, Transport, PTP4L_SKIP,
+};
+
+#[test]
+fn v1_and_v2_slaves_at_once() {
+    // Build first (≈ 40 s the first time), outside the lab's process lifetimes.
+    meridian_interop::padl_ptp4l();
+    let Some(lab) = Lab::bridged("ptpv1", 3) else {
+        return;
+    };
+    let (gm, v1_node, v2_node) = (lab.node(0), lab.node(1), lab.node(2));
+    let cfg = MeridianConfig::new(gm, Transport::UdpV4)
+        .port("ptpv1", "true")
+        .port("ptpv1-log-sync-interval", "0");
+    let mut m = lab.meridian(gm, &cfg.to_toml());
+    m.wait_port_state(1, "MASTER", Duration::from_secs(15));
+    let mut v1 = lab.ptp4l_v1_slave(v1_node);
+    let v2 = lab.ptp4l_slave(v2_node, Transport::UdpV4, "");
+    let n = 30;
+    let v1_samples = collect_offsets(
+        &mut v1,
+        parse_offsets,
+        PTP4L_SKIP,
+        n,
+        Duration::from_secs(90),
+    );
+    let v2_samples: Vec<_> = parse_offsets(&v2.stdout());
+    let v2_samples = &v2_samples[PTP4L_SKIP.min(v2_samples.len())..];
+    let (s1, s2) = (OffsetStats::of(&v1_samples), OffsetStats::of(v2_samples));
+    println!("v1 slave (PADL ptp4l): {s1}");
+    println!("v2 slave (ptp4l):      {s2}");
+    let status = m.status().expect("status");
+    println!("meridian: {}", status["stats"]);
+    assert!(s1.mean_ns.abs() < 5_000.0, "v1 |mean| ≥ 5 µs: {s1}");
+    assert!(s1.max_abs_ns < 50_000, "v1 max |offset| ≥ 50 µs: {s1}");
+    assert!(s2.mean_ns.abs() < 5_000.0, "v2 |mean| ≥ 5 µs: {s2}");
+    assert!(
+        (s1.mean_ns - s2.mean_ns).abs() < 5_000.0,
+        "the v1 and v2 slaves disagree: {s1} vs {s2}"
+    );
+    v1.stop();
+    m.stop_gracefully();
+}
