@@ -369,6 +369,12 @@ pub struct StatsReport {
     /// Clock steps the engine followed (its schedules moved with the clock).
     #[serde(default)]
     pub clock_steps: u64,
+    /// PTPv1 messages received on ports with a v1 master.
+    #[serde(default)]
+    pub rx_v1: u64,
+    /// PTPv1 messages sent.
+    #[serde(default)]
+    pub tx_v1: u64,
 }
 
 /// The message types by name, for the per-type counters.
@@ -432,6 +438,8 @@ impl StatsReport {
             grants_expired: s.grants_expired,
             announce_interval_clamped: s.announce_interval_clamped,
             clock_steps: s.clock_steps,
+            rx_v1: s.rx_v1,
+            tx_v1: s.tx_v1,
         }
     }
 }

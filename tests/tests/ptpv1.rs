@@ -39,12 +39,20 @@ fn v1_and_v2_slaves_at_once() {
     println!("v1 slave (PADL ptp4l): {s1}");
     println!("v2 slave (ptp4l):      {s2}");
     let status = m.status().expect("status");
-    println!("meridian: {}", status["stats"]);
-    assert!(s1.mean_ns.abs() < 5_000.0, "v1 |mean| ≥ 5 µs: {s1}");
+    println!(
+        "meridian: v1 messages sent {}, received {}",
+        status["stats"]["tx_v1"], status["stats"]["rx_v1"]
+    );
+    // Syncs and Follow_Ups a second for 30+ s, and the slave's Delay_Reqs answered.
+    assert!(status["stats"]["tx_v1"].as_u64().unwrap_or(0) >= 60, "{status}");
+    assert!(status["stats"]["rx_v1"].as_u64().unwrap_or(0) >= 10, "{status}");
+    // Software stamps on two shared vCPUs: the v2 interop tests' bounds (|mean| 5 µs, max
+    // 50 µs) with room for the second slave's load (10 µs).
+    assert!(s1.mean_ns.abs() < 10_000.0, "v1 |mean| ≥ 10 µs: {s1}");
     assert!(s1.max_abs_ns < 50_000, "v1 max |offset| ≥ 50 µs: {s1}");
-    assert!(s2.mean_ns.abs() < 5_000.0, "v2 |mean| ≥ 5 µs: {s2}");
+    assert!(s2.mean_ns.abs() < 10_000.0, "v2 |mean| ≥ 10 µs: {s2}");
     assert!(
-        (s1.mean_ns - s2.mean_ns).abs() < 5_000.0,
+        (s1.mean_ns - s2.mean_ns).abs() < 10_000.0,
         "the v1 and v2 slaves disagree: {s1} vs {s2}"
     );
     v1.stop();

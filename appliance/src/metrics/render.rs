@@ -488,6 +488,16 @@ fn engine_families(r: &StatusReport) -> Vec<MetricFamily> {
             s.announce_interval_clamped,
         ),
         plain(
+            "meridian_ptpv1_messages_received_total",
+            "PTPv1 (IEEE 1588-2002) messages received on ports with a v1 master.",
+            s.rx_v1,
+        ),
+        plain(
+            "meridian_ptpv1_messages_sent_total",
+            "PTPv1 (IEEE 1588-2002) messages sent (Sync, Follow_Up, Delay_Resp).",
+            s.tx_v1,
+        ),
+        plain(
             "meridian_clock_steps_total",
             "Steps of the clock (either way, beyond 0.1 s back or 10 s forward) the engine \
              followed by moving its schedules with it.",
