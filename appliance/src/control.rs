@@ -174,6 +174,9 @@ pub struct PortReport {
     pub foreign_masters: usize,
     /// The best foreign master's grandmaster identity, if one is qualified.
     pub best_master: Option<String>,
+    /// PTPv1: a better v1 master is heard and the port's v1 master is silent.
+    #[serde(default)]
+    pub ptpv1_passive: bool,
     /// The data plane's counters for the port (by name; DPDK: port and pipeline stages).
     #[serde(default)]
     pub counters: std::collections::BTreeMap<String, u64>,

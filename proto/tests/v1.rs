@@ -537,4 +537,100 @@ mod engine {
         assert_eq!(plain.stats().rx_ignored, 1);
         assert_eq!(plain.stats().rx_malformed, 0, "v1 is not malformed v2");
     }
+
+    fn foreign_sync(seq: u16, stratum: u8) -> Vec<u8> {
+        let other = V1PortIdentity {
+            communication_technology: COMM_ETHER,
+            uuid: [0x02, 0x6d, 0x69, 0, 0, stratum / 16 + 7],
+            port_id: 1,
+        };
+        let r = V1MessageRepr {
+            header: V1HeaderRepr {
+                version_network: VERSION_NETWORK,
+                subdomain: Subdomain::DEFAULT,
+                source: other,
+                sequence_id: seq,
+                flags: V1Flags::default(),
+            },
+            body: V1Body::Sync(SyncBody {
+                grandmaster: other,
+                parent: other,
+                grandmaster_stratum: stratum,
+                grandmaster_identifier: *b"ATOM",
+                grandmaster_variance: -4000,
+                sync_interval: 0,
+                ..SyncBody::default()
+            }),
+        };
+        let mut b = vec![0u8; r.buffer_len()];
+        r.emit(&mut b).unwrap();
+        b
+    }
+
+    /// The v1 BMC: a better foreign v1 master (stratum 0 against our free-running stratum
+    /// 3), once qualified by two Syncs, silences our v1 master (v2 goes on) until ten of
+    /// its Sync intervals pass without one; a worse one changes nothing.
+    #[test]
+    fn a_better_v1_master_silences_ours_and_we_return() {
+        let mut e = engine(Some(0));
+        let mut now = T0;
+        let mut sent = Vec::new();
+        let mut step = |e: &mut Engine, extra: Option<Vec<u8>>, sent: &mut Vec<OwnedTransmit>| {
+            let mut out = Recorded::default();
+            if let Some(p) = extra {
+                e.handle_message(
+                    now,
+                    RxMessage {
+                        port: 0,
+                        source: PeerAddress::Ipv4([10, 77, 0, 7]),
+                        multicast: true,
+                        timestamp: Some(now),
+                        payload: &p,
+                    },
+                    &mut out,
+                );
+            }
+            e.handle_timeout(now, &mut out);
+            for mut t in out.sent {
+                if let TxStamp::TwoStep(tok) = std::mem::replace(&mut t.stamp, TxStamp::None) {
+                    let mut fu = Recorded::default();
+                    e.handle_tx_timestamp(now, tok, now, &mut fu);
+                    sent.extend(fu.sent);
+                }
+                sent.push(t);
+            }
+            now = now.plus_nanos(500_000_000);
+        };
+        // A worse master (stratum 255): nothing changes.
+        for k in 0..4 {
+            step(&mut e, Some(foreign_sync(k, 255)), &mut sent);
+        }
+        assert!(!e.port_status(0).unwrap().v1_passive);
+        // A better one: passive after its second Sync.
+        step(&mut e, Some(foreign_sync(10, 0)), &mut sent);
+        assert!(
+            !e.port_status(0).unwrap().v1_passive,
+            "one Sync does not qualify"
+        );
+        step(&mut e, Some(foreign_sync(11, 0)), &mut sent);
+        assert!(e.port_status(0).unwrap().v1_passive);
+        sent.clear();
+        for k in 0..8 {
+            step(
+                &mut e,
+                (k % 2 == 0).then(|| foreign_sync(12 + k, 0)),
+                &mut sent,
+            );
+        }
+        assert!(v1_of(&sent).is_empty(), "our v1 master is silent");
+        assert!(!sent.is_empty(), "v2 goes on");
+        // It goes quiet: after ten of its intervals (10 s) ours is back.
+        sent.clear();
+        for _ in 0..24 {
+            step(&mut e, None, &mut sent);
+        }
+        assert!(!e.port_status(0).unwrap().v1_passive);
+        assert!(!v1_of(&sent).is_empty(), "our v1 master is back");
+        assert_eq!(e.stats().v1_state_changes, 2);
+    }
 }

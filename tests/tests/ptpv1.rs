@@ -44,8 +44,14 @@ fn v1_and_v2_slaves_at_once() {
         status["stats"]["tx_v1"], status["stats"]["rx_v1"]
     );
     // Syncs and Follow_Ups a second for 30+ s, and the slave's Delay_Reqs answered.
-    assert!(status["stats"]["tx_v1"].as_u64().unwrap_or(0) >= 60, "{status}");
-    assert!(status["stats"]["rx_v1"].as_u64().unwrap_or(0) >= 10, "{status}");
+    assert!(
+        status["stats"]["tx_v1"].as_u64().unwrap_or(0) >= 60,
+        "{status}"
+    );
+    assert!(
+        status["stats"]["rx_v1"].as_u64().unwrap_or(0) >= 10,
+        "{status}"
+    );
     // Software stamps on two shared vCPUs: the v2 interop tests' bounds (|mean| 5 µs, max
     // 50 µs) with room for the second slave's load (10 µs).
     assert!(s1.mean_ns.abs() < 10_000.0, "v1 |mean| ≥ 10 µs: {s1}");

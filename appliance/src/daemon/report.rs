@@ -156,6 +156,7 @@ impl Reporter {
                         unicast_slaves: ps.unicast_slaves,
                         unicast_rate: ps.unicast_rate,
                         foreign_masters: ps.foreign_masters,
+                        ptpv1_passive: ps.v1_passive,
                         best_master: ps
                             .best_foreign_master
                             .map(|b| b.grandmaster_identity.to_string()),

@@ -244,6 +244,8 @@ pub struct Stats {
     pub rx_v1: u64,
     /// PTPv1 messages sent.
     pub tx_v1: u64,
+    /// Times a port's v1 master fell silent for a better v1 master, or resumed.
+    pub v1_state_changes: u64,
     /// Management requests answered.
     pub management_responses: u64,
     /// Management requests answered with MANAGEMENT_ERROR_STATUS.
@@ -271,6 +273,19 @@ pub struct PortStatus {
     pub foreign_masters: usize,
     /// The best foreign master's grandmaster identity, if any is qualified.
     pub best_foreign_master: Option<ComparisonDataset>,
+    /// PTPv1: whether a better v1 master is heard (the v1 master is then silent).
+    pub v1_passive: bool,
+}
+
+/// The best foreign PTPv1 master heard on a port.
+#[derive(Debug, Clone, Copy)]
+struct V1Foreign {
+    uuid: [u8; 6],
+    dataset: ComparisonDataset,
+    /// Syncs heard from it in a row (qualified at two, as 1588-2002 asks).
+    syncs: u8,
+    /// When it is forgotten: ten of its Sync intervals after the last one.
+    expires: Time,
 }
 
 struct Port {
@@ -292,6 +307,9 @@ struct Port {
     /// PTPv1 master: the next Sync, and its sequenceId.
     v1_next_sync: Time,
     v1_sync_seq: u16,
+    /// The best foreign v1 master, and whether it is better than us (v1 silent).
+    v1_foreign: Option<V1Foreign>,
+    v1_passive: bool,
 }
 
 /// A jump of the time the engine is given backwards by more than this is a clock step (ns).
@@ -695,6 +713,8 @@ impl Engine {
                 faulty: false,
                 v1_next_sync: if p.master_only { now } else { Time::NEVER },
                 v1_sync_seq: 0,
+                v1_foreign: None,
+                v1_passive: false,
             })
             .collect();
         let admission = admit::Admission::new(admit::AdmitConfig::from_requests_per_ms(
@@ -754,6 +774,7 @@ impl Engine {
             unicast_rate: p.unicast.total_rate(),
             foreign_masters: p.foreign.len(),
             best_foreign_master: p.erbest,
+            v1_passive: p.v1_passive,
         })
     }
 
@@ -809,6 +830,9 @@ impl Engine {
             p.next_announce = p.next_announce.shifted(delta);
             p.next_sync = p.next_sync.shifted(delta);
             p.v1_next_sync = p.v1_next_sync.shifted(delta);
+            if let Some(f) = &mut p.v1_foreign {
+                f.expires = f.expires.shifted(delta);
+            }
             p.last_sync = p.last_sync.map(|(q, t)| (q, t.shifted(delta)));
             p.foreign.shift(delta);
             p.unicast.shift(delta);
@@ -915,6 +939,9 @@ impl Engine {
             if p.state == PortState::Master && cfg.v1_log_sync_interval.is_some() {
                 t = t.min(p.v1_next_sync);
             }
+            if let Some(f) = &p.v1_foreign {
+                t = t.min(f.expires);
+            }
             t = t.min(p.unicast.next_wake());
             if let Some(d) = p.foreign.next_deadline(cfg.announce_receipt_timeout) {
                 t = t.min(d);
@@ -992,7 +1019,18 @@ impl Engine {
                 p.next_sync = next_tick(p.next_sync, now, cfg.log_sync_interval);
             }
         }
-        if let (PortState::Master, Some(log)) = (p.state, cfg.v1_log_sync_interval) {
+        if p.v1_foreign.is_some_and(|f| now >= f.expires) {
+            // The better v1 master went quiet: serve v1 again at once.
+            p.v1_foreign = None;
+            if p.v1_passive {
+                p.v1_passive = false;
+                stats.v1_state_changes += 1;
+            }
+            p.v1_next_sync = now;
+        }
+        if let (PortState::Master, Some(log), false) =
+            (p.state, cfg.v1_log_sync_interval, p.v1_passive)
+        {
             if now >= p.v1_next_sync {
                 ctx.send_v1_sync(out, stats, pending, now, p.v1_sync_seq, log);
                 p.v1_sync_seq = p.v1_sync_seq.wrapping_add(1);
@@ -1134,6 +1172,10 @@ impl Engine {
             self.stats.rx_wrong_domain += 1;
             return;
         }
+        if let V1Body::Sync(s) = &msg.body {
+            self.on_v1_sync(now, i, s, &msg.header.source);
+            return;
+        }
         let V1Body::DelayReq(_) = msg.body else {
             self.stats.rx_ignored += 1;
             return;
@@ -1149,7 +1191,7 @@ impl Engine {
                 return;
             }
         }
-        if self.ports[i].state != PortState::Master {
+        if self.ports[i].state != PortState::Master || self.ports[i].v1_passive {
             self.stats.rx_wrong_state += 1;
             return;
         }
@@ -1191,6 +1233,62 @@ impl Engine {
             },
         };
         ctx.send_v1(out, stats, &repr, TxStamp::None, Some(t4));
+    }
+
+    /// A foreign v1 master's Sync (the v1 BMC, 1588-2002 7.6, on clause-18 data sets): it
+    /// is tracked if it is the best heard; once qualified (two Syncs in a row) and better
+    /// than our own data set seen through the same v1 fields, the v1 master falls silent
+    /// until ten of its Sync intervals pass without one. v2 is not affected.
+    fn on_v1_sync(
+        &mut self,
+        now: Time,
+        i: usize,
+        s: &wire::v1::SyncBody,
+        from: &wire::v1::V1PortIdentity,
+    ) {
+        let receiver = self.ports[i].identity;
+        let ds = v1::dataset_of_sync(s, from, receiver);
+        // syncInterval claims are clamped to 1588-2002's 1 s … 64 s.
+        let interval = log_interval_nanos(s.sync_interval.clamp(0, 6));
+        let expires = now.plus_nanos(interval.saturating_mul(10));
+        let variant = self.clock.bmca;
+        let p = &mut self.ports[i];
+        match &mut p.v1_foreign {
+            Some(f) if f.uuid == from.uuid => {
+                f.dataset = ds;
+                f.syncs = f.syncs.saturating_add(1);
+                f.expires = expires;
+            }
+            Some(f) if bmca::compare(variant, &ds, &f.dataset) != bmca::Comparison::Better => {
+                return;
+            }
+            _ => {
+                p.v1_foreign = Some(V1Foreign {
+                    uuid: from.uuid,
+                    dataset: ds,
+                    syncs: 1,
+                    expires,
+                });
+            }
+        }
+        let qualified = p.v1_foreign.is_some_and(|f| f.syncs >= 2);
+        let log = self.port_cfg[i].v1_log_sync_interval.unwrap_or(0);
+        let ours = self.ctx(i).v1_grandmaster(log);
+        let better = qualified
+            && v1::projected(&ours, receiver).is_some_and(|d0| {
+                matches!(
+                    bmca::compare(variant, &ds, &d0),
+                    bmca::Comparison::Better | bmca::Comparison::BetterByTopology
+                )
+            });
+        let p = &mut self.ports[i];
+        if better != p.v1_passive && (better || qualified) {
+            p.v1_passive = better;
+            self.stats.v1_state_changes += 1;
+            if !better {
+                p.v1_next_sync = now;
+            }
+        }
     }
 
     fn on_announce(&mut self, now: Time, i: usize, h: &HeaderRepr, a: &AnnounceBody) {

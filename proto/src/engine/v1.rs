@@ -136,6 +136,80 @@ impl V1Grandmaster {
     }
 }
 
+/// clockClass of a stratum (the inverse of [`stratum`], as linuxptp's v1 transport maps it).
+pub fn class_of_stratum(stratum: u8) -> u8 {
+    match stratum {
+        0 => 6,
+        1 => 9,
+        2 => 10,
+        3 => 248,
+        4 => 251,
+        _ => 255,
+    }
+}
+
+/// clockAccuracy of an identifier (the inverse of [`identifier`]); unknown ones as `DFLT`.
+pub fn accuracy_of_identifier(id: &[u8; 4]) -> u8 {
+    match id {
+        b"ATOM" | b"GPS\0" => 0x22,
+        b"NTP\0" => 0x2f,
+        b"HAND" => 0x30,
+        b"INIT" => 0xfd,
+        _ => 0xfe,
+    }
+}
+
+/// The clock identity of a v1 UUID (`FF:FE` in the middle).
+pub fn identity_of_uuid(u: &[u8; 6]) -> ClockIdentity {
+    ClockIdentity([u[0], u[1], u[2], 0xff, 0xfe, u[3], u[4], u[5]])
+}
+
+/// The v2 comparison data set a foreign v1 master's Sync describes (clause 18 backwards:
+/// stratum → clockClass, identifier → clockAccuracy, variance + 0x8000, preferred →
+/// priority1 127 else 128, isBoundaryClock → priority2 127 else 128), received on `receiver`.
+pub fn dataset_of_sync(
+    s: &SyncBody,
+    sender: &V1PortIdentity,
+    receiver: crate::wire::PortIdentity,
+) -> super::bmca::ComparisonDataset {
+    super::bmca::ComparisonDataset {
+        grandmaster_priority1: if s.grandmaster_preferred { 127 } else { 128 },
+        grandmaster_identity: identity_of_uuid(&s.grandmaster.uuid),
+        grandmaster_clock_quality: ClockQuality {
+            clock_class: class_of_stratum(s.grandmaster_stratum),
+            clock_accuracy: crate::wire::ClockAccuracy(accuracy_of_identifier(
+                &s.grandmaster_identifier,
+            )),
+            offset_scaled_log_variance: (s.grandmaster_variance as u16).wrapping_add(0x8000),
+        },
+        grandmaster_priority2: if s.grandmaster_is_boundary_clock {
+            127
+        } else {
+            128
+        },
+        steps_removed: s.local_steps_removed.saturating_add(1),
+        identity_of_senders: crate::wire::PortIdentity {
+            clock_identity: identity_of_uuid(&sender.uuid),
+            port_number: sender.port_id,
+        },
+        identity_of_receiver: receiver,
+        local_priority: super::bmca::DEFAULT_LOCAL_PRIORITY,
+    }
+}
+
+/// Our own data set as a v1 peer sees it: through the v1 fields and back, so that both sides
+/// of a comparison have v1's resolution.
+pub fn projected(
+    gm: &V1Grandmaster,
+    receiver: crate::wire::PortIdentity,
+) -> Option<super::bmca::ComparisonDataset> {
+    let s = gm.sync_body(Timestamp::default(), 0)?;
+    let mut d = dataset_of_sync(&s, &s.grandmaster, receiver);
+    d.steps_removed = 0;
+    d.identity_of_senders = receiver;
+    Some(d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
