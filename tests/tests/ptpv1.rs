@@ -21,6 +21,7 @@ fn v1_and_v2_slaves_at_once() {
     let cfg = MeridianConfig::new(gm, Transport::UdpV4)
         .port("ptpv1", "true")
         .port("ptpv1-log-sync-interval", "0");
+    let mut capture = lab.capture(gm);
     let mut m = lab.meridian(gm, &cfg.to_toml());
     m.wait_port_state(1, "MASTER", Duration::from_secs(15));
     let mut v1 = lab.ptp4l_v1_slave(v1_node);
@@ -63,4 +64,29 @@ fn v1_and_v2_slaves_at_once() {
     );
     v1.stop();
     m.stop_gracefully();
+    capture.stop();
+    // Meridian's v1 frames, as Wireshark's PTPv1 dissector reads them: no malformed frame,
+    // no expert warning; Syncs, Follow_Ups and Delay_Resps all there.
+    let tshark = |filter: &str, field: &str| -> String {
+        let out = std::process::Command::new("tshark")
+            .arg("-r")
+            .arg(capture.file())
+            .args(["-Y", filter, "-T", "fields", "-e", field])
+            .output()
+            .expect("tshark");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let problems = tshark(
+        "ptp && (_ws.malformed || _ws.expert.severity >= warning)",
+        "_ws.col.Info",
+    );
+    assert!(problems.trim().is_empty(), "tshark flags:\n{problems}");
+    let controls = tshark(
+        &format!("ip.src == {} && ptp.versionptp == 1", gm.ip),
+        "ptp.controlfield",
+    );
+    for (c, what) in [("0", "Sync"), ("2", "Follow_Up"), ("3", "Delay_Resp")] {
+        let n = controls.lines().filter(|l| l.trim() == c).count();
+        assert!(n >= 10, "{n} v1 {what} from Meridian in the capture");
+    }
 }
