@@ -1204,7 +1204,8 @@ impl Engine {
         // v1 has no correctionField: the asymmetry goes into the time itself, as the v2
         // Delay_Resp's correction (−asymmetry, subtracted by the slave) does.
         let t = offset_time(t, cfg.delay_asymmetry);
-        let utc = self.status.time_properties.current_utc_offset;
+        let log = cfg.v1_log_sync_interval.unwrap_or(0);
+        let utc = self.ctx(i).v1_grandmaster(log).wire_utc_offset();
         let (receipt, _) = v1::time(t.to_timestamp(), utc);
         let Engine {
             clock,
@@ -1730,10 +1731,8 @@ impl Engine {
                 return;
             };
             // No correctionField in v1: the asymmetry the v2 Follow_Up carries went in.
-            let (precise, _) = v1::time(
-                precise_t.to_timestamp(),
-                status.time_properties.current_utc_offset,
-            );
+            let utc = ctx.v1_grandmaster(0).wire_utc_offset();
+            let (precise, _) = v1::time(precise_t.to_timestamp(), utc);
             let repr = wire::v1::V1MessageRepr {
                 header,
                 body: wire::v1::V1Body::FollowUp {

@@ -10,7 +10,7 @@
 //! | priority2 0–127 / 128–255 | isBoundaryClock 1 / 0 |
 //! | clockAccuracy 0x20–0x22 / 0x23–0x2F / 0x30 / 0x31–0xFD / 0xFE | identifier `ATOM` / `NTP\0` / `HAND` / `INIT` / `DFLT` |
 //! | offsetScaledLogVariance | clockVariance = variance − 0x8000 |
-//! | seconds (48 bits, PTP timescale) | UTC: seconds − currentUtcOffset, low 32 bits and epochNumber (high 16) — what v1 slaves expect (linuxptp's v1 transport, measured: a TAI Sync reads 37 s off) |
+//! | seconds (48 bits, PTP timescale) | low 32 bits and epochNumber (high 16); PTP seconds when the identifier says a PTP timescale (`ATOM`, `GPS`, `NTP`, `HAND`), UTC (− currentUtcOffset) under `INIT`/`DFLT`, whose arbitrary timescale a v1 slave compares with its UTC clock as is (measured with linuxptp's v1 transport: a TAI Sync under `DFLT` reads 37 s off) |
 
 use crate::wire::v1::{SyncBody, V1PortIdentity, V1Time, COMM_ETHER};
 use crate::wire::{ClockIdentity, ClockQuality, Timestamp};
@@ -60,6 +60,12 @@ pub fn identifier(clock_accuracy: u8) -> [u8; 4] {
     }
 }
 
+/// Whether v1 peers take this identifier's time as the PTP timescale (clause 18:
+/// everything but `INIT` and `DFLT`); otherwise it is an arbitrary one they read as UTC.
+pub fn ptp_timescale(identifier: &[u8; 4]) -> bool {
+    !matches!(identifier, b"INIT" | b"DFLT")
+}
+
 /// clockVariance from offsetScaledLogVariance.
 pub fn variance(offset_scaled_log_variance: u16) -> i16 {
     offset_scaled_log_variance.wrapping_sub(0x8000) as i16
@@ -100,6 +106,16 @@ pub struct V1Grandmaster {
 }
 
 impl V1Grandmaster {
+    /// Seconds to subtract from PTP time for the v1 wire: 0 under a PTP timescale, else
+    /// currentUtcOffset (see the module table).
+    pub fn wire_utc_offset(&self) -> i16 {
+        if ptp_timescale(&identifier(self.quality.clock_accuracy.0)) {
+            0
+        } else {
+            self.current_utc_offset
+        }
+    }
+
     /// The Sync body for `origin` (the grandmaster is its own parent, zero steps removed).
     /// `None` if the identity has no v1 UUID.
     pub fn sync_body(&self, origin: Timestamp, sequence_id: u16) -> Option<SyncBody> {
@@ -108,7 +124,7 @@ impl V1Grandmaster {
             uuid: uuid(&self.identity)?,
             port_id: self.port,
         };
-        let (origin_timestamp, epoch_number) = time(origin, self.current_utc_offset);
+        let (origin_timestamp, epoch_number) = time(origin, self.wire_utc_offset());
         let (preferred, stratum) = preferred_and_stratum(self.priority1, self.quality.clock_class);
         let ident = identifier(self.quality.clock_accuracy.0);
         let var = variance(self.quality.offset_scaled_log_variance);
@@ -282,6 +298,31 @@ mod tests {
         );
         assert_eq!(s.grandmaster.uuid, [0x02, 0x6d, 0x69, 0, 0, 1]);
         assert_eq!((s.current_utc_offset, s.utc_reasonable), (37, true));
-        assert_eq!(s.origin_timestamp.seconds, 1_700_000_000, "UTC");
+        assert_eq!(
+            s.origin_timestamp.seconds, 1_700_000_037,
+            "ATOM: PTP timescale"
+        );
+        let free = V1Grandmaster {
+            quality: ClockQuality {
+                clock_class: 248,
+                clock_accuracy: ClockAccuracy(0xfe),
+                offset_scaled_log_variance: 0xffff,
+            },
+            ..gm
+        };
+        let s = free
+            .sync_body(
+                Timestamp {
+                    seconds: 1_700_000_037,
+                    nanoseconds: 1,
+                },
+                4,
+            )
+            .unwrap();
+        assert_eq!(&s.grandmaster_identifier, b"DFLT");
+        assert_eq!(
+            s.origin_timestamp.seconds, 1_700_000_000,
+            "DFLT: read as UTC"
+        );
     }
 }
