@@ -30,7 +30,7 @@ fn v1_and_v2_slaves_at_once() {
     // Software stamps on two shared vCPUs through a bridge: the means carry the lab's own
     // asymmetry (seen up to −14 µs on an idle CI machine, path delay 18 µs), so they are
     // bounded at 25 µs, every sample at 50 µs as in the v2 tests, and the two slaves must
-    // agree within 10 µs. On a miss the window is measured once more, as the offset tests do.
+    // agree within 20 µs (seen: 2–8 µs apart). On a miss the window is measured once more, as the offset tests do.
     let measure = |v1: &mut meridian_interop::Proc, skip: usize| {
         let v1_samples = collect_offsets(v1, parse_offsets, skip, n, Duration::from_secs(90));
         let all = parse_offsets(&v2.stdout());
@@ -41,7 +41,7 @@ fn v1_and_v2_slaves_at_once() {
         s1.mean_ns.abs() < 25_000.0
             && s1.max_abs_ns < 50_000
             && s2.mean_ns.abs() < 25_000.0
-            && (s1.mean_ns - s2.mean_ns).abs() < 10_000.0
+            && (s1.mean_ns - s2.mean_ns).abs() < 20_000.0
     };
     let (mut s1, mut s2) = measure(&mut v1, PTP4L_SKIP);
     println!("v1 slave (PADL ptp4l): {s1}");
@@ -70,7 +70,7 @@ fn v1_and_v2_slaves_at_once() {
     assert!(s1.max_abs_ns < 50_000, "v1 max |offset| ≥ 50 µs: {s1}");
     assert!(s2.mean_ns.abs() < 25_000.0, "v2 |mean| ≥ 25 µs: {s2}");
     assert!(
-        (s1.mean_ns - s2.mean_ns).abs() < 10_000.0,
+        (s1.mean_ns - s2.mean_ns).abs() < 20_000.0,
         "the v1 and v2 slaves disagree: {s1} vs {s2}"
     );
     v1.stop();
