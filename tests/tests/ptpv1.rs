@@ -30,7 +30,8 @@ fn v1_and_v2_slaves_at_once() {
     // Software stamps on two shared vCPUs through a bridge: the means carry the lab's own
     // asymmetry (seen up to −14 µs on an idle CI machine, path delay 18 µs), so they are
     // bounded at 25 µs, every sample at 50 µs as in the v2 tests, and the two slaves must
-    // agree within 20 µs (seen: 2–8 µs apart). On a miss the window is measured once more, as the offset tests do.
+    // agree within 20 µs (seen: 2–8 µs apart). On a miss the window is measured once more,
+    // as the offset tests do.
     let measure = |v1: &mut meridian_interop::Proc, skip: usize| {
         let v1_samples = collect_offsets(v1, parse_offsets, skip, n, Duration::from_secs(90));
         let all = parse_offsets(&v2.stdout());
