@@ -514,6 +514,12 @@ impl Ctx<'_> {
         }
     }
 
+    /// Seconds between PTP time and v1 wire time (see [`v1::V1Grandmaster::wire_utc_offset`]).
+    fn v1_utc_offset(&self) -> i16 {
+        self.v1_grandmaster(self.cfg.v1_log_sync_interval.unwrap_or(0))
+            .wire_utc_offset()
+    }
+
     fn v1_header(&self, seq: u16) -> Option<wire::v1::V1HeaderRepr> {
         let tp = &self.status.time_properties;
         Some(wire::v1::V1HeaderRepr {
@@ -863,6 +869,29 @@ impl Engine {
         stamp: TxStamp,
         request_rx: Option<Time>,
     ) {
+        let (ctx, stats) = self.ctx_and_stats(i);
+        ctx.send_reply(out, stats, dest, repr, stamp, request_rx);
+    }
+
+    /// Charges a received message to its source's and its class's budgets; a refusal is
+    /// counted by reason and returns false.
+    fn admit(&mut self, now: Time, source: &PeerAddress, class: admit::Class) -> bool {
+        match self.admission.admit(now, source, class) {
+            Ok(()) => true,
+            Err(admit::Refusal::Source) => {
+                self.stats.rx_source_rate_limited += 1;
+                false
+            }
+            Err(admit::Refusal::Class) => {
+                self.stats.rx_rate_limited += 1;
+                false
+            }
+        }
+    }
+
+    /// Port `i`'s message builder and the counters, borrowed apart (so a builder can count
+    /// what it sends).
+    fn ctx_and_stats(&mut self, i: usize) -> (Ctx<'_>, &mut Stats) {
         let Engine {
             clock,
             port_cfg,
@@ -878,7 +907,7 @@ impl Engine {
             index: i as PortIndex,
             identity: ports[i].identity,
         };
-        ctx.send_reply(out, stats, dest, repr, stamp, request_rx);
+        (ctx, stats)
     }
 
     fn ctx(&self, i: usize) -> Ctx<'_> {
@@ -1103,16 +1132,8 @@ impl Engine {
             MessageBody::Management { .. } => admit::Class::Management,
             _ => admit::Class::General,
         };
-        match self.admission.admit(now, &rx.source, class) {
-            Ok(()) => {}
-            Err(admit::Refusal::Source) => {
-                self.stats.rx_source_rate_limited += 1;
-                return;
-            }
-            Err(admit::Refusal::Class) => {
-                self.stats.rx_rate_limited += 1;
-                return;
-            }
+        if !self.admit(now, &rx.source, class) {
+            return;
         }
         // Integrity (16.14): after admission, so a flood of forged ICVs costs an HMAC each
         // only up to the source's and the class's budget.
@@ -1180,16 +1201,8 @@ impl Engine {
             self.stats.rx_ignored += 1;
             return;
         };
-        match self.admission.admit(now, &rx.source, admit::Class::Event) {
-            Ok(()) => {}
-            Err(admit::Refusal::Source) => {
-                self.stats.rx_source_rate_limited += 1;
-                return;
-            }
-            Err(admit::Refusal::Class) => {
-                self.stats.rx_rate_limited += 1;
-                return;
-            }
+        if !self.admit(now, &rx.source, admit::Class::Event) {
+            return;
         }
         if self.ports[i].state != PortState::Master || self.ports[i].v1_passive {
             self.stats.rx_wrong_state += 1;
@@ -1204,24 +1217,8 @@ impl Engine {
         // v1 has no correctionField: the asymmetry goes into the time itself, as the v2
         // Delay_Resp's correction (−asymmetry, subtracted by the slave) does.
         let t = offset_time(t, cfg.delay_asymmetry);
-        let log = cfg.v1_log_sync_interval.unwrap_or(0);
-        let utc = self.ctx(i).v1_grandmaster(log).wire_utc_offset();
-        let (receipt, _) = v1::time(t.to_timestamp(), utc);
-        let Engine {
-            clock,
-            port_cfg,
-            ports,
-            status,
-            stats,
-            ..
-        } = self;
-        let ctx = Ctx {
-            clock,
-            cfg: &port_cfg[i],
-            status,
-            index: i as PortIndex,
-            identity: ports[i].identity,
-        };
+        let (ctx, stats) = self.ctx_and_stats(i);
+        let (receipt, _) = v1::time(t.to_timestamp(), ctx.v1_utc_offset());
         let Some(header) = ctx.v1_header(msg.header.sequence_id) else {
             return;
         };
@@ -1711,28 +1708,13 @@ impl Engine {
         let cfg = &self.port_cfg[i];
         let t = offset_time(tx_time, cfg.egress_latency);
         if p.kind == FollowUpKind::V1Sync {
+            // No correctionField in v1: the asymmetry the v2 Follow_Up carries goes in.
             let precise_t = offset_time(t, cfg.delay_asymmetry);
-            let Engine {
-                clock,
-                port_cfg,
-                ports,
-                status,
-                stats,
-                ..
-            } = self;
-            let ctx = Ctx {
-                clock,
-                cfg: &port_cfg[i],
-                status,
-                index: i as PortIndex,
-                identity: ports[i].identity,
-            };
+            let (ctx, stats) = self.ctx_and_stats(i);
             let Some(header) = ctx.v1_header(p.sequence_id) else {
                 return;
             };
-            // No correctionField in v1: the asymmetry the v2 Follow_Up carries went in.
-            let utc = ctx.v1_grandmaster(0).wire_utc_offset();
-            let (precise, _) = v1::time(precise_t.to_timestamp(), utc);
+            let (precise, _) = v1::time(precise_t.to_timestamp(), ctx.v1_utc_offset());
             let repr = wire::v1::V1MessageRepr {
                 header,
                 body: wire::v1::V1Body::FollowUp {
