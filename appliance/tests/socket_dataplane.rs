@@ -171,6 +171,7 @@ impl Topology {
             vlan,
             ipv6_scope: 2,
             multicast: true,
+            v1_groups: vec![2],
             pdelay: true,
             reply_stamps: true,
             unresolved_queue_bytes: 2048,
@@ -519,6 +520,21 @@ fn exercise(tag: &str, transport: Transport, vlan: Option<(u16, u8)>) {
     assert!(rx.multicast && rx.event, "{rx:?}");
     assert_eq!(&buf[..pd.len()], &pd[..]);
 
+    // 5b. A PTPv1 subdomain group (_ALT2, 224.0.1.131, joined by v1_groups) on UDP/IPv4;
+    // other transports refuse it by name.
+    if transport == Transport::UdpIpv4 {
+        a.send(Destination::V1Group(2), false, &pd, false, None)
+            .expect("send to _ALT2");
+        let rx = recv_wait(&mut b, &mut buf);
+        assert!(rx.multicast && !rx.event, "{rx:?}");
+        assert_eq!(&buf[..pd.len()], &pd[..]);
+    } else {
+        let e = a
+            .send(Destination::V1Group(2), false, &pd, false, None)
+            .unwrap_err();
+        assert!(e.to_string().contains("PTPv1"), "{e}");
+    }
+
     // 6. A message longer than the caller's buffer is skipped and counted, not returned.
     a.send(
         Destination::Multicast,
@@ -592,7 +608,9 @@ fn exercise(tag: &str, transport: Transport, vlan: Option<(u16, u8)>) {
 
     let ca = *a.counters();
     let cb = *b.counters();
-    assert_eq!(ca.tx_packets, 9 + warm, "{ca:?}");
+    // Nine sends, the PTPv1-group one on UDP/IPv4, the warm-up.
+    let v1 = u64::from(transport == Transport::UdpIpv4);
+    assert_eq!(ca.tx_packets, 9 + v1 + warm, "{ca:?}");
     assert_eq!(ca.tx_timestamps, 5, "{ca:?}");
     assert_eq!(
         (ca.tx_errors, ca.tx_eagain, ca.tx_errqueue_other),

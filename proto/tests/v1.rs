@@ -354,9 +354,10 @@ fn tshark_decodes_every_v1_field_we_write() {
 }
 
 mod engine {
+    use super::s;
     use meridian_proto::engine::{
-        ClockConfig, ClockStatus, Engine, EngineConfig, OwnedTransmit, PeerAddress, PortConfig,
-        Recorded, RxMessage, Time, TxStamp,
+        ClockConfig, ClockStatus, Destination, Engine, EngineConfig, OwnedTransmit, PeerAddress,
+        PortConfig, Recorded, RxMessage, Time, TxStamp,
     };
     use meridian_proto::wire::v1::{
         Subdomain, SyncBody, V1Body, V1Flags, V1HeaderRepr, V1MessageRepr, V1PortIdentity,
@@ -367,10 +368,15 @@ mod engine {
     const T0: Time = Time(1_700_000_037_000_000_000);
 
     fn engine(v1: Option<i8>) -> Engine {
+        engine_in(v1, &[Subdomain::DEFAULT])
+    }
+
+    fn engine_in(v1: Option<i8>, subdomains: &[Subdomain]) -> Engine {
         let clock = ClockConfig::new(ClockIdentity([0x02, 0x6d, 0x69, 0xff, 0xfe, 0, 0, 1]));
         let mut port = PortConfig::new([0x02, 0x6d, 0x69, 0, 0, 1]);
         port.master_only = true;
         port.v1_log_sync_interval = v1;
+        port.v1_subdomains = subdomains.to_vec();
         Engine::new(
             EngineConfig {
                 clock,
@@ -539,6 +545,10 @@ mod engine {
     }
 
     fn foreign_sync(seq: u16, stratum: u8) -> Vec<u8> {
+        foreign_sync_in(seq, stratum, Subdomain::DEFAULT)
+    }
+
+    fn foreign_sync_in(seq: u16, stratum: u8, subdomain: Subdomain) -> Vec<u8> {
         let other = V1PortIdentity {
             communication_technology: COMM_ETHER,
             uuid: [0x02, 0x6d, 0x69, 0, 0, stratum / 16 + 7],
@@ -547,7 +557,7 @@ mod engine {
         let r = V1MessageRepr {
             header: V1HeaderRepr {
                 version_network: VERSION_NETWORK,
-                subdomain: Subdomain::DEFAULT,
+                subdomain,
                 source: other,
                 sequence_id: seq,
                 flags: V1Flags::default(),
@@ -632,5 +642,262 @@ mod engine {
         assert!(!e.port_status(0).unwrap().v1_passive);
         assert!(!v1_of(&sent).is_empty(), "our v1 master is back");
         assert_eq!(e.stats().v1_state_changes, 2);
+    }
+
+    fn deliver(e: &mut Engine, at: Time, payload: &[u8]) -> Vec<OwnedTransmit> {
+        let mut out = Recorded::default();
+        e.handle_message(
+            at,
+            RxMessage {
+                port: 0,
+                source: PeerAddress::Ipv4([10, 77, 0, 2]),
+                multicast: true,
+                timestamp: Some(at),
+                payload,
+            },
+            &mut out,
+        );
+        out.sent
+    }
+
+    /// Three subdomains on one port (two standard, one named): each v1 master sends its own Syncs (own sequence) and
+    /// Follow_Ups in its own name to its own group, answers Delay_Reqs in its name on its
+    /// group; a subdomain not served is counted; a better master in one silences only that
+    /// one.
+    #[test]
+    fn each_subdomain_is_its_own_master_on_its_own_group() {
+        let alt2 = Subdomain::named(b"_ALT2");
+        // Not a standard name: its group is 1 + CRC-32 mod 3 = 3 (224.0.1.132).
+        let studio = Subdomain::named(b"STUDIO");
+        assert_eq!(studio.group_index(), 3);
+        let mut e = engine_in(Some(0), &[Subdomain::DEFAULT, alt2, studio]);
+        let sent = run(&mut e, 3);
+        let mut by_group: [Vec<(Subdomain, u8, u16)>; 4] = Default::default();
+        for t in &sent {
+            if let Ok(m) = V1MessageRepr::parse_bytes(&t.payload) {
+                let Destination::V1Group(g) = t.destination else {
+                    panic!("v1 to {:?}", t.destination);
+                };
+                by_group[g as usize].push((
+                    m.header.subdomain,
+                    m.body.control() as u8,
+                    m.header.sequence_id,
+                ));
+            }
+        }
+        let want = |sd| {
+            vec![
+                (sd, 0, 0),
+                (sd, 2, 0),
+                (sd, 0, 1),
+                (sd, 2, 1),
+                (sd, 0, 2),
+                (sd, 2, 2),
+            ]
+        };
+        assert_eq!(by_group[0], want(Subdomain::DEFAULT));
+        assert_eq!(by_group[2], want(alt2));
+        assert_eq!(by_group[3], want(studio));
+        assert!(by_group[1].is_empty());
+
+        let at = T0.plus_nanos(3_500_000_000);
+        let r = deliver(&mut e, at, &delay_req(7, alt2));
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].destination, Destination::V1Group(2));
+        let m = V1MessageRepr::parse_bytes(&r[0].payload).unwrap();
+        assert_eq!(m.header.subdomain, alt2);
+        assert!(deliver(&mut e, at, &delay_req(8, Subdomain::named(b"_ALT1"))).is_empty());
+        assert_eq!(e.stats().rx_wrong_domain, 1);
+
+        // A better master in _ALT2 only: after two Syncs _ALT2 is silent, _DFLT serves on.
+        for k in 0..2 {
+            deliver(
+                &mut e,
+                at.plus_nanos(k * 500_000_000),
+                &foreign_sync_in(k as u16, 0, alt2),
+            );
+        }
+        assert!(e.port_status(0).unwrap().v1_passive);
+        let mut groups = Vec::new();
+        let mut now = at.plus_nanos(1_000_000_000);
+        for _ in 0..300 {
+            let mut out = Recorded::default();
+            e.handle_timeout(now, &mut out);
+            groups.extend(out.sent.iter().filter_map(|t| match t.destination {
+                Destination::V1Group(g) => Some(g),
+                _ => None,
+            }));
+            now = now.plus_nanos(10_000_000);
+        }
+        assert!(groups.contains(&0) && groups.contains(&3), "{groups:?}");
+        assert!(!groups.contains(&2), "_ALT2 is silent: {groups:?}");
+    }
+
+    fn management(key: u8, target_uuid: [u8; 6], target_port: u16) -> Vec<u8> {
+        let manager = V1PortIdentity {
+            communication_technology: COMM_ETHER,
+            uuid: [0x02, 0x6d, 0x69, 0, 0, 9],
+            port_id: 1,
+        };
+        let r = V1MessageRepr {
+            header: V1HeaderRepr {
+                version_network: VERSION_NETWORK,
+                subdomain: Subdomain::DEFAULT,
+                source: manager,
+                sequence_id: 99,
+                flags: V1Flags::default(),
+            },
+            body: V1Body::Management {
+                target: V1PortIdentity {
+                    communication_technology: COMM_ETHER,
+                    uuid: target_uuid,
+                    port_id: target_port,
+                },
+                starting_boundary_hops: 1,
+                boundary_hops: 1,
+                key,
+                parameters: &[],
+            },
+        };
+        let mut b = vec![0u8; r.buffer_len()];
+        r.emit(&mut b).unwrap();
+        b
+    }
+
+    /// v1 management: every GET a v1 manager sends (OBTAIN_IDENTITY and the five data sets)
+    /// is answered to the subdomain's group, addressed to the manager, and tshark's PTPv1
+    /// dissector reads every answer field as meant; a GET for another clock or port, and
+    /// every key that would change the clock, get nothing.
+    #[test]
+    fn v1_management_gets_are_answered_and_sets_refused() {
+        let mut e = engine(Some(0));
+        run(&mut e, 3); // three Syncs: sequenceIds 0, 1, 2
+        let at = T0.plus_nanos(3_000_000_000);
+        let me = [0x02, 0x6d, 0x69, 0, 0, 1];
+        let mut frames = Vec::new();
+        let mut expect = Vec::new();
+        for (get, answer_key, target, extra) in [
+            (
+                1u8,
+                2u8,
+                [0u8; 6],
+                vec![
+                    (
+                        "ptp.mm.clock.identity.clockuuidfield",
+                        s("02:6d:69:00:00:01"),
+                    ),
+                    ("ptp.mm.clock.identity.clockportfield", s(1)),
+                ],
+            ),
+            (
+                7,
+                8,
+                [0xff; 6],
+                vec![
+                    (
+                        "ptp.mm.default.data.set.clockuuidfield",
+                        s("02:6d:69:00:00:01"),
+                    ),
+                    ("ptp.mm.default.data.set.clockstratum", s(3)),
+                    // Not clockFollowupCapable: Wireshark reads it at octet 89, ptpd 1.x
+                    // and linuxptp's v1 transport write it (and we) at 91, word-aligned
+                    // like every other field of the set.
+                    ("ptp.mm.default.data.set.syncinterval", s(0)),
+                    ("ptp.mm.default.data.set.subdomainname", s("_DFLT")),
+                    ("ptp.mm.default.data.set.numberports", s(1)),
+                    ("ptp.mm.default.data.set.numberforeignrecords", s(0)),
+                ],
+            ),
+            (
+                10,
+                11,
+                me,
+                vec![
+                    ("ptp.mm.current.data.set.stepsremoved", s(0)),
+                    ("ptp.mm.current.data.set.offsetfrommasternanoseconds", s(0)),
+                ],
+            ),
+            (
+                12,
+                13,
+                me,
+                vec![
+                    ("ptp.mm.parent.data.set.parentuuid", s("02:6d:69:00:00:01")),
+                    ("ptp.mm.parent.data.set.parentlastsyncsequencenumber", s(2)),
+                    ("ptp.mm.parent.data.set.parentfollowupcapable", s(1)),
+                    (
+                        "ptp.mm.parent.data.set.grandmasteruuidfield",
+                        s("02:6d:69:00:00:01"),
+                    ),
+                    ("ptp.mm.parent.data.set.grandmasterstratum", s(3)),
+                    (
+                        "ptp.mm.parent.data.set.grandmasteridentifier",
+                        s("44:46:4c:54"),
+                    ),
+                    ("ptp.mm.parent.data.set.grandmastersequencenumber", s(2)),
+                ],
+            ),
+            (
+                14,
+                15,
+                me,
+                vec![
+                    ("ptp.mm.port.data.set.returnedportnumber", s(1)),
+                    ("ptp.mm.port.data.set.portstate", s(5)),
+                    ("ptp.mm.port.data.set.lastsynceventsequencenumber", s(2)),
+                    ("ptp.mm.port.data.set.portuuidfield", s("02:6d:69:00:00:01")),
+                    ("ptp.mm.port.data.set.subdomainaddress", s("e0:00:01:81")),
+                    ("ptp.mm.port.data.set.eventportaddress", s("01:3f")),
+                    ("ptp.mm.port.data.set.generalportaddress", s("01:40")),
+                ],
+            ),
+            (
+                16,
+                17,
+                me,
+                vec![
+                    (
+                        "ptp.mm.global.time.data.set.localtimeseconds",
+                        s(1_700_000_003),
+                    ),
+                    ("ptp.mm.global.time.data.set.currentutcoffset", s(37)),
+                    ("ptp.mm.global.time.data.set.epochnumber", s(0)),
+                ],
+            ),
+        ] {
+            let r = deliver(&mut e, at, &management(get, target, 0));
+            assert_eq!(r.len(), 1, "GET key {get}");
+            assert_eq!(r[0].destination, Destination::V1Group(0));
+            assert!(!r[0].event);
+            let m = V1MessageRepr::parse_bytes(&r[0].payload).unwrap();
+            let V1Body::Management { target, key, .. } = m.body else {
+                panic!("{m:?}");
+            };
+            assert_eq!(key, answer_key);
+            assert_eq!(target.uuid, [0x02, 0x6d, 0x69, 0, 0, 9], "to the manager");
+            frames.push(super::udp4(false, r[0].payload.len(), &m));
+            let mut x = vec![
+                ("ptp.mm.managementmessagekey", s(answer_key)),
+                ("ptp.mm.targetuuid", s("02:6d:69:00:00:09")),
+            ];
+            x.extend(extra);
+            expect.push(x);
+        }
+        crate::common::tshark::check_decodes("tshark-v1-management", &frames, &expect);
+
+        let before = e.stats().tx_v1;
+        // Another clock, another port: not for us.
+        assert!(deliver(&mut e, at, &management(7, [0x02, 0x6d, 0x69, 0, 0, 5], 0)).is_empty());
+        assert!(deliver(&mut e, at, &management(7, me, 2)).is_empty());
+        // INITIALIZE_CLOCK, SET_SUBDOMAIN, UPDATE_DEFAULT_DATA_SET, GOTO_FAULTY_STATE,
+        // SET_SYNC_INTERVAL, DISABLE_PORT, SET_TIME; NULL and answers from others.
+        for key in [3u8, 4, 9, 18, 19, 22, 23, 27, 0, 8] {
+            assert!(
+                deliver(&mut e, at, &management(key, me, 0)).is_empty(),
+                "key {key}"
+            );
+        }
+        assert_eq!(e.stats().tx_v1, before);
+        assert_eq!(e.port_status(0).unwrap().state.name(), "MASTER");
     }
 }

@@ -62,12 +62,19 @@ impl Lab {
     /// Starts a free-running PTPv1 slave (the PADL ptp4l, `network_transport PTPv1_UDPv4`,
     /// `clientOnly 1`) on `node`, with its own UDS paths. Offsets: [`parse_offsets`].
     pub fn ptp4l_v1_slave(&self, node: &Node) -> Proc {
+        self.ptp4l_v1_slave_with(node, "")
+    }
+
+    /// [`Lab::ptp4l_v1_slave`] with more `[global]` lines: e.g. `domainNumber 1` for
+    /// subdomain `_ALT1` (the PADL transport maps domainNumber 0–3 to `_DFLT`, `_ALT1`–`_ALT3`
+    /// and others through `ptpv1_domain_map`).
+    pub fn ptp4l_v1_slave_with(&self, node: &Node, extra_cfg: &str) -> Proc {
         let bin = padl_ptp4l();
         let name = format!("ptp4l-v1-slave-{}", node.ns);
         let cfg = format!(
             "[global]\ntime_stamping software\nfree_running 1\nclientOnly 1\n\
              network_transport PTPv1_UDPv4\nfreq_est_interval 0\nsummary_interval -7\n\
-             logging_level 6\nuse_syslog 0\nuds_address {}\nuds_ro_address {}\n",
+             logging_level 6\nuse_syslog 0\nuds_address {}\nuds_ro_address {}\n{extra_cfg}\n",
             self.path(&format!("{name}.uds")).display(),
             self.path(&format!("{name}.uds-ro")).display(),
         );

@@ -1,30 +1,74 @@
-//! PTPv1 (IEEE 1588-2002) beside v2 (issue 14): one Meridian with `ptpv1 = true` serves a
-//! real v1 slave — the PADL fork of linuxptp (`network_transport PTPv1_UDPv4`, unpatched,
-//! built from `tests/tools/linuxptp-v1/`) — and a v2 ptp4l slave at the same time, on one
-//! segment, from one clock. Both free-running slaves measure their offsets; the v1 one within
-//! the v2 bounds, and the two agree (same system clock underneath, so their means must too).
+//! PTPv1 (IEEE 1588-2002) beside v2 (issue 14): one Meridian with `ptpv1 = true` serves real
+//! v1 slaves — the PADL fork of linuxptp (`network_transport PTPv1_UDPv4`, unpatched, built
+//! from `tests/tools/linuxptp-v1/`), one in subdomain `_DFLT` and one in a named subdomain
+//! (`STUDIO`, on the alternate group its CRC-32 picks) — and a v2 ptp4l slave at the same
+//! time, on one segment, from one clock. The free-running slaves measure their offsets; the
+//! v1 ones within the v2 bounds, and all agree (same system clock underneath, so their means
+//! must too). v1 management GETs sent on the wire are answered, as tshark reads them.
 
 use std::time::Duration;
 
 use meridian_interop::{
     collect_offsets, parse_offsets, Lab, MeridianConfig, OffsetStats, Transport, PTP4L_SKIP,
 };
+use meridian_proto::wire::v1::{
+    Subdomain, V1Body, V1Flags, V1HeaderRepr, V1MessageRepr, V1PortIdentity, COMM_ETHER,
+    VERSION_NETWORK,
+};
+
+/// A v1 management GET (`key`) to every clock, as a v1 manager sends it.
+fn v1_get(key: u8, subdomain: &[u8]) -> String {
+    let manager = V1PortIdentity {
+        communication_technology: COMM_ETHER,
+        uuid: [0x02, 0x6d, 0x69, 0, 0, 0x99],
+        port_id: 1,
+    };
+    let r = V1MessageRepr {
+        header: V1HeaderRepr {
+            version_network: VERSION_NETWORK,
+            subdomain: Subdomain::named(subdomain),
+            source: manager,
+            sequence_id: 7,
+            flags: V1Flags::default(),
+        },
+        body: V1Body::Management {
+            target: V1PortIdentity {
+                communication_technology: COMM_ETHER,
+                uuid: [0; 6],
+                port_id: 0,
+            },
+            starting_boundary_hops: 1,
+            boundary_hops: 1,
+            key,
+            parameters: &[],
+        },
+    };
+    let mut b = vec![0u8; r.buffer_len()];
+    r.emit(&mut b).expect("emit");
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
 
 #[test]
 fn v1_and_v2_slaves_at_once() {
     // Build first (≈ 40 s the first time), outside the lab's process lifetimes.
     meridian_interop::padl_ptp4l();
-    let Some(lab) = Lab::bridged("ptpv1", 3) else {
+    let Some(lab) = Lab::bridged("ptpv1", 4) else {
         return;
     };
-    let (gm, v1_node, v2_node) = (lab.node(0), lab.node(1), lab.node(2));
+    let (gm, v1_node, v2_node, studio_node) = (lab.node(0), lab.node(1), lab.node(2), lab.node(3));
     let cfg = MeridianConfig::new(gm, Transport::UdpV4)
         .port("ptpv1", "true")
-        .port("ptpv1-log-sync-interval", "0");
+        .port("ptpv1-log-sync-interval", "0")
+        .port("ptpv1-subdomains", r#"["_DFLT", "STUDIO"]"#);
     let mut capture = lab.capture(gm);
     let mut m = lab.meridian(gm, &cfg.to_toml());
     m.wait_port_state(1, "MASTER", Duration::from_secs(15));
     let mut v1 = lab.ptp4l_v1_slave(v1_node);
+    // A named subdomain: PADL maps domainNumber 4 to it and hashes it to its group as we do.
+    let studio = lab.ptp4l_v1_slave_with(
+        studio_node,
+        "ptpv1_domain_map 0:_DFLT 1:_ALT1 2:_ALT2 3:_ALT3 4:STUDIO\ndomainNumber 4",
+    );
     let v2 = lab.ptp4l_slave(v2_node, Transport::UdpV4, "");
     let n = 30;
     // Software stamps on two shared vCPUs through a bridge: the means carry the lab's own
@@ -32,11 +76,14 @@ fn v1_and_v2_slaves_at_once() {
     // bounded at 25 µs, every sample at 50 µs as in the v2 tests, and the two slaves must
     // agree within 20 µs (seen: 2–8 µs apart). On a miss the window is measured once more,
     // as the offset tests do.
+    let last_n = |p: &meridian_interop::Proc| {
+        let all = parse_offsets(&p.stdout());
+        let from = all.len().saturating_sub(n).max(PTP4L_SKIP.min(all.len()));
+        OffsetStats::of(&all[from..])
+    };
     let measure = |v1: &mut meridian_interop::Proc, skip: usize| {
         let v1_samples = collect_offsets(v1, parse_offsets, skip, n, Duration::from_secs(90));
-        let all = parse_offsets(&v2.stdout());
-        let from = all.len().saturating_sub(n).max(PTP4L_SKIP.min(all.len()));
-        (OffsetStats::of(&v1_samples), OffsetStats::of(&all[from..]))
+        (OffsetStats::of(&v1_samples), last_n(&v2))
     };
     let within = |s1: &OffsetStats, s2: &OffsetStats| {
         s1.mean_ns.abs() < 25_000.0
@@ -53,6 +100,38 @@ fn v1_and_v2_slaves_at_once() {
         println!("v1 slave (PADL ptp4l): {s1}");
         println!("v2 slave (ptp4l):      {s2}");
     }
+    let s3 = last_n(&studio);
+    println!("v1 slave in STUDIO:    {s3}");
+    assert!(
+        s3.n >= n / 2,
+        "the STUDIO slave measured {} times:\n{}",
+        s3.n,
+        meridian_interop::tail(&studio.stdout(), 20)
+    );
+    assert!(s3.mean_ns.abs() < 25_000.0, "STUDIO |mean| ≥ 25 µs: {s3}");
+    assert!(
+        (s3.mean_ns - s2.mean_ns).abs() < 20_000.0,
+        "the STUDIO and v2 slaves disagree: {s3} vs {s2}"
+    );
+    // v1 management on the wire: GET_DEFAULT_DATA_SET in STUDIO, GET_PORT_DATA_SET in _DFLT.
+    for (key, subdomain, group) in [(7u8, "STUDIO", "224.0.1.132"), (14, "_DFLT", "224.0.1.129")] {
+        let script = format!(
+            "import socket\n\
+             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+             s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton('{}'))\n\
+             s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)\n\
+             s.sendto(bytes.fromhex('{}'), ('{group}', 320))\n",
+            v2_node.ip,
+            v1_get(key, subdomain.as_bytes())
+        );
+        let o = lab.run(
+            v2_node,
+            &["python3", "-c", &script],
+            Duration::from_secs(10),
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    std::thread::sleep(Duration::from_millis(500));
     let status = m.status().expect("status");
     println!(
         "meridian: v1 messages sent {}, received {}",
@@ -75,6 +154,7 @@ fn v1_and_v2_slaves_at_once() {
         "the v1 and v2 slaves disagree: {s1} vs {s2}"
     );
     v1.stop();
+    drop(studio);
     m.stop_gracefully();
     capture.stop();
     // Meridian's v1 frames, as Wireshark's PTPv1 dissector reads them: no malformed frame,
@@ -101,4 +181,51 @@ fn v1_and_v2_slaves_at_once() {
         let n = controls.lines().filter(|l| l.trim() == c).count();
         assert!(n >= 10, "{n} v1 {what} from Meridian in the capture");
     }
+    // The named subdomain's Syncs, on the group its CRC-32 picks.
+    let studio_syncs = tshark(
+        &format!(
+            "ip.src == {} && ptp.versionptp == 1 && ptp.controlfield == 0 && \
+             ptp.subdomain == \"STUDIO\"",
+            gm.ip
+        ),
+        "ip.dst",
+    );
+    let n_studio = studio_syncs
+        .lines()
+        .filter(|l| l.trim() == "224.0.1.132")
+        .count();
+    assert!(
+        n_studio >= 10,
+        "{n_studio} STUDIO Syncs to 224.0.1.132:\n{studio_syncs}"
+    );
+    // The management answers, to the subdomain's group, read by the PTPv1 dissector.
+    let dds = tshark(
+        &format!("ip.src == {} && ptp.mm.managementmessagekey == 8", gm.ip),
+        "ip.dst",
+    );
+    assert_eq!(
+        dds.trim(),
+        "224.0.1.132",
+        "DEFAULT_DATA_SET answers: {dds:?}"
+    );
+    for (field, want) in [
+        ("ptp.mm.default.data.set.subdomainname", "STUDIO"),
+        ("ptp.mm.default.data.set.clockstratum", "3"),
+        ("ptp.mm.targetuuid", "02:6d:69:00:00:99"),
+    ] {
+        let got = tshark(
+            &format!("ip.src == {} && ptp.mm.managementmessagekey == 8", gm.ip),
+            field,
+        );
+        assert_eq!(got.trim(), want, "{field}");
+    }
+    let pds = tshark(
+        &format!("ip.src == {} && ptp.mm.managementmessagekey == 15", gm.ip),
+        "ptp.mm.port.data.set.portstate",
+    );
+    assert_eq!(
+        pds.trim(),
+        "5",
+        "PORT_DATA_SET answer (PTP_MASTER): {pds:?}"
+    );
 }

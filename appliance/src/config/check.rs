@@ -366,6 +366,14 @@ fn port<'c>(
             format!("\"{}\": not an interface name", p.interface),
         );
     }
+    for n in &p.ptpv1_subdomains {
+        if n.len() > 16 || n.bytes().any(|b| b == 0) {
+            return err(
+                "ptpv1-subdomains",
+                format!("\"{n}\": a v1 subdomain name is 1 to 16 octets, no NUL"),
+            );
+        }
+    }
     for a in &p.unicast_allowed_sources {
         if meridian_proto::engine::SourcePrefix::parse(a).is_none() {
             return err(
@@ -945,6 +953,26 @@ mod tests {
             );
             let e = Config::parse(&text).unwrap_err();
             assert_eq!((e.key.as_str(), e.line), ("port[0].ptpv1", Some(7)), "{e}");
+        }
+        let c = Config::parse(&format!(
+            "{port}ptpv1 = true\nptpv1-subdomains = [\"_ALT1\", \"_ALT3\", \"STUDIO\"]\n"
+        ))
+        .unwrap();
+        let e = c.engine_config(&c.placeholder_facts()).unwrap();
+        assert_eq!(
+            e.ports[0].v1_subdomains,
+            [b"_ALT1".as_slice(), b"_ALT3", b"STUDIO"]
+                .map(meridian_proto::wire::v1::Subdomain::named)
+        );
+        for (bad, problem) in [
+            ("[\"a-name-of-17-octs\"]", "1 to 16 octets"),
+            ("[\"_DFLT\", \"_DFLT\"]", "twice"),
+            ("[]", "at least one"),
+        ] {
+            let e = Config::parse(&format!("{port}ptpv1 = true\nptpv1-subdomains = {bad}\n"))
+                .unwrap_err();
+            assert_eq!(e.key, "port[0].ptpv1-subdomains", "{e}");
+            assert!(e.problem.contains(problem), "{e}");
         }
     }
 }

@@ -183,6 +183,13 @@ fn port_config(p: &mut PortConfig, s: &PortSection, f: &PortFacts) {
         .collect();
     p.local_priority = s.local_priority;
     p.v1_log_sync_interval = s.ptpv1.then_some(s.ptpv1_log_sync_interval);
+    // Names longer than 16 octets are cut here and refused by the engine's check (not a
+    // standard name).
+    p.v1_subdomains = s
+        .ptpv1_subdomains
+        .iter()
+        .map(|n| meridian_proto::wire::v1::Subdomain::named(n.as_bytes()))
+        .collect();
     // Checked by check-config (the association and key exist).
     p.auth = match (s.auth_spp, s.auth_key_id) {
         (Some(spp), Some(key_id)) => Some(meridian_proto::engine::PortAuth {

@@ -349,6 +349,9 @@ fn default_profile() -> ProfileName {
 fn default_priority() -> u8 {
     128
 }
+fn default_v1_subdomains() -> Vec<String> {
+    vec!["_DFLT".into()]
+}
 fn auto_quality() -> QualitySetting {
     QualitySetting::Keyword("auto".into())
 }
@@ -972,9 +975,14 @@ pub struct PortSection {
     /// Refuse (and count) every received message without a valid AUTHENTICATION TLV.
     #[serde(default)]
     pub require_auth: bool,
-    /// Also serve PTPv1 (IEEE 1588-2002) on this port: subdomain `_DFLT`, UDP/IPv4.
+    /// Also serve PTPv1 (IEEE 1588-2002) on this port (UDP/IPv4), one v1 master per
+    /// subdomain of `ptpv1-subdomains`.
     #[serde(default)]
     pub ptpv1: bool,
+    /// The v1 subdomains served: `_DFLT` (224.0.1.129), `_ALT1`–`_ALT3` (.130–.132), other
+    /// names (1–16 octets) on an alternate group by their CRC-32.
+    #[serde(default = "default_v1_subdomains")]
+    pub ptpv1_subdomains: Vec<String>,
     /// The v1 Sync interval, log2 seconds (0: 1 s; 1588-2002 knows 0, 1, 3, 4, 6; v1
     /// slaves need two Syncs within 8 s, so at most 1 here; faster where they accept it).
     #[serde(default)]

@@ -27,6 +27,18 @@ pub fn open_socket_ports(cfg: &Config) -> anyhow::Result<(Vec<SocketPort>, BaseK
             vlan: p.vlan.map(|v| (v, p.vlan_priority)),
             ipv6_scope: p.ipv6_scope,
             multicast: true,
+            v1_groups: if p.ptpv1 {
+                let mut g: Vec<u8> = p
+                    .ptpv1_subdomains
+                    .iter()
+                    .map(|n| meridian_proto::wire::v1::Subdomain::named(n.as_bytes()).group_index())
+                    .collect();
+                g.sort_unstable();
+                g.dedup();
+                g
+            } else {
+                Vec::new()
+            },
             pdelay: p2p(cfg, i),
             reply_stamps: cfg.timestamping.reply_stamps,
             unresolved_queue_bytes: cfg.dataplane.unresolved_queue_bytes,

@@ -245,7 +245,8 @@ fn classify_udp(frame: &[u8], port: &PortFilter, stripped: bool) -> Verdict {
             PeerAddress::Ipv4(ip.src),
             port.ipv4.map_or(true, |a| a == ip.dst)
                 || ip.dst == frame::IPV4_PRIMARY
-                || ip.dst == frame::IPV4_PDELAY,
+                || ip.dst == frame::IPV4_PDELAY
+                || is_v1_group(ip.dst),
             is_ipv4_group(ip.dst),
             ports,
         ),
@@ -277,6 +278,12 @@ pub fn is_ipv4_group(a: [u8; 4]) -> bool {
     (224..=239).contains(&a[0])
 }
 
+/// Whether an IPv4 address is one of the PTPv1 subdomain groups 224.0.1.129–132 (the
+/// first is also v2's primary group).
+pub fn is_v1_group(a: [u8; 4]) -> bool {
+    matches!(a, [224, 0, 1, 129..=132])
+}
+
 /// Whether an IPv6 address is a group (FF00::/8).
 pub fn is_ipv6_group(a: [u8; 16]) -> bool {
     a[0] == 0xff
@@ -300,6 +307,10 @@ pub fn resolve(
         }
         (Transport::UdpIpv4, Destination::Multicast) => PeerAddress::Ipv4(frame::IPV4_PRIMARY),
         (Transport::UdpIpv4, Destination::PdelayMulticast) => PeerAddress::Ipv4(frame::IPV4_PDELAY),
+        (Transport::UdpIpv4, Destination::V1Group(k)) => {
+            PeerAddress::Ipv4(meridian_proto::wire::v1::group_of_index(k))
+        }
+        (_, Destination::V1Group(_)) => return Err("PTPv1 runs over UDP/IPv4 only"),
         (Transport::UdpIpv4, Destination::Unicast(a @ PeerAddress::Ipv4(_))) => a,
         (Transport::UdpIpv4, Destination::Unicast(_)) => {
             return Err("a UDP/IPv4 port sends to IPv4 addresses only")
@@ -409,6 +420,13 @@ mod tests {
         assert_eq!((p.offset, p.len), (42, 44));
         let v = classify(&udp4(frame::IPV4_PDELAY, 320, 0xb), &port, None);
         assert!(matches!(v, Verdict::Ptp(p) if p.multicast && !p.event));
+        // PTPv1 subdomain groups (_ALT3 here) are ours too; the next group is not.
+        let v = classify(&udp4([224, 0, 1, 132], 319, 0), &port, None);
+        assert!(matches!(v, Verdict::Ptp(p) if p.multicast && p.event));
+        assert_eq!(
+            classify(&udp4([224, 0, 1, 133], 319, 0), &port, None),
+            Verdict::Drop(DropReason::NotForUs)
+        );
         assert_eq!(
             classify(&udp4([10, 0, 0, 9], 319, 1), &port, None),
             Verdict::Drop(DropReason::NotForUs)
@@ -528,6 +546,12 @@ mod tests {
             Ok(PeerAddress::Ipv4(frame::IPV4_PDELAY))
         );
         assert!(resolve(Transport::UdpIpv4, Destination::Unicast(mac), 2).is_err());
+        assert_eq!(
+            resolve(Transport::UdpIpv4, Destination::V1Group(2), 2),
+            Ok(PeerAddress::Ipv4([224, 0, 1, 131]))
+        );
+        assert!(resolve(Transport::UdpIpv6, Destination::V1Group(0), 2).is_err());
+        assert!(is_v1_group([224, 0, 1, 132]) && !is_v1_group([224, 0, 1, 133]));
         assert_eq!(
             resolve(Transport::UdpIpv6, Destination::Multicast, 5),
             Ok(PeerAddress::Ipv6(frame::ipv6_primary(5)))

@@ -142,9 +142,12 @@ pub struct PortConfig {
     /// Sign what the port sends and check what it receives (None: neither; a received
     /// AUTHENTICATION TLV is then ignored like any unknown TLV).
     pub auth: Option<PortAuth>,
-    /// Also be a PTPv1 (IEEE 1588-2002) master on this port (UDP/IPv4, subdomain `_DFLT`,
-    /// 224.0.1.129), from the same clock: None, or its syncInterval (log2 seconds).
+    /// Also be a PTPv1 (IEEE 1588-2002) master on this port (UDP/IPv4), from the same
+    /// clock: None, or its syncInterval (log2 seconds).
     pub v1_log_sync_interval: Option<i8>,
+    /// The v1 subdomains served (one v1 master each, on its group: `_DFLT` 224.0.1.129,
+    /// `_ALT1`–`_ALT3` .130–.132, other names by hash), each once.
+    pub v1_subdomains: Vec<crate::wire::v1::Subdomain>,
 }
 
 /// An address prefix a unicast slave may come from.
@@ -256,6 +259,7 @@ impl PortConfig {
             unicast_allowed_identities: Vec::new(),
             auth: None,
             v1_log_sync_interval: None,
+            v1_subdomains: vec![crate::wire::v1::Subdomain::DEFAULT],
         }
     }
 }
@@ -535,6 +539,22 @@ impl EngineConfig {
                 } else {
                     None
                 };
+                let subdomains = &p.v1_subdomains;
+                let sub_problem = if subdomains.is_empty() {
+                    Some("at least one subdomain")
+                } else if subdomains.iter().any(|s| s.name().is_empty()) {
+                    Some("an empty subdomain name")
+                } else if (1..subdomains.len()).any(|k| subdomains[..k].contains(&subdomains[k])) {
+                    Some("a subdomain is named twice")
+                } else {
+                    None
+                };
+                if let Some(problem) = sub_problem {
+                    return Err(ConfigError {
+                        field: format!("ports[{i}].ptpv1_subdomains"),
+                        problem,
+                    });
+                }
                 if let Some(problem) = problem {
                     return Err(ConfigError {
                         field: format!("ports[{i}].ptpv1"),

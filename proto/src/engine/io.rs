@@ -29,6 +29,10 @@ pub enum Destination {
     PdelayMulticast,
     /// One peer.
     Unicast(PeerAddress),
+    /// A PTPv1 subdomain's group (UDP/IPv4 only): standard subdomain `k`, 0 `_DFLT`
+    /// (224.0.1.129, the same group as [`Destination::Multicast`]) … 3 `_ALT3` (224.0.1.132);
+    /// see [`crate::wire::v1::group_of_index`].
+    V1Group(u8),
 }
 
 /// A token for one awaited transmit timestamp (two-step). It is deliberately neither `Clone`

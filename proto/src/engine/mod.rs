@@ -277,17 +277,6 @@ pub struct PortStatus {
     pub v1_passive: bool,
 }
 
-/// The best foreign PTPv1 master heard on a port.
-#[derive(Debug, Clone, Copy)]
-struct V1Foreign {
-    uuid: [u8; 6],
-    dataset: ComparisonDataset,
-    /// Syncs heard from it in a row (qualified at two, as 1588-2002 asks).
-    syncs: u8,
-    /// When it is forgotten: ten of its Sync intervals after the last one.
-    expires: Time,
-}
-
 struct Port {
     identity: PortIdentity,
     state: PortState,
@@ -304,12 +293,8 @@ struct Port {
     unicast: UnicastService,
     /// Its link is down (the data plane says): FAULTY until it is up again.
     faulty: bool,
-    /// PTPv1 master: the next Sync, and its sequenceId.
-    v1_next_sync: Time,
-    v1_sync_seq: u16,
-    /// The best foreign v1 master, and whether it is better than us (v1 silent).
-    v1_foreign: Option<V1Foreign>,
-    v1_passive: bool,
+    /// PTPv1 masters, one per configured subdomain (allocated once, here).
+    v1: Vec<v1::V1Master>,
 }
 
 /// A jump of the time the engine is given backwards by more than this is a clock step (ns).
@@ -520,11 +505,16 @@ impl Ctx<'_> {
             .wire_utc_offset()
     }
 
-    fn v1_header(&self, seq: u16) -> Option<wire::v1::V1HeaderRepr> {
+    /// A v1 header in `subdomain`.
+    fn v1_header(
+        &self,
+        subdomain: wire::v1::Subdomain,
+        seq: u16,
+    ) -> Option<wire::v1::V1HeaderRepr> {
         let tp = &self.status.time_properties;
         Some(wire::v1::V1HeaderRepr {
             version_network: wire::v1::VERSION_NETWORK,
-            subdomain: wire::v1::Subdomain::DEFAULT,
+            subdomain,
             source: wire::v1::V1PortIdentity {
                 communication_technology: wire::v1::COMM_ETHER,
                 uuid: v1::uuid(&self.clock.clock_identity)?,
@@ -540,7 +530,7 @@ impl Ctx<'_> {
         })
     }
 
-    /// Emits a v1 message to the v1 group (counted with the v2 type it maps to).
+    /// Emits a v1 message to its subdomain's group (counted with the v2 type it maps to).
     fn send_v1(
         &self,
         out: &mut dyn Output,
@@ -550,7 +540,8 @@ impl Ctx<'_> {
         request_rx: Option<Time>,
     ) {
         use wire::v1::Control;
-        let mut buf = [0u8; wire::v1::SYNC_LEN];
+        let group = repr.header.subdomain.group_index();
+        let mut buf = [0u8; wire::v1::MANAGEMENT_FIXED_LEN + wire::v1::MAX_MANAGEMENT_PARAMETERS];
         let Some(b) = buf.get_mut(..repr.buffer_len()) else {
             return;
         };
@@ -567,7 +558,7 @@ impl Ctx<'_> {
         stats.tx_v1 += 1;
         out.transmit(Transmit {
             port: self.index,
-            destination: Destination::Multicast,
+            destination: Destination::V1Group(group),
             event: repr.body.control().is_event(),
             message_type: mt,
             payload: b,
@@ -583,20 +574,22 @@ impl Ctx<'_> {
         stats: &mut Stats,
         pending: &mut PendingTable,
         now: Time,
-        seq: u16,
-        log: i8,
+        k: usize,
+        m: &v1::V1Master,
     ) {
+        let seq = m.sync_seq;
+        let log = self.cfg.v1_log_sync_interval.unwrap_or(0);
         let (Some(header), Some(body)) = (
-            self.v1_header(seq),
+            self.v1_header(m.subdomain, seq),
             self.v1_grandmaster(log).sync_body(now.to_timestamp(), seq),
         ) else {
             return;
         };
         let p = Pending {
             port: self.index,
-            destination: Destination::Multicast,
+            destination: Destination::V1Group(m.group),
             sequence_id: seq,
-            kind: FollowUpKind::V1Sync,
+            kind: FollowUpKind::V1Sync { master: k as u8 },
         };
         let Some(token) = pending.insert(now, p) else {
             stats.tx_timestamp_table_full += 1;
@@ -717,10 +710,16 @@ impl Engine {
                 erbest: None,
                 unicast: UnicastService::new(p.unicast_limits.max_slaves),
                 faulty: false,
-                v1_next_sync: if p.master_only { now } else { Time::NEVER },
-                v1_sync_seq: 0,
-                v1_foreign: None,
-                v1_passive: false,
+                v1: if p.v1_log_sync_interval.is_some() {
+                    p.v1_subdomains
+                        .iter()
+                        .map(|s| {
+                            v1::V1Master::new(*s, if p.master_only { now } else { Time::NEVER })
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
             })
             .collect();
         let admission = admit::Admission::new(admit::AdmitConfig::from_requests_per_ms(
@@ -780,7 +779,7 @@ impl Engine {
             unicast_rate: p.unicast.total_rate(),
             foreign_masters: p.foreign.len(),
             best_foreign_master: p.erbest,
-            v1_passive: p.v1_passive,
+            v1_passive: p.v1.iter().any(|m| m.passive),
         })
     }
 
@@ -835,9 +834,8 @@ impl Engine {
             p.listening_until = p.listening_until.shifted(delta);
             p.next_announce = p.next_announce.shifted(delta);
             p.next_sync = p.next_sync.shifted(delta);
-            p.v1_next_sync = p.v1_next_sync.shifted(delta);
-            if let Some(f) = &mut p.v1_foreign {
-                f.expires = f.expires.shifted(delta);
+            for m in &mut p.v1 {
+                m.shift(delta);
             }
             p.last_sync = p.last_sync.map(|(q, t)| (q, t.shifted(delta)));
             p.foreign.shift(delta);
@@ -965,11 +963,13 @@ impl Engine {
             if p.state == PortState::Master && cfg.multicast {
                 t = t.min(p.next_announce).min(p.next_sync);
             }
-            if p.state == PortState::Master && cfg.v1_log_sync_interval.is_some() {
-                t = t.min(p.v1_next_sync);
-            }
-            if let Some(f) = &p.v1_foreign {
-                t = t.min(f.expires);
+            for m in &p.v1 {
+                if p.state == PortState::Master {
+                    t = t.min(m.next_sync);
+                }
+                if let Some(f) = &m.foreign {
+                    t = t.min(f.expires);
+                }
             }
             t = t.min(p.unicast.next_wake());
             if let Some(d) = p.foreign.next_deadline(cfg.announce_receipt_timeout) {
@@ -1048,22 +1048,24 @@ impl Engine {
                 p.next_sync = next_tick(p.next_sync, now, cfg.log_sync_interval);
             }
         }
-        if p.v1_foreign.is_some_and(|f| now >= f.expires) {
-            // The better v1 master went quiet: serve v1 again at once.
-            p.v1_foreign = None;
-            if p.v1_passive {
-                p.v1_passive = false;
-                stats.v1_state_changes += 1;
+        for (k, m) in p.v1.iter_mut().enumerate() {
+            if m.foreign.is_some_and(|f| now >= f.expires) {
+                // The better v1 master went quiet: serve v1 again at once.
+                m.foreign = None;
+                if m.passive {
+                    m.passive = false;
+                    stats.v1_state_changes += 1;
+                }
+                m.next_sync = now;
             }
-            p.v1_next_sync = now;
-        }
-        if let (PortState::Master, Some(log), false) =
-            (p.state, cfg.v1_log_sync_interval, p.v1_passive)
-        {
-            if now >= p.v1_next_sync {
-                ctx.send_v1_sync(out, stats, pending, now, p.v1_sync_seq, log);
-                p.v1_sync_seq = p.v1_sync_seq.wrapping_add(1);
-                p.v1_next_sync = next_tick(p.v1_next_sync, now, log);
+            if let (PortState::Master, Some(log), false) =
+                (p.state, cfg.v1_log_sync_interval, m.passive)
+            {
+                if now >= m.next_sync {
+                    ctx.send_v1_sync(out, stats, pending, now, k, m);
+                    m.sync_seq = m.sync_seq.wrapping_add(1);
+                    m.next_sync = next_tick(m.next_sync, now, log);
+                }
             }
         }
         let r = p.unicast.sweep(now);
@@ -1167,11 +1169,12 @@ impl Engine {
         }
     }
 
-    /// A PTPv1 message: on a port with a v1 master, a Delay_Req in subdomain `_DFLT` is
-    /// answered with a multicast Delay_Resp (as v1 slaves expect); everything else is
-    /// counted and ignored (no v1 BMC yet: foreign v1 masters are not compared).
+    /// A PTPv1 message, on a port with v1 masters and in one of their subdomains: a Sync
+    /// goes to the v1 BMC, a Delay_Req is answered with a Delay_Resp to the subdomain's group
+    /// (as v1 slaves expect), a Management GET is answered ([`Engine::on_v1_management`]);
+    /// everything else is counted and ignored.
     fn on_v1(&mut self, now: Time, i: usize, rx: &RxMessage<'_>, out: &mut dyn Output) {
-        use wire::v1::{Subdomain, V1Body, V1MessageRepr};
+        use wire::v1::{V1Body, V1MessageRepr};
         let msg = match V1MessageRepr::parse_bytes(rx.payload) {
             Ok(m) => m,
             Err(e) => {
@@ -1180,7 +1183,7 @@ impl Engine {
                 return;
             }
         };
-        if self.port_cfg[i].v1_log_sync_interval.is_none() {
+        if self.ports[i].v1.is_empty() {
             self.stats.rx_ignored += 1;
             return;
         }
@@ -1189,22 +1192,28 @@ impl Engine {
             self.stats.rx_own += 1;
             return;
         }
-        if msg.header.subdomain != Subdomain::DEFAULT {
+        let Some(k) = self.ports[i]
+            .v1
+            .iter()
+            .position(|m| m.subdomain == msg.header.subdomain)
+        else {
             self.stats.rx_wrong_domain += 1;
             return;
-        }
-        if let V1Body::Sync(s) = &msg.body {
-            self.on_v1_sync(now, i, s, &msg.header.source);
-            return;
-        }
-        let V1Body::DelayReq(_) = msg.body else {
-            self.stats.rx_ignored += 1;
-            return;
         };
+        let subdomain = self.ports[i].v1[k].subdomain;
+        match &msg.body {
+            V1Body::Sync(s) => return self.on_v1_sync(now, i, k, s, &msg.header.source),
+            V1Body::Management { .. } => return self.on_v1_management(now, i, k, rx, &msg, out),
+            V1Body::DelayReq(_) => {}
+            _ => {
+                self.stats.rx_ignored += 1;
+                return;
+            }
+        }
         if !self.admit(now, &rx.source, admit::Class::Event) {
             return;
         }
-        if self.ports[i].state != PortState::Master || self.ports[i].v1_passive {
+        if self.ports[i].state != PortState::Master || self.ports[i].v1[k].passive {
             self.stats.rx_wrong_state += 1;
             return;
         }
@@ -1219,7 +1228,7 @@ impl Engine {
         let t = offset_time(t, cfg.delay_asymmetry);
         let (ctx, stats) = self.ctx_and_stats(i);
         let (receipt, _) = v1::time(t.to_timestamp(), ctx.v1_utc_offset());
-        let Some(header) = ctx.v1_header(msg.header.sequence_id) else {
+        let Some(header) = ctx.v1_header(subdomain, msg.header.sequence_id) else {
             return;
         };
         let repr = V1MessageRepr {
@@ -1233,14 +1242,16 @@ impl Engine {
         ctx.send_v1(out, stats, &repr, TxStamp::None, Some(t4));
     }
 
-    /// A foreign v1 master's Sync (the v1 BMC, 1588-2002 7.6, on clause-18 data sets): it
-    /// is tracked if it is the best heard; once qualified (two Syncs in a row) and better
-    /// than our own data set seen through the same v1 fields, the v1 master falls silent
-    /// until ten of its Sync intervals pass without one. v2 is not affected.
+    /// A foreign v1 master's Sync in the subdomain of v1 master `k` (the v1 BMC,
+    /// 1588-2002 7.6, on clause-18 data sets): it is tracked if it is the best heard; once
+    /// qualified (two Syncs in a row) and better than our own data set seen through the same
+    /// v1 fields, that v1 master falls silent until ten of its Sync intervals pass without
+    /// one. v2 and the other subdomains are not affected.
     fn on_v1_sync(
         &mut self,
         now: Time,
         i: usize,
+        k: usize,
         s: &wire::v1::SyncBody,
         from: &wire::v1::V1PortIdentity,
     ) {
@@ -1250,8 +1261,8 @@ impl Engine {
         let interval = log_interval_nanos(s.sync_interval.clamp(0, 6));
         let expires = now.plus_nanos(interval.saturating_mul(10));
         let variant = self.clock.bmca;
-        let p = &mut self.ports[i];
-        match &mut p.v1_foreign {
+        let m = &mut self.ports[i].v1[k];
+        match &mut m.foreign {
             Some(f) if f.uuid == from.uuid => {
                 f.dataset = ds;
                 f.syncs = f.syncs.saturating_add(1);
@@ -1261,7 +1272,7 @@ impl Engine {
                 return;
             }
             _ => {
-                p.v1_foreign = Some(V1Foreign {
+                m.foreign = Some(v1::V1Foreign {
                     uuid: from.uuid,
                     dataset: ds,
                     syncs: 1,
@@ -1269,7 +1280,7 @@ impl Engine {
                 });
             }
         }
-        let qualified = p.v1_foreign.is_some_and(|f| f.syncs >= 2);
+        let qualified = m.foreign.is_some_and(|f| f.syncs >= 2);
         let log = self.port_cfg[i].v1_log_sync_interval.unwrap_or(0);
         let ours = self.ctx(i).v1_grandmaster(log);
         let better = qualified
@@ -1279,12 +1290,12 @@ impl Engine {
                     bmca::Comparison::Better | bmca::Comparison::BetterByTopology
                 )
             });
-        let p = &mut self.ports[i];
-        if better != p.v1_passive && (better || qualified) {
-            p.v1_passive = better;
+        let m = &mut self.ports[i].v1[k];
+        if better != m.passive && (better || qualified) {
+            m.passive = better;
             self.stats.v1_state_changes += 1;
             if !better {
-                p.v1_next_sync = now;
+                m.next_sync = now;
             }
         }
     }
@@ -1390,7 +1401,9 @@ impl Engine {
         if next == PortState::Master {
             p.next_announce = now;
             p.next_sync = now;
-            p.v1_next_sync = now;
+            for m in &mut p.v1 {
+                m.next_sync = now;
+            }
             p.last_sync = None;
         }
         if was_master && next != PortState::Master {
@@ -1707,11 +1720,18 @@ impl Engine {
         }
         let cfg = &self.port_cfg[i];
         let t = offset_time(tx_time, cfg.egress_latency);
-        if p.kind == FollowUpKind::V1Sync {
+        if let FollowUpKind::V1Sync { master } = p.kind {
             // No correctionField in v1: the asymmetry the v2 Follow_Up carries goes in.
             let precise_t = offset_time(t, cfg.delay_asymmetry);
+            let Some(subdomain) = self.ports[i]
+                .v1
+                .get(usize::from(master))
+                .map(|m| m.subdomain)
+            else {
+                return;
+            };
             let (ctx, stats) = self.ctx_and_stats(i);
-            let Some(header) = ctx.v1_header(p.sequence_id) else {
+            let Some(header) = ctx.v1_header(subdomain, p.sequence_id) else {
                 return;
             };
             let (precise, _) = v1::time(precise_t.to_timestamp(), ctx.v1_utc_offset());
@@ -1727,7 +1747,7 @@ impl Engine {
         }
         let ctx = self.ctx(i);
         let repr = match p.kind {
-            FollowUpKind::V1Sync => return,
+            FollowUpKind::V1Sync { .. } => return,
             FollowUpKind::Sync {
                 log_interval,
                 unicast,

@@ -21,8 +21,11 @@ pub(crate) enum FollowUpKind {
         /// When it was due (the scheduler's tick), for the emission measurement.
         scheduled: Time,
     },
-    /// A PTPv1 Follow_Up for a v1 Sync.
-    V1Sync,
+    /// A PTPv1 Follow_Up for a v1 Sync of the port's v1 master `master` (its subdomain).
+    V1Sync {
+        /// The index of the v1 master (subdomain) on its port.
+        master: u8,
+    },
     /// A Pdelay_Resp_Follow_Up for a Pdelay_Resp.
     PdelayResp {
         /// The requester.

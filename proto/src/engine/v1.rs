@@ -12,7 +12,8 @@
 //! | offsetScaledLogVariance | clockVariance = variance − 0x8000 |
 //! | seconds (48 bits, PTP timescale) | low 32 bits and epochNumber (high 16); PTP seconds when the identifier says a PTP timescale (`ATOM`, `GPS`, `NTP`, `HAND`), UTC (− currentUtcOffset) under `INIT`/`DFLT`, whose arbitrary timescale a v1 slave compares with its UTC clock as is (measured with linuxptp's v1 transport: a TAI Sync under `DFLT` reads 37 s off) |
 
-use crate::wire::v1::{SyncBody, V1PortIdentity, V1Time, COMM_ETHER};
+use super::Time;
+use crate::wire::v1::{Subdomain, SyncBody, V1PortIdentity, V1Time, COMM_ETHER};
 use crate::wire::{ClockIdentity, ClockQuality, Timestamp};
 
 /// The v1 UUID of a v2 clock identity built from a MAC (`FF:FE` in octets 3–4); `None`
@@ -224,6 +225,271 @@ pub fn projected(
     d.steps_removed = 0;
     d.identity_of_senders = receiver;
     Some(d)
+}
+
+/// The best foreign PTPv1 master heard in a subdomain.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct V1Foreign {
+    pub uuid: [u8; 6],
+    pub dataset: super::bmca::ComparisonDataset,
+    /// Syncs heard from it in a row (qualified at two, as 1588-2002 asks).
+    pub syncs: u8,
+    /// When it is forgotten: ten of its Sync intervals after the last one.
+    pub expires: Time,
+}
+
+/// One v1 master: a subdomain served on a port, with its own Sync schedule, sequence and
+/// v1 BMC state.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct V1Master {
+    pub subdomain: Subdomain,
+    /// Its group (0 `_DFLT` … 3: see [`Subdomain::group_index`]).
+    pub group: u8,
+    pub next_sync: Time,
+    pub sync_seq: u16,
+    /// The best foreign v1 master, and whether it is better than us (then silent).
+    pub foreign: Option<V1Foreign>,
+    pub passive: bool,
+}
+
+impl V1Master {
+    /// A master for a checked (standard) subdomain, first Sync at `first_sync`.
+    pub fn new(subdomain: Subdomain, first_sync: Time) -> V1Master {
+        V1Master {
+            subdomain,
+            group: subdomain.group_index(),
+            next_sync: first_sync,
+            sync_seq: 0,
+            foreign: None,
+            passive: false,
+        }
+    }
+
+    pub fn shift(&mut self, delta: i64) {
+        self.next_sync = self.next_sync.shifted(delta);
+        if let Some(f) = &mut self.foreign {
+            f.expires = f.expires.shifted(delta);
+        }
+    }
+}
+
+/// managementMessageKey values (1588-2002 Table 25) answered here: a GET key and the key of
+/// its answer.
+pub mod key {
+    /// OBTAIN_IDENTITY → CLOCK_IDENTITY.
+    pub const OBTAIN_IDENTITY: u8 = 1;
+    /// The answer to OBTAIN_IDENTITY.
+    pub const CLOCK_IDENTITY: u8 = 2;
+    /// GET_DEFAULT_DATA_SET → DEFAULT_DATA_SET.
+    pub const GET_DEFAULT_DATA_SET: u8 = 7;
+    /// The answer to GET_DEFAULT_DATA_SET.
+    pub const DEFAULT_DATA_SET: u8 = 8;
+    /// GET_CURRENT_DATA_SET → CURRENT_DATA_SET.
+    pub const GET_CURRENT_DATA_SET: u8 = 10;
+    /// The answer to GET_CURRENT_DATA_SET.
+    pub const CURRENT_DATA_SET: u8 = 11;
+    /// GET_PARENT_DATA_SET → PARENT_DATA_SET.
+    pub const GET_PARENT_DATA_SET: u8 = 12;
+    /// The answer to GET_PARENT_DATA_SET.
+    pub const PARENT_DATA_SET: u8 = 13;
+    /// GET_PORT_DATA_SET → PORT_DATA_SET.
+    pub const GET_PORT_DATA_SET: u8 = 14;
+    /// The answer to GET_PORT_DATA_SET.
+    pub const PORT_DATA_SET: u8 = 15;
+    /// GET_GLOBAL_TIME_DATA_SET → GLOBAL_TIME_DATA_SET.
+    pub const GET_GLOBAL_TIME_DATA_SET: u8 = 16;
+    /// The answer to GET_GLOBAL_TIME_DATA_SET.
+    pub const GLOBAL_TIME_DATA_SET: u8 = 17;
+}
+
+/// 1588-2002 port states (PTP_INITIALIZING 0 … PTP_SLAVE 8: v2's less one).
+pub fn port_state(s: super::PortState) -> u8 {
+    (s as u8).saturating_sub(1)
+}
+
+/// The v1 state a management answer describes.
+pub(super) struct ManagementView {
+    pub gm: V1Grandmaster,
+    pub subdomain: Subdomain,
+    pub number_ports: u16,
+    pub foreign_records: u16,
+    pub port_state: u8,
+    pub last_sync_seq: u16,
+    pub now: Timestamp,
+    pub leap59: bool,
+    pub leap61: bool,
+}
+
+/// The answer to GET key `get`: (answer key, parameters written into `buf`, their declared
+/// length), or `None` for keys that are not a GET answered here. Layouts are 1588-2002's
+/// (every field right-aligned in 32-bit words), as ptpd 1.x and linuxptp's v1 transport
+/// lay them out; PARENT_DATA_SET holds 88 octets and declares 90 (both peers expect 90),
+/// so two zero octets pad it.
+pub(super) fn answer(get: u8, v: &ManagementView, buf: &mut [u8; 90]) -> Option<(u8, usize)> {
+    let s = v.gm.sync_body(v.now, 0)?;
+    let me = s.grandmaster;
+    buf.fill(0);
+    let put16 =
+        |b: &mut [u8; 90], at: usize, x: u16| b[at..at + 2].copy_from_slice(&x.to_be_bytes());
+    let id = |b: &mut [u8; 90], at: usize| {
+        b[at + 3] = me.communication_technology;
+        b[at + 4..at + 10].copy_from_slice(&me.uuid);
+        b[at + 14..at + 16].copy_from_slice(&me.port_id.to_be_bytes());
+    };
+    Some(match get {
+        key::OBTAIN_IDENTITY => {
+            id(buf, 0);
+            let m = b"Meridian;";
+            buf[16..16 + m.len()].copy_from_slice(m);
+            (key::CLOCK_IDENTITY, 64)
+        }
+        key::GET_DEFAULT_DATA_SET => {
+            id(buf, 0);
+            buf[19] = s.local_stratum;
+            buf[20..24].copy_from_slice(&s.local_identifier);
+            put16(buf, 26, s.local_variance as u16);
+            buf[31] = 1; // clockFollowupCapable: two-step
+            buf[35] = u8::from(s.grandmaster_preferred);
+            buf[39] = 0; // initializable: not by management
+            buf[43] = 0; // externalTiming
+            buf[47] = u8::from(s.grandmaster_is_boundary_clock);
+            buf[51] = s.sync_interval as u8;
+            buf[52..68].copy_from_slice(&v.subdomain.0);
+            put16(buf, 70, v.number_ports);
+            put16(buf, 74, v.foreign_records);
+            (key::DEFAULT_DATA_SET, 76)
+        }
+        // A grandmaster: zero steps, offset and delay.
+        key::GET_CURRENT_DATA_SET => (key::CURRENT_DATA_SET, 20),
+        key::GET_PARENT_DATA_SET => {
+            // Its own parent (as the Sync says).
+            id(buf, 0);
+            put16(buf, 18, v.last_sync_seq);
+            buf[23] = 1; // parentFollowupCapable
+            put16(buf, 30, s.local_variance as u16);
+            put16(buf, 38, s.estimated_master_variance as u16);
+            buf[40..44].copy_from_slice(&s.estimated_master_drift.to_be_bytes());
+            buf[47] = u8::from(s.utc_reasonable);
+            id(buf, 48);
+            buf[67] = s.grandmaster_stratum;
+            buf[68..72].copy_from_slice(&s.grandmaster_identifier);
+            put16(buf, 74, s.grandmaster_variance as u16);
+            buf[79] = u8::from(s.grandmaster_preferred);
+            buf[83] = u8::from(s.grandmaster_is_boundary_clock);
+            put16(buf, 86, v.last_sync_seq);
+            (key::PARENT_DATA_SET, 90)
+        }
+        key::GET_PORT_DATA_SET => {
+            put16(buf, 2, me.port_id);
+            buf[7] = v.port_state;
+            put16(buf, 10, v.last_sync_seq);
+            put16(buf, 14, v.last_sync_seq);
+            id(buf, 16);
+            buf[37] = 4;
+            buf[38] = 2;
+            buf[39] = 2;
+            buf[40..44].copy_from_slice(&v.subdomain.multicast_group());
+            put16(buf, 46, 319);
+            put16(buf, 50, 320);
+            (key::PORT_DATA_SET, 52)
+        }
+        key::GET_GLOBAL_TIME_DATA_SET => {
+            let (t, epoch) = time(v.now, v.gm.wire_utc_offset());
+            buf[0..4].copy_from_slice(&t.seconds.to_be_bytes());
+            buf[4..8].copy_from_slice(&t.nanoseconds.to_be_bytes());
+            put16(buf, 10, v.gm.current_utc_offset as u16);
+            buf[15] = u8::from(v.leap59);
+            buf[19] = u8::from(v.leap61);
+            put16(buf, 22, epoch);
+            (key::GLOBAL_TIME_DATA_SET, 24)
+        }
+        _ => return None,
+    })
+}
+
+impl super::Engine {
+    /// A v1 Management message for v1 master `k` of port `i`. The GETs of [`key`] addressed
+    /// to us (our UUID, or the all-zeros or all-ones wildcard; port 0, ours or 0xFFFF) are
+    /// answered to the subdomain's group, as 1588-2002 sends everything; like every request
+    /// they pass the management admission first. Everything else — other clocks' answers,
+    /// and every key that would change the clock (INITIALIZE_CLOCK, SET_SUBDOMAIN, UPDATE_*,
+    /// SET_TIME, GOTO_FAULTY_STATE, DISABLE_PORT …: v1 has no authentication, so a forged
+    /// one could take the grandmaster down) — is counted and ignored.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn on_v1_management(
+        &mut self,
+        now: Time,
+        i: usize,
+        k: usize,
+        rx: &super::RxMessage<'_>,
+        msg: &crate::wire::v1::V1MessageRepr<'_>,
+        out: &mut dyn super::Output,
+    ) {
+        use crate::wire::v1::{V1Body, V1MessageRepr};
+        let V1Body::Management {
+            target,
+            starting_boundary_hops,
+            boundary_hops,
+            key: get,
+            ..
+        } = msg.body
+        else {
+            return;
+        };
+        let ours = uuid(&self.clock.clock_identity);
+        let clock_matches =
+            target.uuid == [0; 6] || target.uuid == [0xff; 6] || Some(target.uuid) == ours;
+        let port_matches = matches!(target.port_id, 0 | 0xffff)
+            || target.port_id == self.ports[i].identity.port_number;
+        let for_us = clock_matches && port_matches;
+        if !for_us {
+            self.stats.rx_ignored += 1;
+            return;
+        }
+        if !self.admit(now, &rx.source, super::admit::Class::Management) {
+            return;
+        }
+        let m = self.ports[i].v1[k];
+        let log = self.port_cfg[i].v1_log_sync_interval.unwrap_or(0);
+        let tp = &self.status.time_properties;
+        let view = ManagementView {
+            gm: self.ctx(i).v1_grandmaster(log),
+            subdomain: m.subdomain,
+            number_ports: self.ports.len() as u16,
+            foreign_records: u16::from(m.foreign.is_some()),
+            port_state: if m.passive {
+                port_state(super::PortState::Passive)
+            } else {
+                port_state(self.ports[i].state)
+            },
+            last_sync_seq: m.sync_seq.wrapping_sub(1),
+            now: now.to_timestamp(),
+            leap59: tp.leap59,
+            leap61: tp.leap61,
+        };
+        let mut params = [0u8; 90];
+        let Some((answer_key, len)) = answer(get, &view, &mut params) else {
+            self.stats.rx_ignored += 1;
+            return;
+        };
+        let (ctx, stats) = self.ctx_and_stats(i);
+        let Some(header) = ctx.v1_header(m.subdomain, msg.header.sequence_id) else {
+            return;
+        };
+        // Hops as a v2 response counts them (15.4.1.3): those the request used up.
+        let hops = starting_boundary_hops.saturating_sub(boundary_hops).max(0);
+        let repr = V1MessageRepr {
+            header,
+            body: V1Body::Management {
+                target: msg.header.source,
+                starting_boundary_hops: hops,
+                boundary_hops: hops,
+                key: answer_key,
+                parameters: &params[..len],
+            },
+        };
+        ctx.send_v1(out, stats, &repr, super::TxStamp::None, None);
+    }
 }
 
 #[cfg(test)]

@@ -274,17 +274,34 @@ impl Subdomain {
         Subdomain(s)
     }
 
-    /// The IPv4 multicast group of the four standard subdomains (1588-2002 Annex D):
-    /// `_DFLT` 224.0.1.129, `_ALT1` .130, `_ALT2` .131, `_ALT3` .132.
-    pub fn multicast_group(&self) -> Option<[u8; 4]> {
-        let last = match self.name() {
-            b"_DFLT" => 129,
-            b"_ALT1" => 130,
-            b"_ALT2" => 131,
-            b"_ALT3" => 132,
-            _ => return None,
-        };
-        Some([224, 0, 1, last])
+    /// The four standard subdomains, in the order of their groups.
+    pub const STANDARD: [Subdomain; 4] = [
+        Subdomain::DEFAULT,
+        Subdomain::named(b"_ALT1"),
+        Subdomain::named(b"_ALT2"),
+        Subdomain::named(b"_ALT3"),
+    ];
+
+    /// Which of the four standard subdomains this is: 0 for `_DFLT`, 1–3 for `_ALT1`–`_ALT3`
+    /// (`None` for any other name).
+    pub fn standard_index(&self) -> Option<u8> {
+        Self::STANDARD
+            .iter()
+            .position(|s| s == self)
+            .map(|k| k as u8)
+    }
+
+    /// Which group the subdomain uses (1588-2002 Annex D): 0 `_DFLT` (224.0.1.129), 1–3
+    /// `_ALT1`–`_ALT3` (.130–.132), and for any other name 1 + (CRC-32 of its 16 octets)
+    /// mod 3, an alternate group it shares with other names.
+    pub fn group_index(&self) -> u8 {
+        self.standard_index()
+            .unwrap_or_else(|| 1 + (crc32(&self.0) % 3) as u8)
+    }
+
+    /// The IPv4 multicast group (see [`Subdomain::group_index`]).
+    pub fn multicast_group(&self) -> [u8; 4] {
+        group_of_index(self.group_index())
     }
 
     /// The name without its padding.
@@ -292,6 +309,28 @@ impl Subdomain {
         let n = self.0.iter().position(|&b| b == 0).unwrap_or(16);
         &self.0[..n]
     }
+}
+
+/// CRC-32 (IEEE 802.3: reflected, polynomial 0xEDB88320, initial and final XOR all ones),
+/// as 1588-2002 hashes subdomain names.
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut crc = u32::MAX;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// The IPv4 group of standard subdomain `k` (0 `_DFLT` … 3 `_ALT3`): 224.0.1.(129 + k).
+pub const fn group_of_index(k: u8) -> [u8; 4] {
+    [224, 0, 1, 129 + (k & 3)]
 }
 
 /// A 1588-2002 time: seconds and nanoseconds (a negative nanoseconds field carries the
@@ -999,14 +1038,20 @@ mod tests {
 
     #[test]
     fn subdomains_map_to_their_groups() {
-        assert_eq!(Subdomain::DEFAULT.multicast_group(), Some([224, 0, 1, 129]));
+        assert_eq!(Subdomain::DEFAULT.multicast_group(), [224, 0, 1, 129]);
         for (i, n) in [b"_ALT1", b"_ALT2", b"_ALT3"].iter().enumerate() {
             assert_eq!(
                 Subdomain::named(*n).multicast_group(),
-                Some([224, 0, 1, 130 + i as u8])
+                [224, 0, 1, 130 + i as u8]
             );
         }
-        assert_eq!(Subdomain::named(b"studio").multicast_group(), None);
+        // The CRC-32 check value, then names hashed over their 16 padded octets.
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        for name in [b"studio".as_slice(), b"STUDIO", b"DANTE", b"x"] {
+            let s = Subdomain::named(name);
+            assert_eq!(s.standard_index(), None);
+            assert_eq!(u32::from(s.group_index()), 1 + crc32(&s.0) % 3);
+        }
         assert_eq!(Subdomain::named(b"studio").name(), b"studio");
     }
 }

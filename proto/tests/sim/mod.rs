@@ -423,7 +423,7 @@ impl Sim {
                         }
                     }
                 }
-                Destination::Multicast | Destination::PdelayMulticast => {
+                Destination::Multicast | Destination::PdelayMulticast | Destination::V1Group(_) => {
                     for idx in 0..self.slaves.len() {
                         if matches!(self.slaves[idx].mode, Mode::Multicast { .. }) {
                             if let Some(d) = self.one_way(true) {

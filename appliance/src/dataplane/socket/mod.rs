@@ -50,6 +50,9 @@ pub struct SocketPortConfig {
     pub ipv6_scope: u8,
     /// Join the primary multicast group.
     pub multicast: bool,
+    /// UDP/IPv4: also join these PTPv1 subdomain groups (standard index 0 `_DFLT`, the
+    /// primary group, … 3 `_ALT3`, 224.0.1.132).
+    pub v1_groups: Vec<u8>,
     /// Also join the peer-delay group (224.0.0.107, FF02::6B, 01-80-C2-00-00-0E).
     pub pdelay: bool,
     /// Ask for TX stamps of replies (Delay_Resp, Pdelay_Resp) too, for residence times.

@@ -381,6 +381,19 @@ fn udp_socket(
             s.join_v4(frame::IPV4_PRIMARY, ifindex)
                 .map_err(io_err(name, "IP_ADD_MEMBERSHIP 224.0.1.129"))?;
         }
+        for &k in &cfg.v1_groups {
+            if k == 0 && cfg.multicast {
+                continue;
+            }
+            let op = match k {
+                0 => "IP_ADD_MEMBERSHIP 224.0.1.129 (PTPv1 _DFLT)",
+                1 => "IP_ADD_MEMBERSHIP 224.0.1.130 (PTPv1 _ALT1)",
+                2 => "IP_ADD_MEMBERSHIP 224.0.1.131 (PTPv1 _ALT2)",
+                _ => "IP_ADD_MEMBERSHIP 224.0.1.132 (PTPv1 _ALT3)",
+            };
+            s.join_v4(meridian_proto::wire::v1::group_of_index(k), ifindex)
+                .map_err(io_err(name, op))?;
+        }
         if cfg.pdelay {
             s.join_v4(frame::IPV4_PDELAY, ifindex)
                 .map_err(io_err(name, "IP_ADD_MEMBERSHIP 224.0.0.107"))?;
@@ -553,6 +566,7 @@ mod tests {
             vlan: None,
             ipv6_scope: 2,
             multicast: true,
+            v1_groups: Vec::new(),
             pdelay: false,
             reply_stamps: true,
             unresolved_queue_bytes: 2048,
