@@ -229,3 +229,74 @@ fn v1_and_v2_slaves_at_once() {
         "PORT_DATA_SET answer (PTP_MASTER): {pds:?}"
     );
 }
+
+/// Captures byte-exact v1 fixtures from a real v1 implementation — a PADL ptp4l master
+/// (`path_trace_enabled 1`, so its Syncs carry the parent fields a v1 slave needs) and a
+/// PADL slave — into `proto/tests/fixtures/v1/`, where `proto/tests/v1.rs` checks that we
+/// parse them and write them back octet for octet. Not part of the suite (the fixtures are
+/// committed): `cargo test -p meridian-interop --test ptpv1 -- --ignored capture_padl`.
+#[test]
+#[ignore = "writes the committed fixtures; run by hand"]
+fn capture_padl_fixtures() {
+    let bin = meridian_interop::padl_ptp4l();
+    let Some(lab) = Lab::bridged("ptpv1fix", 2) else {
+        return;
+    };
+    let (master, slave) = (lab.node(0), lab.node(1));
+    let cfg = lab.write(
+        "padl-master.cfg",
+        &format!(
+            "[global]\ntime_stamping software\nfree_running 1\nserverOnly 1\n\
+             network_transport PTPv1_UDPv4\npath_trace_enabled 1\nlogging_level 6\n\
+             use_syslog 0\nuds_address {}\nuds_ro_address {}\n",
+            lab.path("m.uds").display(),
+            lab.path("m.uds-ro").display()
+        ),
+    );
+    let mut capture = lab.capture(master);
+    let _m = lab.spawn(
+        master,
+        "padl-master",
+        &[
+            bin.display().to_string(),
+            "-f".into(),
+            cfg.display().to_string(),
+            "-i".into(),
+            master.iface.clone(),
+            "-m".into(),
+        ],
+    );
+    let mut s = lab.ptp4l_v1_slave(slave);
+    collect_offsets(&mut s, parse_offsets, 0, 3, Duration::from_secs(60));
+    capture.stop();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto/tests/fixtures/v1");
+    std::fs::create_dir_all(&dir).expect("fixtures dir");
+    for (control, name) in [
+        (0, "sync"),
+        (1, "delay-req"),
+        (2, "follow-up"),
+        (3, "delay-resp"),
+    ] {
+        let out = std::process::Command::new("tshark")
+            .arg("-r")
+            .arg(capture.file())
+            .args([
+                "-Y",
+                &format!("ptp.versionptp == 1 && ptp.controlfield == {control}"),
+                "-T",
+                "fields",
+                "-e",
+                "udp.payload",
+            ])
+            .output()
+            .expect("tshark");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let first = text
+            .lines()
+            .next()
+            .unwrap_or_else(|| panic!("no v1 {name}"));
+        let path = dir.join(format!("padl-{name}.hex"));
+        std::fs::write(&path, format!("{}\n", first.trim())).expect("write fixture");
+        println!("{}: {}", path.display(), first.trim());
+    }
+}
