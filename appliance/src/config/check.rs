@@ -167,12 +167,6 @@ pub(super) fn check(cfg: &Config) -> Result<(), Problem> {
         dpdk(&cfg.dataplane)?;
         for (i, p) in cfg.ports.iter().enumerate() {
             dpdk_port(i, p)?;
-            if p.ptpv1 {
-                return Err(Problem::new(
-                    Key::Port(i, "ptpv1".into()),
-                    "not yet with [dataplane] backend = \"dpdk\" (sockets only)",
-                ));
-            }
         }
     } else {
         for (i, p) in cfg.ports.iter().enumerate() {
@@ -951,8 +945,7 @@ mod tests {
                 "[dataplane]\nbackend = \"dpdk\"\n{port}dpdk-device = \"net_null0\"\n\
                  address = \"10.0.0.1\"\nptpv1 = true\n"
             );
-            let e = Config::parse(&text).unwrap_err();
-            assert_eq!((e.key.as_str(), e.line), ("port[0].ptpv1", Some(7)), "{e}");
+            Config::parse(&text).unwrap();
         }
         let c = Config::parse(&format!(
             "{port}ptpv1 = true\nptpv1-subdomains = [\"_ALT1\", \"_ALT3\", \"STUDIO\"]\n"
