@@ -441,9 +441,15 @@ mod engine {
     }
 
     fn engine_in(v1: Option<i8>, subdomains: &[Subdomain]) -> Engine {
+        engine_with(v1, subdomains, true)
+    }
+
+    /// A v1 master (`master_only` false: it starts LISTENING and is MASTER after the
+    /// Announce receipt timeout, 6 s, and may yield to a better v1 master).
+    fn engine_with(v1: Option<i8>, subdomains: &[Subdomain], master_only: bool) -> Engine {
         let clock = ClockConfig::new(ClockIdentity([0x02, 0x6d, 0x69, 0xff, 0xfe, 0, 0, 1]));
         let mut port = PortConfig::new([0x02, 0x6d, 0x69, 0, 0, 1]);
-        port.master_only = true;
+        port.master_only = master_only;
         port.v1_log_sync_interval = v1;
         port.v1_subdomains = subdomains.to_vec();
         Engine::new(
@@ -648,11 +654,24 @@ mod engine {
 
     /// The v1 BMC: a better foreign v1 master (stratum 0 against our free-running stratum
     /// 3), once qualified by two Syncs, silences our v1 master (v2 goes on) until ten of
-    /// its Sync intervals pass without one; a worse one changes nothing.
+    /// its Sync intervals pass without one; a worse one changes nothing. A master-only
+    /// port never yields.
     #[test]
     fn a_better_v1_master_silences_ours_and_we_return() {
-        let mut e = engine(Some(0));
-        let mut now = T0;
+        let mut mo = engine(Some(0));
+        for k in 0..3 {
+            deliver(
+                &mut mo,
+                T0.plus_nanos(k * 500_000_000),
+                &foreign_sync(k as u16, 0),
+            );
+        }
+        assert!(!mo.port_status(0).unwrap().v1_passive, "master-only");
+        assert_eq!(mo.stats().rx_ignored, 3);
+
+        let mut e = engine_with(Some(0), &[Subdomain::DEFAULT], false);
+        run(&mut e, 8); // MASTER after the Announce receipt timeout (6 s)
+        let mut now = T0.plus_nanos(8_000_000_000);
         let mut sent = Vec::new();
         let mut step = |e: &mut Engine, extra: Option<Vec<u8>>, sent: &mut Vec<OwnedTransmit>| {
             let mut out = Recorded::default();
@@ -739,8 +758,9 @@ mod engine {
         // Not a standard name: its group is 1 + CRC-32 mod 3 = 3 (224.0.1.132).
         let studio = Subdomain::named(b"STUDIO");
         assert_eq!(studio.group_index(), 3);
-        let mut e = engine_in(Some(0), &[Subdomain::DEFAULT, alt2, studio]);
-        let sent = run(&mut e, 3);
+        // Not master-only (so it may yield): MASTER at 6 s, Syncs at 6, 7 and 8 s.
+        let mut e = engine_with(Some(0), &[Subdomain::DEFAULT, alt2, studio], false);
+        let sent = run(&mut e, 9);
         let mut by_group: [Vec<(Subdomain, u8, u16)>; 4] = Default::default();
         for t in &sent {
             if let Ok(m) = V1MessageRepr::parse_bytes(&t.payload) {
@@ -769,7 +789,7 @@ mod engine {
         assert_eq!(by_group[3], want(studio));
         assert!(by_group[1].is_empty());
 
-        let at = T0.plus_nanos(3_500_000_000);
+        let at = T0.plus_nanos(9_500_000_000);
         let r = deliver(&mut e, at, &delay_req(7, alt2));
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].destination, Destination::V1Group(2));

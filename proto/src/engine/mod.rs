@@ -1202,6 +1202,11 @@ impl Engine {
         };
         let subdomain = self.ports[i].v1[k].subdomain;
         match &msg.body {
+            // A master-only port never yields, in v1 as in v2.
+            V1Body::Sync(_) if self.port_cfg[i].master_only => {
+                self.stats.rx_ignored += 1;
+                return;
+            }
             V1Body::Sync(s) => return self.on_v1_sync(now, i, k, s, &msg.header.source),
             V1Body::Management { .. } => return self.on_v1_management(now, i, k, rx, &msg, out),
             V1Body::DelayReq(_) => {}
