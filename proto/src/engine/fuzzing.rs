@@ -137,7 +137,41 @@ fn templates(domain: u8) -> Vec<Vec<u8>> {
             }],
         ),
         v1_delay_req(),
+        v1_management_get(),
     ]
+}
+
+/// A PTPv1 management GET_DEFAULT_DATA_SET to every clock, in subdomain `STUDIO`.
+fn v1_management_get() -> Vec<u8> {
+    use crate::wire::v1::{self, V1Body, V1HeaderRepr, V1MessageRepr, V1PortIdentity};
+    let me = V1PortIdentity {
+        communication_technology: v1::COMM_ETHER,
+        uuid: [2, 0, 0, 0, 0, 9],
+        port_id: 1,
+    };
+    let r = V1MessageRepr {
+        header: V1HeaderRepr {
+            version_network: v1::VERSION_NETWORK,
+            subdomain: v1::Subdomain::named(b"STUDIO"),
+            source: me,
+            sequence_id: 1,
+            flags: v1::V1Flags::default(),
+        },
+        body: V1Body::Management {
+            target: V1PortIdentity {
+                communication_technology: v1::COMM_ETHER,
+                uuid: [0; 6],
+                port_id: 0,
+            },
+            starting_boundary_hops: 1,
+            boundary_hops: 1,
+            key: super::v1::key::GET_DEFAULT_DATA_SET,
+            parameters: &[],
+        },
+    };
+    let mut v = vec![0u8; r.buffer_len()];
+    let _ = r.emit(&mut v);
+    v
 }
 
 /// A PTPv1 Delay_Req (124 octets) in subdomain `_DFLT`.
@@ -249,6 +283,12 @@ pub fn fuzz_events(data: &[u8]) {
     // A PTPv1 master beside v2 on default-profile, two-step, unauthenticated ports.
     if setup % 4 == 0 && !cfg.ports[0].one_step && cfg.ports[0].auth.is_none() {
         cfg.ports[0].v1_log_sync_interval = Some(0);
+        // Two subdomains, one named (its group by CRC-32), so v1 messages in either, and in
+        // neither, all meet a master.
+        cfg.ports[0].v1_subdomains = vec![
+            crate::wire::v1::Subdomain::DEFAULT,
+            crate::wire::v1::Subdomain::named(b"STUDIO"),
+        ];
     }
     let auth = cfg.ports[0].auth;
     let security = cfg.clock.security.clone();
@@ -372,6 +412,12 @@ pub fn fuzz_events(data: &[u8]) {
                     !matches!(m.body, crate::wire::v1::V1Body::DelayReq(_)),
                     "a grandmaster sent a v1 Delay_Req"
                 );
+                // Every v1 message goes to its subdomain's group, never to one address.
+                assert_eq!(
+                    tx.destination,
+                    super::Destination::V1Group(m.header.subdomain.group_index()),
+                    "a v1 message off its subdomain's group"
+                );
                 if let TxStamp::TwoStep(token) = tx.stamp {
                     if tokens.len() < 64 {
                         tokens.push((token, now));
@@ -428,8 +474,9 @@ mod tests {
     #[test]
     fn templates_parse() {
         let t = templates(0);
-        assert_eq!(t.len(), 8);
+        assert_eq!(t.len(), 9);
         assert!(crate::wire::v1::V1MessageRepr::parse_bytes(&t[7]).is_ok());
+        assert!(crate::wire::v1::V1MessageRepr::parse_bytes(&t[8]).is_ok());
         for (k, t) in t[..7].iter().enumerate() {
             let m = MessageRepr::parse_bytes(t).unwrap_or_else(|e| panic!("template {k}: {e:?}"));
             assert_eq!(
