@@ -174,9 +174,13 @@ pub struct PortReport {
     pub foreign_masters: usize,
     /// The best foreign master's grandmaster identity, if one is qualified.
     pub best_master: Option<String>,
-    /// PTPv1: a better v1 master is heard and the port's v1 master is silent.
+    /// PTPv1: a better v1 master is heard and the port's v1 master is silent (in any of
+    /// its subdomains).
     #[serde(default)]
     pub ptpv1_passive: bool,
+    /// PTPv1: the port's v1 masters, one per subdomain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ptpv1: Vec<V1MasterReport>,
     /// The data plane's counters for the port (by name; DPDK: port and pipeline stages).
     #[serde(default)]
     pub counters: std::collections::BTreeMap<String, u64>,
@@ -197,6 +201,17 @@ pub struct PortReport {
     /// turns them into [`Self::slaves`] off the engine loop.
     #[serde(skip)]
     pub slave_samples: Vec<SlaveSample>,
+}
+
+/// One PTPv1 master of a port (a subdomain).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct V1MasterReport {
+    /// The subdomain's name.
+    pub subdomain: String,
+    /// Its IPv4 group.
+    pub group: String,
+    /// Silent for a better v1 master.
+    pub passive: bool,
 }
 
 /// The grant types by name, in [`GrantType`] index order.
@@ -614,6 +629,21 @@ impl StatusReport {
                     .map(|b| format!("  best master {b}"))
                     .unwrap_or_default()
             );
+            if !p.ptpv1.is_empty() {
+                let v1: Vec<String> = p
+                    .ptpv1
+                    .iter()
+                    .map(|v| {
+                        let state = if v.passive {
+                            "silent: a better v1 master"
+                        } else {
+                            "serving"
+                        };
+                        format!("{} ({}) {state}", v.subdomain, v.group)
+                    })
+                    .collect();
+                s += &format!("  PTPv1: {}\n", v1.join(", "));
+            }
         }
         for p in &self.ports {
             let Some(d) = &p.dataplane else {

@@ -133,6 +133,15 @@ fn v1_and_v2_slaves_at_once() {
     }
     std::thread::sleep(Duration::from_millis(500));
     let status = m.status().expect("status");
+    let v1_masters = &status["ports"][0]["ptpv1"];
+    assert_eq!(
+        v1_masters,
+        &serde_json::json!([
+            {"subdomain": "_DFLT", "group": "224.0.1.129", "passive": false},
+            {"subdomain": "STUDIO", "group": "224.0.1.132", "passive": false}
+        ]),
+        "{status}"
+    );
     println!(
         "meridian: v1 messages sent {}, received {}",
         status["stats"]["tx_v1"], status["stats"]["rx_v1"]

@@ -157,6 +157,14 @@ impl Reporter {
                         unicast_rate: ps.unicast_rate,
                         foreign_masters: ps.foreign_masters,
                         ptpv1_passive: ps.v1_passive,
+                        ptpv1: engine
+                            .v1_masters(i as u16)
+                            .map(|(sd, passive)| crate::control::V1MasterReport {
+                                subdomain: String::from_utf8_lossy(sd.name()).into_owned(),
+                                group: std::net::Ipv4Addr::from(sd.multicast_group()).to_string(),
+                                passive,
+                            })
+                            .collect(),
                         best_master: ps
                             .best_foreign_master
                             .map(|b| b.grandmaster_identity.to_string()),

@@ -169,6 +169,7 @@ fn port_families(ports: &[PortReport]) -> Vec<MetricFamily> {
     let mut slaves = Vec::new();
     let mut rate = Vec::new();
     let mut foreign = Vec::new();
+    let mut v1_passive = Vec::new();
     let mut drops = Vec::new();
     let mut other: BTreeMap<String, Vec<(Vec<LabelPair>, u64)>> = BTreeMap::new();
     for p in ports {
@@ -182,6 +183,12 @@ fn port_families(ports: &[PortReport]) -> Vec<MetricFamily> {
         slaves.push((l.clone(), p.unicast_slaves as f64));
         rate.push((l.clone(), p.unicast_rate));
         foreign.push((l.clone(), p.foreign_masters as f64));
+        for v in &p.ptpv1 {
+            v1_passive.push((
+                labels(&[("port", &port), ("subdomain", &v.subdomain)]),
+                f64::from(u8::from(v.passive)),
+            ));
+        }
         let mut by_reason: BTreeMap<&str, u64> = BTreeMap::new();
         for (name, &v) in &p.counters {
             let bare = name.strip_prefix("pipeline_").unwrap_or(name);
@@ -230,6 +237,14 @@ fn port_families(ports: &[PortReport]) -> Vec<MetricFamily> {
             drops,
         ),
     ];
+    if !v1_passive.is_empty() {
+        out.push(gauge(
+            "meridian_ptpv1_passive",
+            "1 while the port's PTPv1 master in this subdomain is silent for a better v1 \
+             master, else 0.",
+            v1_passive,
+        ));
+    }
     for (name, values) in other {
         out.push(counter(&name, "A data-plane counter of the port.", values));
     }
@@ -765,6 +780,19 @@ mod tests {
                 interface: "eth0".into(),
                 state: "MASTER".into(),
                 unicast_slaves: 3,
+                ptpv1_passive: true,
+                ptpv1: vec![
+                    crate::control::V1MasterReport {
+                        subdomain: "_DFLT".into(),
+                        group: "224.0.1.129".into(),
+                        passive: false,
+                    },
+                    crate::control::V1MasterReport {
+                        subdomain: "STUDIO".into(),
+                        group: "224.0.1.132".into(),
+                        passive: true,
+                    },
+                ],
                 counters,
                 dataplane: Some(DataplaneLoad {
                     mbufs_in_use: 300,
@@ -848,6 +876,8 @@ mod tests {
             "meridian_port_state{interface=\"eth0\",port=\"1\"} 6",
             "meridian_port_serving{port=\"1\"} 1",
             "meridian_unicast_slaves{port=\"1\"} 3",
+            "meridian_ptpv1_passive{port=\"1\",subdomain=\"_DFLT\"} 0",
+            "meridian_ptpv1_passive{port=\"1\",subdomain=\"STUDIO\"} 1",
             // Drop reasons merged over the loop's and the pipeline's counters.
             "meridian_port_rx_dropped_total{port=\"1\",reason=\"not_for_us\"} 4",
             "meridian_port_rx_dropped_total{port=\"1\",reason=\"non_ptp\"} 2",

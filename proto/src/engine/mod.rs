@@ -783,6 +783,18 @@ impl Engine {
         })
     }
 
+    /// A port's PTPv1 masters, one per subdomain in the configured order: the subdomain and
+    /// whether it is silent for a better v1 master (empty without v1).
+    pub fn v1_masters(
+        &self,
+        port: PortIndex,
+    ) -> impl Iterator<Item = (wire::v1::Subdomain, bool)> + '_ {
+        self.ports
+            .get(port as usize)
+            .into_iter()
+            .flat_map(|p| p.v1.iter().map(|m| (m.subdomain, m.passive)))
+    }
+
     /// A port's unicast service, read-only (slaves and their grants).
     pub fn unicast(&self, port: PortIndex) -> Option<&UnicastService> {
         self.ports.get(port as usize).map(|p| &p.unicast)
