@@ -112,17 +112,44 @@ fn main() -> ExitCode {
 }
 
 fn run(path: &std::path::Path) -> anyhow::Result<()> {
-    let cfg = Config::load(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let cfg = Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(cfg.logging.level.as_str()));
+    // The filter can be replaced on a reload (SIGHUP) of `[logging] level`.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    match cfg.logging.format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-    meridian::daemon::run(cfg)
+    let set_log_level: meridian::daemon::reload::SetLogLevel = match cfg.logging.format {
+        LogFormat::Text => {
+            let builder = builder.with_filter_reloading();
+            let handle = builder.reload_handle();
+            builder.init();
+            Box::new(move |level: &str| {
+                handle
+                    .reload(tracing_subscriber::EnvFilter::new(level))
+                    .map_err(|e| e.to_string())
+            })
+        }
+        LogFormat::Json => {
+            let builder = builder.json().with_filter_reloading();
+            let handle = builder.reload_handle();
+            builder.init();
+            Box::new(move |level: &str| {
+                handle
+                    .reload(tracing_subscriber::EnvFilter::new(level))
+                    .map_err(|e| e.to_string())
+            })
+        }
+    };
+    meridian::daemon::run(
+        cfg,
+        Some(meridian::daemon::ReloadSource {
+            path: path.to_path_buf(),
+            text,
+            set_log_level: Some(set_log_level),
+        }),
+    )
 }
 
 /// Prints the daemon's status; whether any port is serving.

@@ -670,6 +670,67 @@ fn unicast_negotiation_only_from_allowed_sources() {
     assert_eq!(served, [false, false, true]);
 }
 
+/// A configuration reload: new ACLs apply to renewals (a source taken off the list keeps its
+/// grants only until they expire, 60 s at most here, then gets nothing), and new priorities are the
+/// clock's (what its Announces carry).
+#[test]
+fn reloaded_acls_and_priorities_apply() {
+    use meridian_proto::engine::SourcePrefix;
+    let unicast = Mode::Unicast {
+        announce_log: 0,
+        sync_log: 0,
+        delay_log: 0,
+        duration: 60,
+    };
+    let mut cfg = config(|_, _| {});
+    Profile::G8275_2.apply(&mut cfg.clock, &mut cfg.ports);
+    let engine = Engine::new(cfg, T0, locked()).unwrap();
+    let mut sim = Sim::new(engine, T0, NetParams::default(), 1, 44);
+    for k in 1..=2 {
+        sim.add_slave(SimSlave::new(k, unicast, 0, 0), 1);
+    }
+    sim.run_until(secs(10));
+    let before: Vec<u64> = sim
+        .slaves
+        .iter()
+        .map(|s| s.received[n(MessageType::Sync)])
+        .collect();
+    assert!(
+        before.iter().all(|&c| c > 0),
+        "{before:?} {:?}",
+        sim.engine.stats()
+    );
+    // Only 10.0.0.2 from now on; priorities 90/91.
+    assert!(sim.engine.set_unicast_acl(
+        0,
+        vec![SourcePrefix::parse("10.0.0.2/32").unwrap()],
+        Vec::new()
+    ));
+    assert!(!sim.engine.set_unicast_acl(7, Vec::new(), Vec::new()));
+    sim.engine.set_priorities(secs(10), 90, 91);
+    assert_eq!(
+        (
+            sim.engine.clock_config().priority1,
+            sim.engine.clock_config().priority2
+        ),
+        (90, 91)
+    );
+    sim.run_until(secs(80));
+    let syncs: Vec<u64> = sim
+        .slaves
+        .iter()
+        .map(|s| s.received[n(MessageType::Sync)])
+        .collect();
+    sim.run_until(secs(95));
+    assert_eq!(
+        sim.slaves[0].received[n(MessageType::Sync)],
+        syncs[0],
+        "10.0.0.1 is no longer served once its grants ran out"
+    );
+    assert!(sim.slaves[1].received[n(MessageType::Sync)] >= syncs[1] + 10);
+    assert!(sim.engine.stats().unicast_not_allowed >= 1);
+}
+
 /// A masterOnly port is MASTER from the first instant (no LISTENING) and stays so.
 #[test]
 fn master_only_port_serves_at_once() {

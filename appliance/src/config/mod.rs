@@ -85,7 +85,10 @@ impl Config {
     /// Parses a file's text. Errors name the key and line.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
         let cfg: Config = toml::from_str(text).map_err(|e| ConfigError {
-            key: String::new(),
+            key: e
+                .span()
+                .map(|s| spans::key_at(text, s.start))
+                .unwrap_or_default(),
             // The parser's own position: for an unknown key, the key itself; for a missing
             // one, its table.
             line: e.span().map(|s| spans::line_of(text, s.start)),

@@ -63,6 +63,51 @@ impl<'t> Positions<'t> {
 }
 
 /// The 1-based line of byte `offset` of `text`.
+/// The key (`clock.priority1`, `port[0].dscp`, `port[1].unicast-limits.max-slaves`) whose
+/// `key = value` line holds `offset`, read from the text alone (for errors of the TOML
+/// parser, which knows only the position); empty when the offset is on no such line.
+pub(super) fn key_at(text: &str, offset: usize) -> String {
+    let mut section = String::new();
+    let mut arrays: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        let end = start + line.len();
+        let t = line.trim();
+        if let Some(name) = t.strip_prefix("[[").and_then(|r| r.split_once("]]")) {
+            let name = name.0.trim().to_string();
+            let n = arrays
+                .entry(name.clone())
+                .and_modify(|n| *n += 1)
+                .or_insert(0);
+            section = format!("{name}[{n}]");
+        } else if let Some(name) = t.strip_prefix('[').and_then(|r| r.split_once(']')) {
+            let name = name.0.trim();
+            // A sub-table of the last array element ([port.unicast-limits]).
+            section = match name.split_once('.') {
+                Some((head, tail)) if arrays.contains_key(head) => {
+                    format!("{head}[{}].{tail}", arrays[head])
+                }
+                _ => name.to_string(),
+            };
+        } else if (start..end).contains(&offset) {
+            let Some((key, _)) = line.split_once('=') else {
+                return String::new();
+            };
+            let key = key.trim().trim_matches('"');
+            return if section.is_empty() {
+                key.to_string()
+            } else {
+                format!("{section}.{key}")
+            };
+        }
+        if (start..end).contains(&offset) {
+            return String::new();
+        }
+        start = end;
+    }
+    String::new()
+}
+
 pub(super) fn line_of(text: &str, offset: usize) -> usize {
     text.bytes().take(offset).filter(|&b| b == b'\n').count() + 1
 }
@@ -135,6 +180,20 @@ impl<'de> Visitor<'de> for NodeVisitor {
 
 #[cfg(test)]
 mod tests {
+    use super::key_at;
+
+    #[test]
+    fn keys_are_named_from_the_text() {
+        let t = "top = 1\n[clock]\npriority1 = 300\n[[port]]\ndscp = 1\n[[port]]\n\
+                 dscp = 99\n[port.unicast-limits]\nmax-slaves = -1\n";
+        let at = |needle: &str| key_at(t, t.find(needle).unwrap());
+        assert_eq!(at("1\n["), "top");
+        assert_eq!(at("300"), "clock.priority1");
+        assert_eq!(at("99"), "port[1].dscp");
+        assert_eq!(at("-1"), "port[1].unicast-limits.max-slaves");
+        assert_eq!(at("[clock]"), "");
+    }
+
     use super::*;
 
     fn line(text: &str, path: &[Step<'_>]) -> Option<usize> {

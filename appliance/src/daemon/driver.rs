@@ -19,6 +19,8 @@ use meridian_proto::engine::{
 };
 use tracing::{info, warn};
 
+use super::notify::Notifier;
+use super::reload::{on_sighup, Reloader};
 use super::report::Reporter;
 use super::stages::StageSet;
 use super::tokens::{ReplyTable, TokenTable};
@@ -148,7 +150,11 @@ pub struct Driver<P> {
     polls: Option<Arc<PollCounters>>,
     /// The leap-second file, reloaded when it changes or on SIGHUP (`reload`).
     leap: Option<LeapWatch>,
+    /// SIGHUP: the configuration (and the leap-second file) is read again.
     reload: Option<Arc<AtomicBool>>,
+    reloader: Option<Reloader>,
+    /// systemd's READY / STATUS / WATCHDOG.
+    notifier: Notifier,
     next_leap_check: Time,
     next_leap_warning: Time,
 }
@@ -197,6 +203,8 @@ impl<P: PtpPort> Driver<P> {
             polls: None,
             leap: None,
             reload: None,
+            reloader: None,
+            notifier: Notifier::default(),
             next_leap_check: Time(0),
             next_leap_warning: Time(0),
         }
@@ -216,10 +224,23 @@ impl<P: PtpPort> Driver<P> {
     }
 
     /// Watches the leap-second file `leap` (the offset comes from it), reloading it when it
-    /// changes (looked at once a minute) or when `reload` is set (SIGHUP).
-    pub fn with_leap_file(mut self, leap: LeapWatch, reload: Arc<AtomicBool>) -> Self {
+    /// changes (looked at once a minute) or on SIGHUP ([`Driver::with_reload`]).
+    pub fn with_leap_file(mut self, leap: LeapWatch) -> Self {
         self.leap = Some(leap);
+        self
+    }
+
+    /// On `reload` (set by SIGHUP) reads the configuration again with `reloader` (if any)
+    /// and the leap-second file.
+    pub fn with_reload(mut self, reload: Arc<AtomicBool>, reloader: Option<Reloader>) -> Self {
         self.reload = Some(reload);
+        self.reloader = reloader;
+        self
+    }
+
+    /// Speaks systemd's service protocol through `notifier`.
+    pub fn with_notifier(mut self, notifier: Notifier) -> Self {
+        self.notifier = notifier;
         self
     }
 
@@ -277,6 +298,7 @@ impl<P: PtpPort> Driver<P> {
                 self.desk.answer(r);
             }
         }
+        self.notifier.stopping();
         Ok(Finished {
             ports: self.io.ports,
             tx_errors: self.io.tx_errors,
@@ -345,8 +367,20 @@ impl<P: PtpPort> Driver<P> {
                 }
             }
         }
-        self.check_leap_file(now);
+        let hup = self
+            .reload
+            .as_ref()
+            .is_some_and(|f| f.swap(false, Ordering::Relaxed));
+        if hup {
+            if let Some(r) = &mut self.reloader {
+                self.notifier.reloading();
+                let what = on_sighup(r, &mut self.engine, &mut self.reporter, now);
+                self.notifier.reloaded(&what);
+            }
+        }
+        self.check_leap_file(now, hup);
         self.engine.set_clock_status(now, self.io.clock.status());
+        self.notifier.tick(&self.engine);
         self.next_status = now.plus_nanos(STATUS_REFRESH_NS);
         for t in &mut self.io.timing {
             t.publish();
@@ -358,14 +392,10 @@ impl<P: PtpPort> Driver<P> {
 
     /// Reloads the leap-second file if it changed (once a minute) or SIGHUP asked; reports
     /// one that has expired or expires within 30 days (once a day).
-    fn check_leap_file(&mut self, now: Time) {
+    fn check_leap_file(&mut self, now: Time, hup: bool) {
         let Some(leap) = &mut self.leap else {
             return;
         };
-        let hup = self
-            .reload
-            .as_ref()
-            .is_some_and(|f| f.swap(false, Ordering::Relaxed));
         if !hup && now < self.next_leap_check {
             return;
         }

@@ -16,7 +16,9 @@
 
 pub mod driver;
 pub mod eal;
+pub mod notify;
 pub mod ports;
+pub mod reload;
 pub mod report;
 pub mod stages;
 pub mod tokens;
@@ -42,14 +44,25 @@ use driver::Driver;
 use report::Reporter;
 use stages::StageSet;
 
-/// Runs the daemon until SIGINT/SIGTERM.
-pub fn run(cfg: Config) -> anyhow::Result<()> {
+/// Where the running configuration came from, for reloads on SIGHUP.
+pub struct ReloadSource {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// Its text as read at start.
+    pub text: String,
+    /// Changes the log filter (`None`: `[logging] level` needs a restart).
+    pub set_log_level: Option<reload::SetLogLevel>,
+}
+
+/// Runs the daemon until SIGINT/SIGTERM. With `source`, SIGHUP reloads the configuration
+/// (see [`reload`]); without, it re-reads only the leap-second file.
+pub fn run(cfg: Config, source: Option<ReloadSource>) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop))
             .context("installing signal handlers")?;
     }
-    // SIGHUP: reload what can change without a restart (the leap-second file).
+    // SIGHUP: reload what can change without a restart (see `reload`).
     let reload = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&reload))
         .context("installing the SIGHUP handler")?;
@@ -72,10 +85,11 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
                 histograms,
                 Vec::new(),
                 &signals,
+                source,
             )
             .map(finish)
         }
-        BackendName::Dpdk => run_dpdk(&cfg, &signals),
+        BackendName::Dpdk => run_dpdk(&cfg, &signals, source),
     }
 }
 
@@ -88,14 +102,18 @@ struct Signals {
 }
 
 #[cfg(not(feature = "dpdk"))]
-fn run_dpdk(_cfg: &Config, _signals: &Signals) -> anyhow::Result<()> {
+fn run_dpdk(
+    _cfg: &Config,
+    _signals: &Signals,
+    _source: Option<ReloadSource>,
+) -> anyhow::Result<()> {
     anyhow::bail!("this build has no DPDK data plane: rebuild with `--features dpdk`")
 }
 
 /// DPDK: EAL and the ports; every port converts its TSC stamps with the published clock
 /// model and records residence times; with stages on other cores, ports become pipelines.
 #[cfg(feature = "dpdk")]
-fn run_dpdk(cfg: &Config, signals: &Signals) -> anyhow::Result<()> {
+fn run_dpdk(cfg: &Config, signals: &Signals, source: Option<ReloadSource>) -> anyhow::Result<()> {
     let stop = &signals.stop;
     // Dropped last, on every way out once EAL may have started.
     let _runtime_dir = eal::RuntimeDir::new(cfg);
@@ -129,7 +147,9 @@ fn run_dpdk(cfg: &Config, signals: &Signals) -> anyhow::Result<()> {
             .map(|t| (t.name.clone(), t.core, Arc::clone(&t.polls))),
     )
     .collect();
-    let r = serve(cfg, ports, clock, inline, histograms, loops, signals);
+    let r = serve(
+        cfg, ports, clock, inline, histograms, loops, signals, source,
+    );
     // The stages stop before the ports' final counters are read and the ports close.
     stop.store(true, Ordering::Relaxed);
     for t in threads {
@@ -226,6 +246,8 @@ fn discipliner(cfg: &Config, kind: BaseKind) -> anyhow::Result<Discipliner> {
 /// Builds the engine and the control socket for `ports` and runs the engine loop until
 /// `stop`; hands the ports back. `loops`: the polling loops to report (DPDK), the engine
 /// loop's first.
+// One call site per backend, every argument a different part the backend built.
+#[allow(clippy::too_many_arguments)]
 fn serve<P: PtpPort>(
     cfg: &Config,
     ports: Vec<P>,
@@ -234,6 +256,7 @@ fn serve<P: PtpPort>(
     histograms: Histograms,
     loops: Vec<(String, usize, Arc<crate::dataplane::PollCounters>)>,
     signals: &Signals,
+    source: Option<ReloadSource>,
 ) -> anyhow::Result<driver::Finished<P>> {
     // The clock identity and CLOCK_DESCRIPTION need the ports' MACs and addresses.
     let facts: Vec<PortFacts> = ports
@@ -243,6 +266,8 @@ fn serve<P: PtpPort>(
             protocol_address: p.protocol_address(),
         })
         .collect();
+    let reloader =
+        source.map(|s| reload::Reloader::new(s.path, s.text, facts.clone(), s.set_log_level));
     let engine_cfg = cfg
         .engine_config(&facts)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -279,19 +304,17 @@ fn serve<P: PtpPort>(
         control = %cfg.control.socket.display(),
         "meridian running"
     );
-    notify_ready();
     let idle_sleep_ns = u64::from(cfg.dataplane.idle_sleep_us) * 1_000;
     let mut driver = Driver::new(ports, engine, clock, desk, reporter, inline, idle_sleep_ns)
         .with_timing(timing)
-        .with_residence(residence);
+        .with_residence(residence)
+        .with_reload(Arc::clone(&signals.reload), reloader)
+        .with_notifier(notify::Notifier::from_env());
     if let Some(p) = engine_polls {
         driver = driver.with_polls(p);
     }
     if matches!(cfg.clock.utc_offset, UtcOffsetSetting::Keyword(_)) {
-        driver = driver.with_leap_file(
-            crate::clock::LeapWatch::new(&cfg.clock.leap_file),
-            Arc::clone(&signals.reload),
-        );
+        driver = driver.with_leap_file(crate::clock::LeapWatch::new(&cfg.clock.leap_file));
     }
     let finished = driver.run(&signals.stop)?;
     info!("meridian stopping (signal)");
@@ -367,26 +390,5 @@ fn data_plane_cpus(cfg: &Config) -> Vec<usize> {
             vec![e, rx, tx]
         }
         BackendName::Sockets => Vec::new(),
-    }
-}
-
-/// Tells systemd we are ready (`Type=notify`), if it is listening.
-fn notify_ready() {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
-        return;
-    };
-    let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() else {
-        return;
-    };
-    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str());
-    let r = if let Some(name) = bytes.strip_prefix(b"@") {
-        use std::os::linux::net::SocketAddrExt;
-        std::os::unix::net::SocketAddr::from_abstract_name(name)
-            .and_then(|a| sock.send_to_addr(b"READY=1", &a))
-    } else {
-        sock.send_to(b"READY=1", &path)
-    };
-    if let Err(e) = r {
-        warn!(error = %e, "sd_notify READY failed");
     }
 }

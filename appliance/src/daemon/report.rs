@@ -64,6 +64,12 @@ impl Reporter {
         self.loops = loops;
     }
 
+    /// Lists this many slaves per port with their own series (a reload of `[metrics]
+    /// per-slave`, `per-slave-limit`).
+    pub fn set_slaves_listed(&mut self, n: usize) {
+        self.slaves_listed = n;
+    }
+
     /// Reports when the leap-second file expires.
     pub fn set_leap_file_expiry(&mut self, unix_s: Option<i64>) {
         self.leap_file_expires = unix_s;

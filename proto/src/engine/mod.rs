@@ -764,6 +764,35 @@ impl Engine {
         self.pinned
     }
 
+    /// Sets priority1 and priority2 (a configuration reload), then runs BMCA at once: the
+    /// next Announce (and every v1 Sync) carries them.
+    pub fn set_priorities(&mut self, now: Time, priority1: u8, priority2: u8) {
+        if (self.clock.priority1, self.clock.priority2) == (priority1, priority2) {
+            return;
+        }
+        self.clock.priority1 = priority1;
+        self.clock.priority2 = priority2;
+        self.run_bmca(now);
+    }
+
+    /// Replaces port `port`'s unicast ACLs (a configuration reload). They apply to every
+    /// request from now on, renewals included: a source or identity no longer allowed keeps
+    /// what it was granted only until those grants expire. `false` for a port that does not
+    /// exist.
+    pub fn set_unicast_acl(
+        &mut self,
+        port: PortIndex,
+        sources: Vec<SourcePrefix>,
+        identities: Vec<crate::wire::ClockIdentity>,
+    ) -> bool {
+        let Some(cfg) = self.port_cfg.get_mut(port as usize) else {
+            return false;
+        };
+        cfg.unicast_allowed_sources = sources;
+        cfg.unicast_allowed_identities = identities;
+        true
+    }
+
     /// Number of ports.
     pub fn port_count(&self) -> usize {
         self.ports.len()
