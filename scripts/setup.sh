@@ -12,8 +12,12 @@ set -euo pipefail
 #   tzdata                      - the IERS leap-second list (TAI - UTC)
 #   prometheus                  - promtool and a real server for the metrics tests
 #   python3                     - the NMEA receiver played on a pty (GNSS reference test), JSON checks
+#   lintian groff-base          - the Debian package's checks (scripts/build-deb.sh)
+#   debootstrap systemd-container python3-venv - the deployment test: a Debian root provisioned
+#                                 by Ansible (in a venv) and booted with systemd-nspawn
 PACKAGES=(build-essential pkg-config tshark linuxptp ptpd tcpdump iproute2 ethtool
-          libdpdk-dev dpdk clang libclang-dev tzdata prometheus python3)
+          libdpdk-dev dpdk clang libclang-dev tzdata prometheus python3 lintian groff-base
+          debootstrap systemd-container python3-venv)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

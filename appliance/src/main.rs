@@ -58,6 +58,13 @@ enum Command {
         #[command(flatten)]
         config: ConfigFile,
     },
+    /// Write the man pages (meridian.1, meridian-SUBCOMMAND.1) generated from this command
+    /// line into DIR, for packaging.
+    #[command(hide = true)]
+    Manpages {
+        /// Where to write them.
+        dir: PathBuf,
+    },
     /// Show the running daemon's status. Exit status: 0 when at least one port is serving
     /// (MASTER), 2 when the daemon answers but no port is, 1 when it does not answer.
     Status {
@@ -96,6 +103,17 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Manpages { dir } => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let r = clap_mangen::generate_to(cmd, &dir);
+            match r {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("meridian manpage: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Status {
             socket,
             config,

@@ -729,7 +729,7 @@ fn dpdk_af_xdp_prometheus_alerts_and_dashboard() {
     let rules = http_json(&lab, gm, PROM_PORT, "/api/v1/rules");
     let group = &rules["data"]["groups"][0];
     let rules = group["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 12, "{group}");
+    assert_eq!(rules.len(), 13, "{group}");
     for r in rules {
         assert_eq!(r["health"], "ok", "{r}");
     }
