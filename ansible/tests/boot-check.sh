@@ -42,9 +42,11 @@ timeout 300 systemd-nspawn -q -b -D "$root" --register=no --keep-unit \
     --network-namespace-path="/run/netns/$ns" --console=pipe \
     --drop-capability=CAP_SYS_TIME > "$log" 2>&1 &
 nspawn_pid=$!
+# timeout → systemd-nspawn → the container's systemd (its PID 1).
 leader=""
 for _ in $(seq 1 100); do
-    leader=$(pgrep -P "$nspawn_pid" | head -1 || true)
+    nspawn=$(pgrep -P "$nspawn_pid" | head -1 || true)
+    [ -n "$nspawn" ] && leader=$(pgrep -P "$nspawn" | head -1 || true)
     [ -n "$leader" ] && break
     sleep 0.1
 done
