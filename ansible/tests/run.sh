@@ -96,6 +96,7 @@ grep -q '"0000:00:08.0": "vfio-pci"' "$root/var/lib/devbind-standin.json"
 [ "$(cat "$root/srv/fake-proc/irq/24/smp_affinity")" = 1 ]
 [ "$(cat "$root/srv/fake-proc/irq/default_smp_affinity")" = 1 ]
 grep -q "reboot" "$work/run1.log"
+grep -qx "CPUAffinity=0" "$root/etc/systemd/system/meridian.service.d/cpu-affinity.conf"
 grep -q "10.78.0.1:9473" "$root/etc/prometheus/prometheus.yml"
 [ -s "$root/var/lib/grafana/dashboards/meridian.json" ]
 [ -s "$root/etc/grafana/provisioning/dashboards/meridian.yml" ]

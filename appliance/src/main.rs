@@ -86,7 +86,10 @@ fn main() -> ExitCode {
         Command::CheckConfig { config } => {
             let file = config.path();
             match Config::load(&file) {
-                Ok(_) => {
+                Ok(cfg) => {
+                    for w in meridian::daemon::ports::neighbour_table_warnings(&cfg) {
+                        eprintln!("warning: {w}");
+                    }
                     println!("ok");
                     ExitCode::SUCCESS
                 }

@@ -134,8 +134,17 @@ pub fn open_dpdk_ports(cfg: &Config) -> anyhow::Result<Vec<crate::dataplane::dpd
 /// reached, and forged REQUESTs from many addresses can fill it. Warns when a port may grant
 /// more slaves than a quarter of the cap allows.
 fn warn_neighbour_table(cfg: &Config) {
+    for w in neighbour_table_warnings(cfg) {
+        tracing::warn!("{w}");
+    }
+}
+
+/// What is wrong with this host's neighbour tables for `cfg`'s unicast ports: one line per
+/// address family whose `gc_thresh3` is less than four times the slaves the ports may hold
+/// (`meridian check-config` prints them; the daemon logs them at start).
+pub fn neighbour_table_warnings(cfg: &Config) -> Vec<String> {
     let Ok(e) = cfg.engine_config(&cfg.placeholder_facts()) else {
-        return;
+        return Vec::new();
     };
     let most = e
         .ports
@@ -144,8 +153,9 @@ fn warn_neighbour_table(cfg: &Config) {
         .map(|p| p.unicast_limits.max_slaves)
         .sum::<u32>();
     if most == 0 {
-        return;
+        return Vec::new();
     }
+    let mut out = Vec::new();
     for family in ["ipv4", "ipv6"] {
         let path = format!("/proc/sys/net/{family}/neigh/default/gc_thresh3");
         let Some(cap) = std::fs::read_to_string(&path)
@@ -155,13 +165,40 @@ fn warn_neighbour_table(cfg: &Config) {
             continue;
         };
         if most > cap / 4 {
-            tracing::warn!(
-                max_slaves = most,
-                gc_thresh3 = cap,
-                "the kernel's {family} neighbour table ({path}) is small for this many unicast \
-                 slaves: when it overflows, slaves cannot be reached and forged negotiation \
-                 can fill it; raise gc_thresh1/2/3 (the Ansible role does) or lower max-slaves"
+            out.push(format!(
+                "the kernel's {family} neighbour table ({path} = {cap}) is small for {most} \
+                 unicast slaves: when it overflows, slaves cannot be reached and forged \
+                 negotiation can fill it; raise gc_thresh1/2/3 (the Ansible role does) or \
+                 lower max-slaves"
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A port that may hold more slaves than any default neighbour table: one line per
+    /// family this host has a table for, naming the file and the numbers; none without
+    /// unicast.
+    #[test]
+    fn neighbour_table_warnings_name_the_table() {
+        let big = Config::parse(
+            "[[port]]\ninterface = \"e\"\nunicast = true\n[port.unicast-limits]\n\
+             max-slaves = 1000000\n",
+        )
+        .unwrap();
+        let w = neighbour_table_warnings(&big);
+        if std::path::Path::new("/proc/sys/net/ipv4/neigh/default/gc_thresh3").exists() {
+            assert!(!w.is_empty());
+            assert!(
+                w[0].contains("gc_thresh3") && w[0].contains("1000000"),
+                "{w:?}"
             );
         }
+        let multicast = Config::parse("[[port]]\ninterface = \"e\"\n").unwrap();
+        assert!(neighbour_table_warnings(&multicast).is_empty());
     }
 }
