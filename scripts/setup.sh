@@ -15,9 +15,10 @@ set -euo pipefail
 #   lintian groff-base          - the Debian package's checks (scripts/build-deb.sh)
 #   debootstrap systemd-container python3-venv - the deployment test: a Debian root provisioned
 #                                 by Ansible (in a venv) and booted with systemd-nspawn
+#   fonts-dejavu-core           - the font of the side-by-side benchmark's PNG plots
 PACKAGES=(build-essential pkg-config tshark linuxptp ptpd tcpdump iproute2 ethtool
           libdpdk-dev dpdk clang libclang-dev tzdata prometheus python3 lintian groff-base
-          debootstrap systemd-container python3-venv)
+          debootstrap systemd-container python3-venv fonts-dejavu-core)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

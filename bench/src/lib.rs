@@ -7,8 +7,10 @@
 //! * [`ptp`] — emulated slaves' Delay_Req frames and the classification of replies;
 //! * [`residence`] — a phase's residence-time percentiles from two `meridian status` snapshots;
 //! * [`search`] — the ramp-then-bisect search for the maximum sustained rate.
+//! * [`swarm`] — the slave swarm's frames (unicast negotiation, Delay_Req) and the classification of replies.
 
 pub mod hist;
 pub mod ptp;
 pub mod residence;
 pub mod search;
+pub mod swarm;
