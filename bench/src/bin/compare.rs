@@ -21,6 +21,7 @@
 //! lcore 0). All at Sync 8/s multicast and two-step.
 
 #![allow(clippy::too_many_lines)]
+#![allow(unsafe_code)] // one sysconf(_SC_CLK_TCK)
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -181,6 +182,23 @@ impl Bench<'_> {
         }
     }
 
+    /// The grandmaster's own PID (the child of the lab's `timeout` wrapper).
+    fn pid(gm: &mut Gm) -> Option<u32> {
+        let wrapper = match gm {
+            Gm::Ptp4l(p) => p.pid(),
+            Gm::Meridian(m) => return Some(m.daemon_pid()),
+        };
+        let out = Command::new("pgrep")
+            .args(["-P", &wrapper.to_string()])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+
     fn stop(gm: Gm) {
         match gm {
             Gm::Ptp4l(mut p) => {
@@ -257,6 +275,8 @@ fn multicast_trial(
         }
         *gm = Some(b.start(sys));
     }
+    let pid = gm.as_mut().and_then(Bench::pid);
+    let cpu0 = pid.and_then(cpu_seconds);
     let r = b.swarm(
         &[
             "--mode".into(),
@@ -270,6 +290,12 @@ fn multicast_trial(
         ],
         Duration::from_secs_f64(secs + 20.0),
     );
+    // CPU time the grandmaster process spent during the trial (user + system; the kernel's
+    // softirq work on the veth is mostly not charged to it).
+    let cpu_s = match (cpu0, pid.and_then(cpu_seconds)) {
+        (Some(a), Some(b)) => b - a,
+        _ => f64::NAN,
+    };
     let alive = gm.as_mut().is_some_and(Bench::healthy);
     json!({
         "offered": rate,
@@ -279,8 +305,22 @@ fn multicast_trial(
         "latency_ns": r["latency_ns"],
         "generator_limited": generator_limited(&r),
         "gm_survived": alive,
+        "gm_cpu_s": cpu_s,
+        "answered_per_gm_cpu_s": f(&r, &["received", "delay_resp"]) / cpu_s,
         "report": r,
     })
+}
+
+/// utime + stime of `pid`, seconds (`/proc/PID/stat` fields 14 and 15, in clock ticks).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces: count from after its closing parenthesis.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some(ticks / hz)
 }
 
 fn passed(t: &Value) -> bool {
@@ -460,16 +500,6 @@ fn run(o: &Opts) -> Result<(), String> {
             trials.push(t);
             ok
         });
-        // Latency at equal loads (below every system's maximum).
-        let fixed: &[f64] = if o.quick {
-            &[5_000.0]
-        } else {
-            &[5_000.0, 20_000.0]
-        };
-        let latency: Vec<Value> = fixed
-            .iter()
-            .map(|&r| multicast_trial(&mut b, sys, &mut gm, r, secs))
-            .collect();
         if let Some(g) = gm.take() {
             Bench::stop(g);
         }
@@ -478,9 +508,34 @@ fn run(o: &Opts) -> Result<(), String> {
             json!({
                 "capacity": {"max_pass": found.max_pass, "min_fail": found.min_fail,
                              "trials": trials},
-                "latency_fixed": latency,
             }),
         );
+    }
+
+    // Latency at equal loads (below every system's maximum), alternating systems, repeated.
+    let fixed: &[f64] = if o.quick {
+        &[5_000.0]
+    } else {
+        &[5_000.0, 20_000.0]
+    };
+    let mut fixed_trials: Vec<Vec<Value>> = vec![Vec::new(); systems.len()];
+    for rep in 0..if o.quick { 1 } else { 3 } {
+        for (i, &sys) in systems.iter().enumerate() {
+            eprintln!(
+                "== {}: latency at fixed loads, repetition {rep}",
+                sys.name()
+            );
+            let mut gm = None;
+            for &r in fixed {
+                fixed_trials[i].push(multicast_trial(&mut b, sys, &mut gm, r, secs));
+            }
+            if let Some(g) = gm.take() {
+                Bench::stop(g);
+            }
+        }
+    }
+    for (i, &sys) in systems.iter().enumerate() {
+        results[sys.name()]["latency_fixed"] = Value::Array(std::mem::take(&mut fixed_trials[i]));
     }
 
     // 2. Unicast slaves held: negotiation, Sync 1/s, Delay_Req 1/s, Announce 1/2 s each.
@@ -494,6 +549,8 @@ fn run(o: &Opts) -> Result<(), String> {
         let mut rows = Vec::new();
         for &n in counts {
             let mut gm = b.start(sys);
+            let pid = Bench::pid(&mut gm);
+            let cpu0 = pid.and_then(cpu_seconds);
             let r = b.swarm(
                 &[
                     "--mode".into(),
@@ -513,10 +570,18 @@ fn run(o: &Opts) -> Result<(), String> {
                 ],
                 Duration::from_secs(60),
             );
+            // The grandmaster's CPU over the whole swarm run (negotiation, settling, load,
+            // cancels), and that run's length.
+            let cpu_s = match (cpu0, pid.and_then(cpu_seconds)) {
+                (Some(a), Some(b)) => b - a,
+                _ => f64::NAN,
+            };
             let alive = Bench::healthy(&mut gm);
             Bench::stop(gm);
             rows.push(json!({
                 "slaves": n,
+                "gm_cpu_s": cpu_s,
+                "run_s": f(&r, &["elapsed_s"]),
                 "served": r["slaves_served"],
                 "loss_pct": r["loss_pct"],
                 "latency_ns": r["latency_ns"],
@@ -687,6 +752,25 @@ fn mean_sd(v: &[f64]) -> (f64, f64) {
     (m, var.sqrt())
 }
 
+/// The `q` latency quantile (ns) of every fixed-load trial at `rate`, sorted.
+fn fixed_quantile(v: &Value, rate: f64, q: &str) -> Vec<f64> {
+    fixed_quantile_at(v, rate, &["latency_ns", q])
+}
+
+/// The value at `path` of every fixed-load trial at `rate`, finite and positive, sorted.
+fn fixed_quantile_at(v: &Value, rate: f64, path: &[&str]) -> Vec<f64> {
+    let mut x: Vec<f64> = v["latency_fixed"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["offered"].as_f64() == Some(rate))
+        .map(|t| f(t, path))
+        .filter(|x| x.is_finite() && *x > 0.0)
+        .collect();
+    x.sort_by(f64::total_cmp);
+    x
+}
+
 fn summary(report: &Value, systems: &[System]) -> String {
     let s = &report["systems"];
     let mut out = String::new();
@@ -706,21 +790,27 @@ fn summary(report: &Value, systems: &[System]) -> String {
     ));
     out.push_str(
         "| | max multicast Delay_Req at < 0.1 % loss | latency p50 / p99 at 5 k/s | \
-         at 20 k/s | unicast slaves served (of 1k / 3k / 10k at 1 Hz) | slave offset: mean of \
-         round means (spread) quiet | loaded | sd quiet |\n|---|---|---|---|---|---|---|---|\n",
+         at 20 k/s | answered per grandmaster CPU-second at 20 k/s | unicast slaves served (of 1k / 3k / 10k at 1 Hz) | slave offset: mean of \
+         round means (spread) quiet | loaded | sd quiet |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for sys in systems {
         let v = &s[sys.name()];
         let cap = v["capacity"]["max_pass"].as_f64().unwrap_or(f64::NAN);
-        let lat = |i: usize| {
-            let l = &v["latency_fixed"][i];
-            if l.is_null() {
+        let lat = |rate: f64| {
+            let (p50, p99) = (
+                fixed_quantile(v, rate, "p50"),
+                fixed_quantile(v, rate, "p99"),
+            );
+            if p50.is_empty() {
                 return "—".to_string();
             }
+            let med = |x: &[f64]| x[x.len() / 2] / 1e3;
             format!(
-                "{:.0} / {:.0} µs",
-                f(l, &["latency_ns", "p50"]) / 1e3,
-                f(l, &["latency_ns", "p99"]) / 1e3
+                "{:.0} / {:.0} µs (p99 {:.0}–{:.0})",
+                med(&p50),
+                med(&p99),
+                p99[0] / 1e3,
+                p99[p99.len() - 1] / 1e3
             )
         };
         let uni: Vec<String> = v["unicast"]
@@ -754,11 +844,16 @@ fn summary(report: &Value, systems: &[System]) -> String {
             format!("{m:+.0} ns ({lo:+.0} … {hi:+.0})")
         };
         out.push_str(&format!(
-            "| **{}** | {} | {} | {} | {} | {} | {} | {:.0} ns |\n",
+            "| **{}** | {} | {} | {} | {} | {} | {} | {} | {:.0} ns |\n",
             sys.name(),
             fmt_rate(cap),
-            lat(0),
-            lat(1),
+            lat(5_000.0),
+            lat(20_000.0),
+            {
+                let x = fixed_quantile_at(v, 20_000.0, &["answered_per_gm_cpu_s"]);
+                x.get(x.len() / 2)
+                    .map_or("—".into(), |m| fmt_rate(*m).replace("/s", ""))
+            },
             uni.join(" / "),
             spread(&means("quiet")),
             spread(&means("loaded")),
@@ -766,11 +861,17 @@ fn summary(report: &Value, systems: &[System]) -> String {
         ));
     }
     let cap = |n: &str| s[n]["capacity"]["max_pass"].as_f64().unwrap_or(f64::NAN);
-    let p99 = |n: &str, i: usize| f(&s[n]["latency_fixed"][i], &["latency_ns", "p99"]);
+    let med = |n: &str, q: &str| {
+        let v = fixed_quantile(&s[n], 5_000.0, q);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
     out.push_str(&format!(
-        "\nMeridian / ptp4l: capacity ×{:.1}; p99 latency at 5 k/s ×{:.2}.\n",
+        "\nMeridian (sockets) / ptp4l: capacity ×{:.1}; at 5 k/s median p50 ×{:.2}, p99 ×{:.2}. \
+         Latency figures: the median of the repetitions (alternating systems), p99's range in \
+         brackets.\n",
         cap("meridian") / cap("ptp4l"),
-        p99("meridian", 0) / p99("ptp4l", 0),
+        med("meridian", "p50") / med("ptp4l", "p50"),
+        med("meridian", "p99") / med("ptp4l", "p99"),
     ));
     out
 }

@@ -909,6 +909,7 @@ fn run(o: &Opts) -> io::Result<()> {
         "mode": match mode { Mode::Unicast => "unicast", Mode::Multicast => "multicast" },
         "slaves": o.slaves,
         "load_s": load_s,
+        "elapsed_s": epoch.elapsed().as_secs_f64(),
         "ramp_s": ramp_ns as f64 / 1e9,
         "target_delay_req_rate": rate,
         "offered": {

@@ -700,7 +700,11 @@ impl Engine {
                 listening_until: now.plus_nanos(
                     log_interval_nanos(p.log_announce_interval) * p.announce_receipt_timeout as u64,
                 ),
-                next_announce: if p.master_only { now } else { Time::NEVER },
+                next_announce: if p.master_only {
+                    announce_phase(now, p)
+                } else {
+                    Time::NEVER
+                },
                 next_sync: if p.master_only { now } else { Time::NEVER },
                 announce_seq: 0,
                 sync_seq: 0,
@@ -711,10 +715,19 @@ impl Engine {
                 unicast: UnicastService::new(p.unicast_limits.max_slaves),
                 faulty: false,
                 v1: if p.v1_log_sync_interval.is_some() {
+                    let n = p.v1_subdomains.len();
                     p.v1_subdomains
                         .iter()
-                        .map(|s| {
-                            v1::V1Master::new(*s, if p.master_only { now } else { Time::NEVER })
+                        .enumerate()
+                        .map(|(k, s)| {
+                            v1::V1Master::new(
+                                *s,
+                                if p.master_only {
+                                    v1_phase(now, p, k, n)
+                                } else {
+                                    Time::NEVER
+                                },
+                            )
                         })
                         .collect()
                 } else {
@@ -1445,10 +1458,12 @@ impl Engine {
         let was_master = p.state == PortState::Master;
         p.state = next;
         if next == PortState::Master {
-            p.next_announce = now;
+            let cfg = &self.port_cfg[i];
+            p.next_announce = announce_phase(now, cfg);
             p.next_sync = now;
-            for m in &mut p.v1 {
-                m.next_sync = now;
+            let n = p.v1.len();
+            for (k, m) in p.v1.iter_mut().enumerate() {
+                m.next_sync = v1_phase(now, cfg, k, n);
             }
             p.last_sync = None;
         }
@@ -1861,6 +1876,30 @@ impl Engine {
 
 /// Next tick of a periodic timer: `prev + interval`, or `now + interval` if that is already
 /// past (no bursts to catch up).
+/// When a port that becomes master at `now` sends its first Announce: half a Sync interval
+/// (or half an Announce interval, if Announce is the faster) after its first Sync, so that on
+/// their grids no Announce goes out just before a Sync.
+///
+/// With software time stamps a frame sent right after another takes a warmer path through the
+/// kernel: on a veth here a Sync sent ~100 µs after an Announce reached the slave 1.2 µs sooner
+/// than the other Syncs of the second (issue 16). Announces and Syncs started together made
+/// that one Sync in every Announce interval special, and a slave that samples one Sync per
+/// second saw a constant −1.2 µs for the whole run whenever its sample fell on it.
+fn announce_phase(now: Time, cfg: &PortConfig) -> Time {
+    let iv = log_interval_nanos(cfg.log_sync_interval)
+        .min(log_interval_nanos(cfg.log_announce_interval));
+    now.plus_nanos(iv / 2)
+}
+
+/// When the `k`-th of `n` PTPv1 masters of a port that becomes master at `now` sends its first
+/// Sync: spread over the quarter of a v2 Sync interval before the first Announce, so neither
+/// a v2 Sync nor another v1 Sync goes out just before it (see [`announce_phase`]).
+fn v1_phase(now: Time, cfg: &PortConfig, k: usize, n: usize) -> Time {
+    let iv = log_interval_nanos(cfg.log_sync_interval)
+        .min(log_interval_nanos(cfg.log_announce_interval));
+    now.plus_nanos(iv / 4 + (iv / 4) * k as u64 / n.max(1) as u64)
+}
+
 fn next_tick(prev: Time, now: Time, log: i8) -> Time {
     let iv = log_interval_nanos(log);
     let n = prev.plus_nanos(iv);

@@ -270,6 +270,8 @@ pub struct Sim {
     pub foreign: Option<ForeignMaster>,
     /// Engine transmissions, by messageType nibble.
     pub engine_tx: [u64; 16],
+    /// Every engine transmission: (time, messageType, PTP version).
+    pub sent_log: Vec<(Time, MessageType, u8)>,
     queue: BinaryHeap<Reverse<Queued>>,
     seq: u64,
     by_address: HashMap<PeerAddress, usize>,
@@ -292,6 +294,7 @@ impl Sim {
             window: (Time::NEVER, Time::NEVER),
             foreign: None,
             engine_tx: [0; 16],
+            sent_log: Vec::new(),
             queue: BinaryHeap::new(),
             seq: 0,
             by_address: HashMap::new(),
@@ -392,6 +395,11 @@ impl Sim {
         for mut tx in out.sent.drain(..) {
             self.engine_tx[tx.message_type.nibble() as usize] += 1;
             let now = self.now;
+            self.sent_log.push((
+                now,
+                tx.message_type,
+                tx.payload.get(1).map_or(0, |v| v & 0x0f),
+            ));
             match std::mem::replace(&mut tx.stamp, TxStamp::None) {
                 TxStamp::None => {}
                 TxStamp::OneStep => now
