@@ -145,6 +145,8 @@ struct Shared {
     /// CLOCK_REALTIME ns when the load began (0: not yet); Sync, Follow_Up and Announce are
     /// counted from then on.
     load_start_real: AtomicU64,
+    /// CLOCK_REALTIME ns when the load ended (0: not yet); nothing later is counted.
+    load_end_real: AtomicU64,
     // Live counters for the progress line.
     tx_delay_req: AtomicU64,
     rx_delay_resp: AtomicU64,
@@ -545,6 +547,7 @@ fn tx_thread(
         }
     }
     rep.load_ns = mono().saturating_sub(load_start.min(mono()));
+    sh.load_end_real.store(realtime_ns(), Ordering::Release);
     // Cancel what was granted, paced at ~50 k/s.
     if mode == Mode::Unicast {
         let cancel = frames.cancel.as_ref().expect("unicast frames");
@@ -575,8 +578,8 @@ struct RxReport {
     follow_up: u64,
     announce: u64,
     signaling: u64,
-    /// Sync, Follow_Up and Announce before the load began (not counted above).
-    before_load: u64,
+    /// Sync, Follow_Up and Announce outside the load window (not counted above).
+    outside_load: u64,
     grants: u64,
     denied: u64,
     other: u64,
@@ -607,7 +610,7 @@ fn rx_thread(o: &Opts, sh: &Shared, sock: &PacketSocket, epoch: Instant) -> RxRe
         follow_up: 0,
         announce: 0,
         signaling: 0,
-        before_load: 0,
+        outside_load: 0,
         grants: 0,
         denied: 0,
         other: 0,
@@ -670,11 +673,9 @@ fn rx_thread(o: &Opts, sh: &Shared, sock: &PacketSocket, epoch: Instant) -> RxRe
                 Rx::Service { slave: None, .. } if matches!(o.mode, ModeArg::Unicast) => {
                     r.other += 1;
                 }
-                Rx::Service { .. }
-                    if ts < sh.load_start_real.load(Ordering::Relaxed)
-                        || sh.load_start_real.load(Ordering::Relaxed) == 0 =>
-                {
-                    r.before_load += 1;
+                // Outside the load window (negotiation, settling, cancels, drain).
+                Rx::Service { .. } if !in_window(sh, ts) => {
+                    r.outside_load += 1;
                 }
                 Rx::Service {
                     message_type,
@@ -739,6 +740,13 @@ fn rx_thread(o: &Opts, sh: &Shared, sock: &PacketSocket, epoch: Instant) -> RxRe
     }
     r.socket_drops = sock.drops();
     r
+}
+
+/// Whether a frame received at `ts` (CLOCK_REALTIME ns) is inside the load window.
+fn in_window(sh: &Shared, ts: u64) -> bool {
+    let start = sh.load_start_real.load(Ordering::Relaxed);
+    let end = sh.load_end_real.load(Ordering::Relaxed);
+    start != 0 && ts >= start && (end == 0 || ts < end)
 }
 
 /// The SO_TIMESTAMPNS stamp of a received message, if the kernel attached one.
@@ -831,6 +839,7 @@ fn run(o: &Opts) -> io::Result<()> {
         sent: (0..n * SLOTS).map(|_| AtomicU64::new(0)).collect(),
         stop_rx: AtomicBool::new(false),
         load_start_real: AtomicU64::new(0),
+        load_end_real: AtomicU64::new(0),
         tx_delay_req: AtomicU64::new(0),
         rx_delay_resp: AtomicU64::new(0),
         rx_sync: AtomicU64::new(0),
@@ -930,7 +939,7 @@ fn run(o: &Opts) -> io::Result<()> {
             "sync_rate": rx.sync as f64 / load_s,
             "follow_up": rx.follow_up,
             "announce": rx.announce,
-            "service_before_load": rx.before_load,
+            "service_outside_load": rx.outside_load,
             "signaling": rx.signaling,
             "grants": rx.grants,
             "denied": rx.denied,
