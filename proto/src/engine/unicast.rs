@@ -4,7 +4,10 @@
 //! * Each (message type, interval) pair has one **rate bucket** holding the slaves granted
 //!   that rate. A bucket spreads its members evenly across the interval (member `i` of `n`
 //!   is due at `cycle_start + i·period/n`), so 10 000 slaves at 16 Hz are a steady stream, not
-//!   a burst each 62.5 ms. The engine wakes for the earliest due bucket only.
+//!   a burst each 62.5 ms. The engine wakes for the earliest due bucket only. A slave that
+//!   leaves vacates its slot and the next to join takes it, so departures do not move anyone
+//!   else's phase (a slave's Sync interval stays its grant's, within period/n); a bucket is
+//!   compacted only when more than half of it is vacant.
 //! * Grants expire; a sweep once a second drops expired grants and slaves left with none.
 //! * Limits (slaves, rates, durations, total message rate) turn requests into DENY (a grant
 //!   of duration 0) and are counted by reason.
@@ -142,9 +145,29 @@ struct Bucket {
     kind: GrantType,
     log_period: i8,
     period: u64,
+    /// Slave handles by position; [`VACANT`] where a slave left.
     members: Vec<u32>,
+    /// Vacant positions, filled by the next slaves to join.
+    holes: Vec<u32>,
     cursor: usize,
     cycle_start: Time,
+}
+
+/// A bucket position whose slave left.
+const VACANT: u32 = u32::MAX;
+
+impl Bucket {
+    /// Drops the vacant positions, keeping the order, and records the members' new positions.
+    fn compact(&mut self, slaves: &mut [Option<Slave>]) {
+        self.members.retain(|&m| m != VACANT);
+        self.holes.clear();
+        self.cursor = self.cursor.min(self.members.len());
+        for (i, &m) in self.members.iter().enumerate() {
+            if let Some(s) = slaves.get_mut(m as usize).and_then(|s| s.as_mut()) {
+                s.grants[self.kind as usize].pos = i as u32;
+            }
+        }
+    }
 }
 
 impl Bucket {
@@ -368,6 +391,7 @@ impl UnicastService {
         self.by_address.clear();
         self.buckets.iter_mut().for_each(|b| {
             b.members.clear();
+            b.holes.clear();
             b.cursor = 0;
         });
         self.total_rate_milli = 0;
@@ -427,14 +451,20 @@ impl UnicastService {
                         // Fell more than a period behind: resynchronise rather than burst.
                         b.cycle_start = now;
                     }
+                    if b.holes.len() * 2 > n {
+                        b.compact(slaves);
+                        continue;
+                    }
                 }
                 let due = b.next_due();
                 if due > now {
                     break;
                 }
                 let h = b.members[b.cursor];
-                if let Some(s) = slaves.get_mut(h as usize).and_then(|s| s.as_mut()) {
-                    send(h, s, b.kind, due);
+                if h != VACANT {
+                    if let Some(s) = slaves.get_mut(h as usize).and_then(|s| s.as_mut()) {
+                        send(h, s, b.kind, due);
+                    }
                 }
                 b.cursor += 1;
             }
@@ -542,6 +572,7 @@ impl UnicastService {
                     log_period: log,
                     period: log_interval_nanos(log),
                     members: Vec::new(),
+                    holes: Vec::new(),
                     cursor: 0,
                     cycle_start: now,
                 });
@@ -553,8 +584,17 @@ impl UnicastService {
             b.cursor = 0;
             b.cycle_start = now;
         }
-        b.members.push(h);
-        (bi as u16, (b.members.len() - 1) as u32)
+        let pos = match b.holes.pop() {
+            Some(p) => {
+                b.members[p as usize] = h;
+                p
+            }
+            None => {
+                b.members.push(h);
+                (b.members.len() - 1) as u32
+            }
+        };
+        (bi as u16, pos)
     }
 
     fn leave_bucket(&mut self, h: u32, gt: GrantType) {
@@ -571,21 +611,13 @@ impl UnicastService {
         if b.members.get(pos) != Some(&h) {
             return;
         }
-        // The last member moves into the hole.
-        b.members.swap_remove(pos);
-        if pos < b.cursor {
-            // The hole was in the part already served this cycle, and the member moved into
-            // it was not served yet: put it right at the cursor so it is served next.
-            b.cursor -= 1;
-            if pos < b.members.len() && b.cursor < b.members.len() {
-                b.members.swap(pos, b.cursor);
-            }
-        }
-        let fix = [pos, b.cursor].map(|i| b.members.get(i).map(|&m| (i, m)));
-        for (i, m) in fix.into_iter().flatten() {
-            if let Some(s) = self.slaves[m as usize].as_mut() {
-                s.grants[gt as usize].pos = i as u32;
-            }
+        // The slot stays, vacant, so nobody else's phase moves; the next to join takes it.
+        b.members[pos] = VACANT;
+        b.holes.push(pos as u32);
+        if b.holes.len() == b.members.len() {
+            b.members.clear();
+            b.holes.clear();
+            b.cursor = 0;
         }
     }
 }
@@ -806,6 +838,64 @@ mod tests {
         }
         assert_eq!(count.len(), 7);
         assert!(count.values().all(|&c| (1..=3).contains(&c)), "{count:?}");
+    }
+
+    /// Departures and arrivals in a bucket move no one else's phase (issue 16: the swarm saw
+    /// Sync intervals of 0.13 s in a 1 s grant while other slaves cancelled — the last member
+    /// was moved into the hole). 100 slaves at 1 Hz; after 1.5 s, 30 cancel and 10 new ones
+    /// come; every remaining slave's Sync intervals stay within 1 s ± period/n.
+    #[test]
+    fn churn_keeps_every_other_slaves_sync_interval() {
+        let mut u = UnicastService::new(1000);
+        let l = UnicastLimits::default();
+        for n in 0..100 {
+            let (a, i) = id(n);
+            u.request(Time(0), a, i, MessageType::Sync, 0, 60, &l, true)
+                .unwrap();
+        }
+        let mut sent: HashMap<u32, Vec<u64>> = HashMap::new();
+        let mut t = Time(0);
+        let mut churned = false;
+        while t < Time(5_000_000_000) {
+            u.run_due(t, |h, _, _, due| sent.entry(h).or_default().push(due.0));
+            u.sweep(t);
+            if !churned && t >= Time(1_500_000_000) {
+                churned = true;
+                for n in (0..100).step_by(3).take(30) {
+                    assert!(u.cancel(&id(n).0, MessageType::Sync));
+                }
+                for n in 100..110 {
+                    let (a, i) = id(n);
+                    u.request(t, a, i, MessageType::Sync, 0, 60, &l, true)
+                        .unwrap();
+                }
+            }
+            t = u.next_wake().min(Time(5_000_000_000));
+            if t == Time(5_000_000_000) {
+                break;
+            }
+        }
+        let stayed: Vec<u32> = (0..100u32)
+            .filter(|n| n % 3 != 0 || *n >= 90)
+            .filter_map(|n| u.find(&id(n).0).map(|(h, _)| h))
+            .collect();
+        assert_eq!(stayed.len(), 70);
+        for h in stayed {
+            let times = &sent[&h];
+            assert!(times.len() >= 4, "{h}: {times:?}");
+            for w in times.windows(2) {
+                let iv = w[1] - w[0];
+                assert!(
+                    iv.abs_diff(1_000_000_000) <= 1_000_000_000 / 100,
+                    "slave {h}: interval {iv} ns in {times:?}"
+                );
+            }
+        }
+        // Positions stay consistent with the buckets.
+        for (h, s) in u.iter() {
+            let g = s.grants[GrantType::Sync as usize];
+            assert_eq!(u.buckets[g.bucket as usize].members[g.pos as usize], h);
+        }
     }
 
     /// Finding 5 of the hardening issue: renewing a Delay_Resp grant at another interval
