@@ -46,7 +46,13 @@ nspawn_pid=$!
 leader=""
 for _ in $(seq 1 100); do
     nspawn=$(pgrep -P "$nspawn_pid" | head -1 || true)
-    [ -n "$nspawn" ] && leader=$(pgrep -P "$nspawn" | head -1 || true)
+    # The container's PID 1 once it runs systemd: nspawn forks short-lived helpers first,
+    # and entering one of those fails once it has exited.
+    if [ -n "$nspawn" ]; then
+        for c in $(pgrep -P "$nspawn" || true); do
+            [ "$(cat "/proc/$c/comm" 2>/dev/null)" = systemd ] && leader=$c
+        done
+    fi
     [ -n "$leader" ] && break
     sleep 0.1
 done
