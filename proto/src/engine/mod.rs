@@ -1874,8 +1874,6 @@ impl Engine {
     }
 }
 
-/// Next tick of a periodic timer: `prev + interval`, or `now + interval` if that is already
-/// past (no bursts to catch up).
 /// When a port that becomes master at `now` sends its first Announce: half a Sync interval
 /// (or half an Announce interval, if Announce is the faster) after its first Sync, so that on
 /// their grids no Announce goes out just before a Sync.
@@ -1886,20 +1884,25 @@ impl Engine {
 /// that one Sync in every Announce interval special, and a slave that samples one Sync per
 /// second saw a constant −1.2 µs for the whole run whenever its sample fell on it.
 fn announce_phase(now: Time, cfg: &PortConfig) -> Time {
-    let iv = log_interval_nanos(cfg.log_sync_interval)
-        .min(log_interval_nanos(cfg.log_announce_interval));
-    now.plus_nanos(iv / 2)
+    now.plus_nanos(phase_interval(cfg) / 2)
 }
 
 /// When the `k`-th of `n` PTPv1 masters of a port that becomes master at `now` sends its first
 /// Sync: spread over the quarter of a v2 Sync interval before the first Announce, so neither
 /// a v2 Sync nor another v1 Sync goes out just before it (see [`announce_phase`]).
 fn v1_phase(now: Time, cfg: &PortConfig, k: usize, n: usize) -> Time {
-    let iv = log_interval_nanos(cfg.log_sync_interval)
-        .min(log_interval_nanos(cfg.log_announce_interval));
+    let iv = phase_interval(cfg);
     now.plus_nanos(iv / 4 + (iv / 4) * k as u64 / n.max(1) as u64)
 }
 
+/// The interval the first Announce and v1 Syncs are placed in: the shorter of Sync's and
+/// Announce's, ns.
+fn phase_interval(cfg: &PortConfig) -> u64 {
+    log_interval_nanos(cfg.log_sync_interval).min(log_interval_nanos(cfg.log_announce_interval))
+}
+
+/// Next tick of a periodic timer: `prev + interval`, or `now + interval` if that is already
+/// past (no bursts to catch up).
 fn next_tick(prev: Time, now: Time, log: i8) -> Time {
     let iv = log_interval_nanos(log);
     let n = prev.plus_nanos(iv);

@@ -168,9 +168,7 @@ impl Bucket {
             }
         }
     }
-}
 
-impl Bucket {
     fn next_due(&self) -> Time {
         let n = self.members.len() as u64;
         if n == 0 {
